@@ -1,0 +1,101 @@
+"""The team's working calendar: which days are working days, in which local hours.
+
+Pure: built from plain settings, answers for explicit dates/datetimes. Chinese public holidays and
+adjusted working days (调休) come from the `holidays` package; a team adds its own exception days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import cached_property
+from zoneinfo import ZoneInfo
+
+import holidays
+
+
+@dataclass(frozen=True)
+class WorkWindow:
+    """One stretch of working time in a day, local wall clock, start inclusive, end exclusive."""
+
+    start: dt.time
+    end: dt.time
+
+
+DEFAULT_WINDOWS: tuple[WorkWindow, ...] = (
+    WorkWindow(dt.time(9, 0), dt.time(12, 0)),
+    WorkWindow(dt.time(13, 30), dt.time(18, 0)),
+)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    timezone: str = "Asia/Shanghai"
+    holiday_country: str | None = "CN"
+    windows: tuple[WorkWindow, ...] = DEFAULT_WINDOWS
+    weekend: frozenset[int] = frozenset({5, 6})  # Monday is 0
+    extra_days_off: frozenset[dt.date] = field(default_factory=frozenset)
+    extra_working_days: frozenset[dt.date] = field(default_factory=frozenset)
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @cached_property
+    def _holidays(self) -> holidays.HolidayBase | None:
+        if not self.holiday_country:
+            return None
+        return holidays.country_holidays(self.holiday_country)
+
+    def holiday_name(self, day: dt.date) -> str | None:
+        if self._holidays is None:
+            return None
+        return self._holidays.get(day)
+
+    def is_working_day(self, day: dt.date) -> bool:
+        if day in self.extra_working_days:
+            return True
+        if day in self.extra_days_off:
+            return False
+        if self._holidays is not None:
+            if day in self._holidays:
+                return False
+            if day in self._holidays.weekend_workdays:  # 调休: a Saturday or Sunday worked
+                return True
+        return day.weekday() not in self.weekend
+
+    def next_working_day(self, day: dt.date) -> dt.date:
+        """The first working day strictly after `day`."""
+        day += dt.timedelta(days=1)
+        while not self.is_working_day(day):
+            day += dt.timedelta(days=1)
+        return day
+
+    def on_or_after_working_day(self, day: dt.date) -> dt.date:
+        return day if self.is_working_day(day) else self.next_working_day(day)
+
+    def local(self, moment: dt.datetime) -> dt.datetime:
+        if moment.tzinfo is None:
+            raise ValueError("naive datetime: every moment must carry a timezone")
+        return moment.astimezone(self.tz)
+
+    def local_date(self, moment: dt.datetime) -> dt.date:
+        return self.local(moment).date()
+
+    def at(self, day: dt.date, time: dt.time) -> dt.datetime:
+        """The aware moment at local wall-clock `time` on `day`."""
+        return dt.datetime.combine(day, time, tzinfo=self.tz)
+
+    def start_of_day(self, day: dt.date) -> dt.datetime:
+        return self.at(day, dt.time(0, 0))
+
+    def working_intervals(self, day: dt.date) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The working stretches of `day` as aware datetimes; empty on a day off."""
+        if not self.is_working_day(day):
+            return []
+        return [(self.at(day, w.start), self.at(day, w.end)) for w in self.windows]
+
+    def first_working_moment(self, day: dt.date) -> dt.datetime:
+        """Start of the first working window on the first working day on or after `day`."""
+        day = self.on_or_after_working_day(day)
+        return self.at(day, self.windows[0].start)

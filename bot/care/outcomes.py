@@ -1,0 +1,90 @@
+"""What a logged call leads to: the next callback by outcome (care-domain §4, "worksheet")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.care.calendar import WorkCalendar
+
+
+class Outcome(StrEnum):
+    SATISFIED = "satisfied"
+    PROBLEM = "problem"
+    POTENTIAL = "potential"
+    UNREACHABLE = "unreachable"
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    SMS = "sms"
+    VISIT = "visit"
+    EMAIL = "email"
+    WECHAT = "wechat"
+    VIDEO = "video"
+
+
+@dataclass(frozen=True)
+class OutcomeRules:
+    """Defaults from the templates; a team's rules file overrides them."""
+
+    satisfied_after_days: int = 30
+    problem_after_days: int = 3
+    potential_after_days: int = 7
+    unreachable_max_tries: int = 3
+    low_rating_max: int = 2  # a rating at or below this counts as a problem
+
+
+@dataclass(frozen=True)
+class NextStep:
+    kind: str  # callback kind of the next callback, "" when none
+    due_on: dt.date | None
+    rule: str
+    flag: bool = False  # true when the customer needs a human decision (e.g. unreachable too often)
+    params: tuple[tuple[str, str], ...] = ()
+
+
+def is_reached(outcome: Outcome) -> bool:
+    return outcome is not Outcome.UNREACHABLE
+
+
+def effective_outcome(outcome: Outcome, rating: int | None, rules: OutcomeRules) -> Outcome:
+    """A reached customer who rates the call at or below the low-rating line is a problem."""
+    if is_reached(outcome) and rating is not None and rating <= rules.low_rating_max:
+        return Outcome.PROBLEM
+    return outcome
+
+
+def next_step(
+    outcome: Outcome,
+    *,
+    called_on: dt.date,
+    attempts: int,
+    requested_on: dt.date | None,
+    rules: OutcomeRules,
+    calendar: WorkCalendar,
+) -> NextStep:
+    """The callback a call's outcome creates.
+
+    `attempts` counts the tries on the callback so far, this call included. A date the agent asked
+    for wins over the rule's date, except for an unreachable customer whose retries are fixed.
+    """
+    if outcome is Outcome.UNREACHABLE:
+        if attempts >= rules.unreachable_max_tries:
+            return NextStep("", None, "outcome.unreachable_gave_up", flag=True,
+                            params=(("tries", str(attempts)),))
+        return NextStep("retry", calendar.next_working_day(called_on), "outcome.unreachable",
+                        params=(("try", str(attempts + 1)), ("of", str(rules.unreachable_max_tries))))
+    days = {
+        Outcome.SATISFIED: rules.satisfied_after_days,
+        Outcome.PROBLEM: rules.problem_after_days,
+        Outcome.POTENTIAL: rules.potential_after_days,
+    }[outcome]
+    kind = {Outcome.SATISFIED: "light_touch", Outcome.PROBLEM: "problem_followup",
+            Outcome.POTENTIAL: "progress_sync"}[outcome]
+    if requested_on is not None:
+        return NextStep(kind, requested_on, "outcome.requested", params=(("outcome", outcome.value),))
+    due = calendar.on_or_after_working_day(called_on + dt.timedelta(days=days))
+    return NextStep(kind, due, f"outcome.{outcome.value}",
+                    params=(("days", str(days)), ("anchor", called_on.isoformat())))
