@@ -191,6 +191,13 @@ class Target(_Model):
     duration: PositiveDuration
     business_hours: bool
 
+    @model_validator(mode="before")
+    @classmethod
+    def _is_mapping(cls, value: Any) -> Any:
+        if not isinstance(value, dict | Target):
+            raise ValueError("a target is a mapping: {duration: ..., business_hours: true|false}")
+        return value
+
 
 class Override(_Model):
     severity: Severity | None = None
@@ -310,6 +317,16 @@ class SlaRules(_Model):
 
 # --- loading ----------------------------------------------------------------------------------
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text so pydantic reports bad ones by path."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 def _read_default_text() -> str:
     return resources.files("bot.care").joinpath("sla_default.yaml").read_text(encoding="utf-8")
 
@@ -323,8 +340,8 @@ def load_sla_rules(source: str | Path | None) -> SlaRules:
     """Rules from YAML text or a file path, merged over the defaults. Raises RulesError."""
     text = _source_text(source)
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
@@ -333,7 +350,7 @@ def load_sla_rules(source: str | Path | None) -> SlaRules:
         data = {}
     if not isinstance(data, dict):
         raise RulesError("the rules document must be a mapping (line 1)")
-    merged = _deep_merge(yaml.safe_load(_read_default_text()), data)
+    merged = _deep_merge(yaml.load(_read_default_text(), Loader=_Loader), data)
     try:
         return SlaRules.model_validate(merged)
     except ValidationError as exc:
