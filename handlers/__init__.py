@@ -1,0 +1,11 @@
+"""Bolt listeners by kind; each module has `register(app, deps)`."""
+
+from slack_bolt import App
+
+from handlers import actions, commands, errors, events, middleware, options, views
+from handlers.deps import Deps
+
+
+def register_all(app: App, deps: Deps) -> None:
+    for module in (middleware, errors, commands, actions, options, views, events):
+        module.register(app, deps)

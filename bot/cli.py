@@ -1,0 +1,225 @@
+"""The `carebot` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from bot.clock import SystemClock
+from bot.services.core import Services
+from bot.services.errors import CareError
+from bot.settings import Settings
+from messages.render import Renderer, translate
+from storage.db import Database
+from storage.migrate import upgrade
+
+DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
+
+
+def _services(url: str | None = None) -> Services:
+    settings = Settings.from_env()
+    url = url or settings.database_url
+    upgrade(url)
+    return Services(db=Database(url), clock=SystemClock(), default_team=settings.default_team)
+
+
+def _fail(error: CareError) -> None:
+    raise click.ClickException(str(translate("en", error.key, **error.params)))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what the bot does.")
+def main(verbose: bool) -> None:
+    """Carebot: callbacks due, call logs and complaint SLAs for customer-care teams, in Slack."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=3000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler."""
+    from waitress import serve as waitress_serve
+
+    from bot.app import build_app, wsgi_app
+    from bot.scheduler import build_scheduler
+
+    logging.getLogger().setLevel(logging.INFO)
+    settings, services, renderer = Settings.from_env(), _services(), Renderer()
+    app = build_app(settings, services, renderer)
+    build_scheduler(services, renderer, app.client).start()
+    click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
+    waitress_serve(wsgi_app(app), host=host, port=port, threads=8)
+
+
+@main.command()
+def socket() -> None:
+    """Connect over Socket Mode (needs SLACK_APP_TOKEN) and run the scheduler."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import build_app
+    from bot.scheduler import build_scheduler
+
+    settings = Settings.from_env()
+    if not settings.slack_app_token:
+        raise click.ClickException("SLACK_APP_TOKEN is not set (an xapp- token with connections:write).")
+    services, renderer = _services(), Renderer()
+    app = build_app(settings, services, renderer)
+    build_scheduler(services, renderer, app.client).start()
+    SocketModeHandler(app, settings.slack_app_token).start()
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the exact Block Kit payload instead.")
+@click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True,
+              help="Where the demo data goes; it is replaced on every run.")
+def demo(as_json: bool, database_url: str) -> None:
+    """Load demo data into a fresh database and print today's morning list."""
+    from bot.demo import load_demo, staff_names
+    from bot.plaintext import blocks_to_text
+    from bot.services.queue import morning_list
+    from handlers.jobs import render_morning_list
+    from storage import queries
+    from storage.migrate import downgrade
+
+    upgrade(database_url)
+    downgrade(database_url, "base")
+    services = _services(database_url)
+    load_demo(services)
+    with services.db.unit_of_work() as session:
+        team = queries.ensure_team(session, "default")
+    digest = morning_list(services, team, services.clock.now(), services.calendar_for(team))
+    message = render_morning_list(Renderer(), digest)
+    if as_json:
+        click.echo(json.dumps({"channel": digest.channel, **message.as_kwargs()}, ensure_ascii=False, indent=2))
+    else:
+        click.echo(blocks_to_text(message.blocks, staff_names(services)))
+        click.echo(f"(demo data in {database_url}; `--json` prints the Block Kit payload)", err=True)
+
+
+@main.command()
+@click.option("--dry-run", is_flag=True, help="Print the list instead of posting it.")
+@click.option("--team", default=None, help="Team id (default: CAREBOT_TEAM or 'default').")
+def digest(dry_run: bool, team: str | None) -> None:
+    """Post today's morning list now (at most once per channel per day)."""
+    from bot.plaintext import blocks_to_text
+    from bot.services.queue import morning_list
+    from handlers.jobs import post_morning_lists, render_morning_list
+    from storage import queries
+
+    settings = Settings.from_env()
+    services, renderer = _services(), Renderer()
+    team_id = team or settings.default_team
+    if dry_run:
+        with services.db.unit_of_work() as session:
+            row = queries.ensure_team(session, team_id)
+        now = services.clock.now()
+        click.echo(blocks_to_text(render_morning_list(renderer, morning_list(
+            services, row, now, services.calendar_for(row))).blocks))
+        return
+    from bot.app import build_client
+
+    if not settings.slack_bot_token:
+        raise click.ClickException("SLACK_BOT_TOKEN is not set; use --dry-run to print the list.")
+    run = post_morning_lists(services, renderer, build_client(settings), team_id=team_id, ignore_time=True)
+    for team_name, channel, ts in run.posted:
+        click.echo(f"posted the morning list of {team_name} in {channel} (ts {ts})")
+    for team_name, reason in run.skipped:
+        click.echo(f"not posted for {team_name}: {reason}")
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration (SQLite or PostgreSQL, from CAREBOT_DATABASE_URL)."""
+    url = Settings.from_env().database_url
+    upgrade(url)
+    click.echo(f"database at head: {url.split('@')[-1]}")
+
+
+@main.group()
+def staff() -> None:
+    """Who may use Carebot."""
+
+
+@staff.command("add")
+@click.argument("user_id")
+@click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
+@click.option("--team", default=None)
+@click.option("--name", default="", help="Display name (for terminal output).")
+def staff_add(user_id: str, role: str, team: str | None, name: str) -> None:
+    """Register a Slack user (U…) with a role."""
+    from bot.services.people import Role, add_staff, parse_user_id
+
+    try:
+        created = add_staff(_services(), parse_user_id(user_id), Role(role), team_id=team, display_name=name)
+    except CareError as error:
+        _fail(error)
+    click.echo(f"{'added' if created else 'updated'} {user_id} as {role}")
+
+
+@main.group()
+def config() -> None:
+    """Team settings."""
+
+
+@config.command("set")
+@click.argument("key")
+@click.argument("value")
+@click.option("--team", default=None)
+def config_set(key: str, value: str, team: str | None) -> None:
+    """Set one setting: digest_channel, supervisor_channel, supervisor_group, timezone, digest_time, locale."""
+    from bot.services.teams import set_setting
+
+    try:
+        clean = set_setting(_services(), key, value, team_id=team)
+    except CareError as error:
+        _fail(error)
+    click.echo(f"{key} = {clean}")
+
+
+@config.command("show")
+@click.option("--team", default=None)
+def config_show(team: str | None) -> None:
+    """Print the team's settings."""
+    from bot.services.teams import show_settings
+
+    for key, value in show_settings(_services(), team_id=team).items():
+        click.echo(f"{key:20} {value if value is not None else '(not set)'}")
+
+
+@main.group("import")
+def import_() -> None:
+    """Bring a team's existing data in."""
+
+
+@import_.command("customers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--team", default=None)
+def import_customers_cmd(file: Path, team: str | None) -> None:
+    """Customers from a CSV or Excel sheet (客户编号, 姓名, 联系方式, 客户经理, tier, 首次购买时间, 生日 …)."""
+    from bot.services.customers import import_customers
+
+    try:
+        report = import_customers(_services(), file, team_id=team)
+    except CareError as error:
+        _fail(error)
+    click.echo(f"created {report.created}, updated {report.updated}, "
+               f"needing follow-up (no phone) {report.needs_follow_up}, rejected {len(report.errors)}")
+    for line, problem in report.errors:
+        click.echo(f"  line {line}: {problem}", err=True)
+    if report.errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

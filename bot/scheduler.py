@@ -1,0 +1,38 @@
+"""APScheduler inside the bot process. Jobs are safe to run every minute and on every replica:
+what they post is claimed in the database first."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_sdk import WebClient
+
+from bot.services.core import Services
+from handlers.jobs import post_morning_lists
+from messages.render import Renderer
+
+log = logging.getLogger(__name__)
+MORNING_LIST_JOB = "morning_list"
+
+
+def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
+                    every_seconds: int = 60) -> BackgroundScheduler:
+    scheduler = BackgroundScheduler(
+        timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
+    scheduler.add_job(_safely(post_morning_lists), "interval", seconds=every_seconds, id=MORNING_LIST_JOB,
+                      kwargs={"services": services, "renderer": renderer, "client": client},
+                      next_run_time=dt.datetime.now(dt.UTC))
+    return scheduler
+
+
+def _safely(job):
+    def run(**kwargs):
+        try:
+            job(**kwargs)
+        except Exception:
+            log.exception("job %s failed; it runs again at the next tick", job.__name__)
+
+    run.__name__ = job.__name__
+    return run

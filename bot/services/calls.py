@@ -1,0 +1,134 @@
+"""Logging a call: store it, close the callback, plan the next one by the outcome rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.care.call_form import CallForm, check_call
+from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
+from bot.services.core import Services
+from bot.services.errors import FormErrors
+from bot.services.people import Actor
+from storage import queries
+from storage.models import Callback, CallLog
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    call_id: int
+    customer_code: str
+    customer_name: str
+    outcome: str
+    next_kind: str
+    next_due_on: dt.date | None
+    flagged: bool
+    attempts: int
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """What the log-a-call modal is prefilled with."""
+
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    phone: str | None
+    callback_id: int | None
+    callback_kind: str | None
+    callback_rule: str | None
+    callback_params: dict[str, str] | None
+
+
+def target_for_callback(svc: Services, actor: Actor, callback_id: int) -> CallTarget:
+    with svc.db.unit_of_work() as session:
+        callback = queries.callback_by_id(session, actor.team_id, callback_id)
+        if callback is None:
+            raise FormErrors({"customer": ("errors.callback_gone", {})})
+        return _target(callback.customer, callback)
+
+
+def target_for_customer(svc: Services, actor: Actor, customer_id: int) -> CallTarget:
+    with svc.db.unit_of_work() as session:
+        customer = queries.customer_by_id(session, actor.team_id, customer_id)
+        if customer is None:
+            raise FormErrors({"customer": ("form.errors.customer_unknown", {})})
+        return _target(customer, queries.open_callback_of_customer(session, customer.id))
+
+
+def find_customer(svc: Services, actor: Actor, text: str) -> CallTarget | None:
+    """`/care log 2024001` or `/care log 张女士`: an exact code, else a unique name match."""
+    with svc.db.unit_of_work() as session:
+        customer = queries.customer_by_code(session, actor.team_id, text.strip())
+        if customer is None:
+            matches = queries.customers_matching(session, actor.team_id, text, limit=2)
+            customer = matches[0] if len(matches) == 1 else None
+        if customer is None:
+            return None
+        return _target(customer, queries.open_callback_of_customer(session, customer.id))
+
+
+def _target(customer, callback: Callback | None) -> CallTarget:
+    return CallTarget(customer_id=customer.id, customer_code=customer.code, customer_name=customer.name,
+                      phone=customer.phone, callback_id=callback.id if callback else None,
+                      callback_kind=callback.kind if callback else None,
+                      callback_rule=callback.rule if callback else None,
+                      callback_params=dict(callback.params) if callback else None)
+
+
+def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, actor.team_id)
+        calendar, rules = svc.calendar_for(team), svc.outcome_rules_for(team)
+        today = calendar.local_date(now)
+        errors = check_call(form, today)
+        customer = queries.customer_by_id(session, actor.team_id, form.customer_id) \
+            if form.customer_id is not None else None
+        if form.customer_id is not None and customer is None:
+            errors["customer"] = ("form.errors.customer_unknown", {})
+        if errors:
+            raise FormErrors(errors)
+        assert customer is not None
+        callback = queries.callback_by_id(session, actor.team_id, form.callback_id) if form.callback_id else None
+        if callback is None or callback.customer_id != customer.id or callback.status != "open":
+            callback = queries.open_callback_of_customer(session, customer.id)
+
+        outcome = effective_outcome(Outcome(form.outcome), form.rating, rules)
+        call = CallLog(team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,
+                       staff_id=actor.user_id, channel=form.channel, outcome=outcome.value, rating=form.rating,
+                       summary=form.summary, feedback=form.feedback, next_on=form.next_on, called_at=now)
+        session.add(call)
+        attempts = (callback.attempts if callback else 0) + 1
+        step = next_step(outcome, called_on=today, attempts=attempts, requested_on=form.next_on,
+                         rules=rules, calendar=calendar)
+        if callback is not None:
+            callback.attempts = attempts
+            callback.closed_at = now
+            callback.status = "done" if is_reached(outcome) else ("skipped" if step.flag else "rescheduled")
+        if is_reached(outcome):
+            customer.last_contact_at = now
+        if step.flag:
+            customer.needs_follow_up = True
+        session.flush()
+        if step.kind and step.due_on:
+            kind = callback.kind if (outcome is Outcome.UNREACHABLE and callback) else step.kind
+            _schedule(session, team.id, customer.id, customer.owner_id or actor.user_id, kind,
+                      calendar.first_working_moment(step.due_on), step.rule, dict(step.params),
+                      attempts if outcome is Outcome.UNREACHABLE else 0, now)
+        session.flush()
+        return LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
+                          outcome=outcome.value, next_kind=step.kind, next_due_on=step.due_on, flagged=step.flag,
+                          attempts=attempts)
+
+
+def _schedule(session, team_id: str, customer_id: int, owner_id: str, kind: str, due_at: dt.datetime,
+              rule: str, params: dict[str, str], attempts: int, now: dt.datetime) -> None:
+    """Create the next callback; if one of that kind is already open, keep the earlier due time."""
+    existing = queries.open_callback_of_kind(session, customer_id, kind)
+    if existing is not None:
+        if due_at < existing.due_at:
+            existing.due_at, existing.rule, existing.params = due_at, rule, params
+        return
+    session.add(Callback(team_id=team_id, customer_id=customer_id, owner_id=owner_id, kind=kind, due_at=due_at,
+                         status="open", attempts=attempts, rule=rule, params=params, created_at=now))

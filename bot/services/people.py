@@ -1,0 +1,104 @@
+"""Who is who: staff registration, roles, and the language each person reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.services.core import Services
+from bot.services.errors import CareError, Forbidden, NotRegistered
+from messages.render import pick_locale
+from storage import queries
+from storage.models import Staff
+
+LOCALE_CACHE_FOR = dt.timedelta(days=7)
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The registered person behind a request."""
+
+    user_id: str
+    team_id: str
+    role: Role
+    locale: str
+    timezone: str
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def parse_user_id(text: str) -> str:
+    """Accepts U123, <@U123> or <@U123|name> (how Slack sends a mention in command text)."""
+    match = re.fullmatch(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>|([UW][A-Z0-9]+)", text.strip())
+    user_id = match and (match.group(1) or match.group(3))
+    if not user_id or not _USER_ID.match(user_id):
+        raise CareError("errors.bad_user", value=text)
+    return user_id
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise CareError("errors.bad_role", value=text, roles=", ".join(r.value for r in Role)) from None
+
+
+def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = None,
+              display_name: str = "") -> bool:
+    """Register or re-role a person; True when newly added."""
+    team_id = team_id or svc.default_team
+    with svc.db.unit_of_work() as session:
+        queries.ensure_team(session, team_id)
+        staff = queries.staff_by_user(session, user_id)
+        if staff is None:
+            session.add(Staff(user_id=user_id, team_id=team_id, role=role.value, display_name=display_name,
+                              created_at=svc.clock.now()))
+            return True
+        staff.role, staff.team_id = role.value, team_id
+        if display_name:
+            staff.display_name = display_name
+        return False
+
+
+def actor_for(svc: Services, user_id: str, fetch_locale: Callable[[str], str | None]) -> Actor:
+    """The registered person, with their language (Slack's users.info, cached a week), or NotRegistered."""
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        staff = queries.staff_by_user(session, user_id)
+        if staff is None:
+            raise NotRegistered()
+        team = queries.ensure_team(session, staff.team_id)
+        if staff.locale_checked_at is None or now - staff.locale_checked_at > LOCALE_CACHE_FOR:
+            staff.locale = fetch_locale(user_id) or staff.locale
+            staff.locale_checked_at = now
+        return Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
+                     locale=pick_locale(staff.locale, team.locale), timezone=team.timezone)
+
+
+def team_locale_for_user(svc: Services, user_id: str | None) -> str:
+    """The language to refuse an unregistered person in: the default team's."""
+    with svc.db.unit_of_work() as session:
+        team = queries.team_by_id(session, svc.default_team)
+        return pick_locale(None, team.locale if team else "zh-CN")
+
+
+def require_supervisor(actor: Actor) -> None:
+    if not actor.is_supervisor:
+        raise Forbidden("errors.supervisors_only")
+
+
+def require_admin(actor: Actor) -> None:
+    if actor.role is not Role.ADMIN:
+        raise Forbidden("errors.admins_only")

@@ -1,0 +1,98 @@
+"""The caller's queue (/care due) and each team's morning list."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from bot.care.calendar import WorkCalendar
+from bot.care.due import CustomerRef, OpenCallback, OpenComplaint, QueueItem, build_queue, end_of_local_day
+from bot.services.core import Services
+from bot.services.people import Actor
+from storage import queries
+from storage.models import Callback, Complaint, Customer, Team
+
+
+@dataclass(frozen=True)
+class Queue:
+    items: list[QueueItem]
+    now: dt.datetime
+    timezone: str
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(1 for item in self.items if item.overdue)
+
+
+@dataclass(frozen=True)
+class AgentQueue:
+    user_id: str
+    items: list[QueueItem]
+
+
+@dataclass(frozen=True)
+class MorningList:
+    team_id: str
+    channel: str | None
+    local_date: dt.date
+    now: dt.datetime
+    timezone: str
+    locale: str
+    agents: list[AgentQueue] = field(default_factory=list)
+    unassigned: list[QueueItem] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return sum(len(a.items) for a in self.agents) + len(self.unassigned)
+
+    @property
+    def overdue(self) -> int:
+        return sum(1 for a in self.agents for i in a.items if i.overdue) + sum(i.overdue for i in self.unassigned)
+
+    @property
+    def complaints(self) -> int:
+        return sum(1 for a in self.agents for i in a.items if i.is_complaint) + \
+            sum(i.is_complaint for i in self.unassigned)
+
+
+def _customer_ref(customer: Customer) -> CustomerRef:
+    return CustomerRef(id=customer.id, code=customer.code, name=customer.name, phone=customer.phone)
+
+
+def as_open_callback(row: Callback) -> OpenCallback:
+    return OpenCallback(id=row.id, customer=_customer_ref(row.customer), owner_id=row.owner_id, kind=row.kind,
+                        due_at=row.due_at, attempts=row.attempts, rule=row.rule, params=dict(row.params or {}))
+
+
+def as_open_complaint(row: Complaint) -> OpenComplaint:
+    return OpenComplaint(id=row.id, customer=_customer_ref(row.customer), owner_id=row.owner_id, kind=row.kind,
+                         severity=row.severity, first_response_due_at=row.first_response_due_at,
+                         first_response_at=row.first_response_at, resolution_due_at=row.resolution_due_at)
+
+
+def my_queue(svc: Services, actor: Actor) -> Queue:
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, actor.team_id)
+        calendar = svc.calendar_for(team)
+        callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id,
+                                                               end_of_local_day(now, calendar))
+        complaints = queries.open_complaints_of_owner(session, actor.user_id)
+        items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
+        return Queue(items=items, now=now, timezone=team.timezone)
+
+
+def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCalendar) -> MorningList:
+    with svc.db.unit_of_work() as session:
+        callbacks = queries.open_callbacks_of_team_due_before(session, team.id, end_of_local_day(now, calendar))
+        complaints = queries.open_complaints_of_team(session, team.id)
+        items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
+    by_owner: dict[str, list[QueueItem]] = defaultdict(list)
+    unassigned: list[QueueItem] = []
+    for item in items:
+        (by_owner[item.item.owner_id] if item.item.owner_id else unassigned).append(item)
+    agents = [AgentQueue(user_id, queue) for user_id, queue in
+              sorted(by_owner.items(), key=lambda kv: (-sum(i.overdue for i in kv[1]), -len(kv[1]), kv[0]))]
+    return MorningList(team_id=team.id, channel=team.digest_channel, local_date=calendar.local_date(now), now=now,
+                       timezone=team.timezone, locale=team.locale, agents=agents, unassigned=unassigned)

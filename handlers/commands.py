@@ -1,0 +1,51 @@
+"""/care and its subcommands."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services.calls import find_customer
+from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
+from bot.services.queue import my_queue
+from handlers.deps import Deps, actor_of
+from handlers.ids import Command
+from handlers.views_common import log_call_view, queue_page
+from messages.render import mention
+
+
+def register(app: App, deps: Deps) -> None:
+    renderer, svc = deps.renderer, deps.services
+
+    def due(actor, rest, respond, **_):
+        respond(**queue_page(renderer, actor.locale, my_queue(svc, actor)).as_kwargs(), response_type="ephemeral")
+
+    def log(actor, rest, command, client, **_):
+        target = find_customer(svc, actor, rest) if rest else None
+        client.views_open(trigger_id=command["trigger_id"],
+                          view=log_call_view(renderer, actor.locale, target, command.get("channel_id")))
+
+    def help_(actor, rest, respond, unknown=None, **_):
+        respond(**renderer.message("help.json.j2", actor.locale, unknown=unknown).as_kwargs(),
+                response_type="ephemeral")
+
+    def staff(actor, rest, respond, **_):
+        require_admin(actor)
+        words = rest.split()
+        if len(words) != 3 or words[0].lower() != "add":
+            return help_(actor, rest, respond)
+        user_id, role = parse_user_id(words[1]), parse_role(words[2])
+        created = add_staff(svc, user_id, role, team_id=actor.team_id)
+        respond(**renderer.message("notice.json.j2", actor.locale, key="staff.added" if created else "staff.updated",
+                                   params={"mention": mention(user_id), "role": role.value}).as_kwargs())
+
+    subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff}
+
+    @app.command(Command.CARE.value)
+    def care(ack, command, respond, client, context):
+        ack()
+        actor = actor_of(context)
+        name, _, rest = (command.get("text") or "").strip().partition(" ")
+        handler = subcommands.get(name.lower())
+        if handler is None:
+            return help_(actor, rest, respond, unknown=name)
+        handler(actor=actor, rest=rest.strip(), respond=respond, command=command, client=client)

@@ -1,0 +1,38 @@
+"""Scheduled jobs: thin wrappers that call a service and post what it returns."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+
+from bot.services.core import Services
+from bot.services.digest import DigestRun, run_morning_lists
+from bot.services.queue import MorningList
+from messages.present import queue_row
+from messages.render import Message, Renderer
+
+log = logging.getLogger(__name__)
+LINES_PER_AGENT = 15  # a section's text stays far below Slack's 3,000 characters
+MAX_AGENT_SECTIONS = 44  # 50 blocks a message, less header, counts, divider, unassigned, hint
+
+
+def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:
+    now = digest.now
+    agents = [(a.user_id, [queue_row(i, now, digest.timezone) for i in a.items])
+              for a in digest.agents[:MAX_AGENT_SECTIONS]]
+    unassigned = [queue_row(i, now, digest.timezone) for i in digest.unassigned]
+    return renderer.message("morning_list.json.j2", digest.locale, digest=digest, agents=agents,
+                            unassigned=unassigned, line_limit=LINES_PER_AGENT)
+
+
+def post_morning_lists(services: Services, renderer: Renderer, client: WebClient,
+                       team_id: str | None = None, ignore_time: bool = False) -> DigestRun:
+    def publish(digest: MorningList) -> str:
+        message = render_morning_list(renderer, digest)
+        return client.chat_postMessage(channel=digest.channel, **message.as_kwargs())["ts"]
+
+    run = run_morning_lists(services, publish, team_id=team_id, ignore_time=ignore_time)
+    for team, channel, ts in run.posted:
+        log.info("morning list for %s posted in %s (ts %s)", team, channel, ts)
+    return run

@@ -1,0 +1,19 @@
+"""Options for the customer search in the log-call modal (external_select)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.services.customers import search_customers
+from handlers.deps import Deps
+from handlers.ids import Action
+
+
+def register(app: App, deps: Deps) -> None:
+    @app.options(Action.CUSTOMER_SELECT.value)
+    def customer_options(ack, payload, context):
+        actor = context.get("actor")
+        if actor is None:  # unregistered people see no customer data
+            return ack(options=[])
+        found = search_customers(deps.services, actor, payload.get("value", ""), limit=50)
+        ack(options=deps.renderer.options("customer_options.json.j2", actor.locale, customers=found))

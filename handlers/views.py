@@ -1,0 +1,77 @@
+"""Modal submissions: the log-a-call form."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from typing import Any
+
+from slack_bolt import App
+
+from bot.care.call_form import CallForm
+from bot.services.calls import log_call
+from bot.services.errors import FormErrors
+from handlers.deps import Deps, actor_of
+from handlers.ids import INPUT_ACTION, Action, Field, ViewId
+from messages.render import translate
+
+log = logging.getLogger(__name__)
+
+
+def read_call_form(view: dict[str, Any]) -> CallForm:
+    """The modal's state as a CallForm; missing or malformed values become None for the checks to name."""
+    values = view.get("state", {}).get("values", {})
+    meta = json.loads(view.get("private_metadata") or "{}")
+
+    def chosen(block: Field, action: str = INPUT_ACTION) -> str | None:
+        element = values.get(block.value, {}).get(action) or {}
+        option = element.get("selected_option") or {}
+        return option.get("value")
+
+    def typed(block: Field) -> str:
+        return ((values.get(block.value, {}).get(INPUT_ACTION) or {}).get("value") or "").strip()
+
+    customer = chosen(Field.CUSTOMER, Action.CUSTOMER_SELECT.value) or meta.get("cu")
+    rating = chosen(Field.RATING)
+    date = (values.get(Field.NEXT_ON.value, {}).get(INPUT_ACTION) or {}).get("selected_date")
+    return CallForm(
+        customer_id=int(customer) if customer is not None and str(customer).isdigit() else None,
+        callback_id=meta.get("cb"),
+        channel=chosen(Field.CHANNEL),
+        outcome=chosen(Field.OUTCOME),
+        rating=int(rating) if rating and rating.isdigit() else None,
+        summary=typed(Field.SUMMARY),
+        feedback=typed(Field.FEEDBACK),
+        next_on=dt.date.fromisoformat(date) if date else None,
+    )
+
+
+def register(app: App, deps: Deps) -> None:
+    renderer, svc = deps.renderer, deps.services
+
+    @app.view(ViewId.LOG_CALL.value)
+    def submit_log_call(ack, view, client, context):
+        actor = actor_of(context)
+        form = read_call_form(view)
+        try:
+            logged = log_call(svc, actor, form)
+        except FormErrors as exc:
+            # an error on a block the modal does not show (the customer when it was prefilled) goes on summary
+            shown = {block["block_id"] for block in view.get("blocks", []) if block.get("type") == "input"}
+            errors = {(block if block in shown else Field.SUMMARY.value): str(translate(actor.locale, key, **params))
+                      for block, (key, params) in exc.errors.items()}
+            return ack(response_action="errors", errors=errors)
+        except Exception:
+            ref = uuid.uuid4().hex[:8]
+            log.exception("saving a call failed (ref %s)", ref)
+            return ack(response_action="errors",
+                       errors={Field.SUMMARY.value: str(translate(actor.locale, "errors.internal", ref=ref))})
+        ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        message = renderer.message("call_logged.json.j2", actor.locale, call=logged)
+        if meta.get("ch") and not str(meta["ch"]).startswith("D"):
+            client.chat_postEphemeral(channel=meta["ch"], user=actor.user_id, **message.as_kwargs())
+        else:
+            client.chat_postMessage(channel=actor.user_id, **message.as_kwargs())

@@ -1,0 +1,38 @@
+"""Rendering helpers shared by listeners: the queue page and the log-call modal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.care.outcomes import Channel, Outcome
+from bot.services.calls import CallTarget
+from bot.services.queue import Queue
+from messages.present import queue_row
+from messages.render import Message, Renderer
+
+PAGE_SIZE = 20  # rows per /care due page: well inside Slack's 50 blocks per message
+
+
+def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0) -> Message:
+    if not queue.items:
+        return renderer.message("due_empty.json.j2", locale)
+    first = max(0, min(first, len(queue.items) - 1))
+    rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[first:first + PAGE_SIZE]]
+    return renderer.message(
+        "due_list.json.j2", locale, rows=rows, total=len(queue.items), overdue=queue.overdue_count,
+        complaints=sum(item.is_complaint for item in queue.items), first=first, timezone=queue.timezone,
+        today=queue.now.astimezone(_zone(queue.timezone)).date())
+
+
+def log_call_view(renderer: Renderer, locale: str, target: CallTarget | None, channel_id: str | None) -> dict:
+    metadata = json.dumps({"cb": target.callback_id if target else None,
+                           "cu": target.customer_id if target else None, "ch": channel_id})
+    return renderer.view("log_call_modal.json.j2", locale, target=target, metadata=metadata,
+                         channels=[c.value for c in Channel], outcomes=[o.value for o in Outcome])
+
+
+def _zone(name: str) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(name)

@@ -1,0 +1,274 @@
+"""Jinja2 templates -> Block Kit payloads, escaped for mrkdwn and validated by slack_sdk before they leave.
+
+Templates are JSON with `{{ … }}` inside JSON strings. Every value printed passes `_finalize`:
+a plain string is escaped for mrkdwn (`&`, `<`, `>`) and for JSON, so a customer named `<!channel>`
+can never ping a channel. Only `Mrkdwn` values (catalog texts, mentions built by `mention()`) keep
+their markup, and `JsonFragment` values (from the `json` / `plain` filters) are printed as they are.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from slack_sdk.models.blocks import Block, Option
+from slack_sdk.models.views import View
+
+from bot.care.privacy import mask_name, mask_phone
+
+HERE = Path(__file__).parent
+LOCALES = ("zh-CN", "en")
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_OPTIONS = 100
+_BABEL_LOCALE = {"zh-CN": "zh_Hans_CN", "en": "en"}
+_SLACK_ID = re.compile(r"^[UWBSC][A-Z0-9]{2,}$")
+
+
+class RenderError(ValueError):
+    """A template produced something Slack would refuse; nothing is sent."""
+
+
+class Mrkdwn(str):
+    """Text that is already safe mrkdwn."""
+
+
+class JsonFragment(str):
+    """Already-encoded JSON, printed verbatim."""
+
+
+def escape_mrkdwn(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _json_body(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)[1:-1]
+
+
+def _finalize(value: Any) -> str:
+    if isinstance(value, JsonFragment):
+        return value
+    if isinstance(value, Mrkdwn):
+        return _json_body(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        raise RenderError("print booleans with |json")
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    return _json_body(escape_mrkdwn(str(value)))
+
+
+def pick_locale(slack_locale: str | None, default: str) -> str:
+    """Slack's `zh-CN`, `zh-TW`, `en-US`, `en-GB` … onto the locales we have."""
+    if slack_locale:
+        prefix = slack_locale.split("-")[0].lower()
+        for locale in LOCALES:
+            if locale.split("-")[0].lower() == prefix:
+                return locale
+    return default if default in LOCALES else LOCALES[0]
+
+
+@cache
+def catalog(locale: str) -> dict[str, str]:
+    with open(HERE / "locales" / f"{locale}.yaml", encoding="utf-8") as handle:
+        return _flatten(yaml.safe_load(handle))
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    flat: dict[str, str] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = str(value)
+    return flat
+
+
+def translate(locale: str, key: str, **params: Any) -> Mrkdwn:
+    """A catalog text with its parameters escaped (unless they are Mrkdwn already)."""
+    try:
+        text = catalog(locale)[key]
+    except KeyError as exc:
+        raise RenderError(f"no text {key!r} in the {locale} catalog") from exc
+    safe = {k: v if isinstance(v, Mrkdwn) else escape_mrkdwn(_plain_str(v)) for k, v in params.items()}
+    return Mrkdwn(text.format(**safe))
+
+
+def _plain_str(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def mention(user_id: str) -> Mrkdwn:
+    if not _SLACK_ID.match(user_id or ""):
+        raise RenderError(f"not a Slack user id: {user_id!r}")
+    return Mrkdwn(f"<@{user_id}>")
+
+
+def subteam_mention(group_id: str) -> Mrkdwn:
+    if not _SLACK_ID.match(group_id or ""):
+        raise RenderError(f"not a Slack user group id: {group_id!r}")
+    return Mrkdwn(f"<!subteam^{group_id}>")
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict[str, Any]]
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return {"text": self.text, "blocks": self.blocks}
+
+
+class Renderer:
+    def __init__(self, template_dir: Path = HERE / "templates"):
+        self.env = Environment(
+            loader=FileSystemLoader(template_dir),
+            undefined=StrictUndefined,
+            finalize=_finalize,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self.env.filters.update(
+            json=lambda v: JsonFragment(json.dumps(v, ensure_ascii=False)),
+            plain=lambda v: JsonFragment(_json_body(_plain_str(v))),
+            mask_phone=mask_phone,
+            mask_name=mask_name,
+        )
+        self.env.globals.update(mention=mention, subteam_mention=subteam_mention, t=_t, tp=_tp,
+                                date=_date, datetime=_datetime, time=_time, span=_span,
+                                reason=_reason, kind_label=_kind_label)
+
+    def _render(self, name: str, locale: str, context: dict[str, Any]) -> dict[str, Any]:
+        if locale not in LOCALES:
+            raise RenderError(f"unknown locale {locale!r}")
+        raw = self.env.get_template(name).render(locale=locale, **context)
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise RenderError(f"{name} did not render to JSON: {exc}") from exc
+
+    def message(self, name: str, locale: str, **context: Any) -> Message:
+        payload = self._render(name, locale, context)
+        message = Message(text=payload.get("text", ""), blocks=payload.get("blocks", []))
+        validate_blocks(message.blocks, MAX_MESSAGE_BLOCKS)
+        if not message.text.strip():
+            raise RenderError(f"{name} has no fallback text")
+        return message
+
+    def options(self, name: str, locale: str, **context: Any) -> list[dict[str, Any]]:
+        options = self._render(name, locale, context)["options"]
+        if len(options) > MAX_OPTIONS:
+            raise RenderError(f"{len(options)} options, Slack takes at most {MAX_OPTIONS}")
+        try:
+            for option in Option.parse_all(options) or []:
+                option.validate_json()
+        except Exception as exc:
+            raise RenderError(f"Slack would refuse these options: {exc}") from exc
+        return options
+
+    def view(self, name: str, locale: str, **context: Any) -> dict[str, Any]:
+        payload = self._render(name, locale, context)
+        validate_view(payload)
+        return payload
+
+
+def validate_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
+    if not blocks:
+        raise RenderError("a message without blocks")
+    if len(blocks) > limit:
+        raise RenderError(f"{len(blocks)} blocks, Slack takes at most {limit}")
+    try:
+        for block in Block.parse_all(blocks):
+            if block is None:
+                raise RenderError("unknown block type")
+            block.validate_json()
+    except RenderError:
+        raise
+    except Exception as exc:  # slack_sdk raises SlackObjectFormationError and plain ValueErrors
+        raise RenderError(f"Slack would refuse these blocks: {exc}") from exc
+
+
+def validate_view(view: dict[str, Any]) -> None:
+    validate_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS)
+    try:
+        View(**view).validate_json()
+    except Exception as exc:
+        raise RenderError(f"Slack would refuse this view: {exc}") from exc
+
+
+@pass_context
+def _t(ctx: Any, key: str, **params: Any) -> Mrkdwn:
+    return translate(ctx["locale"], key, **params)
+
+
+@pass_context
+def _reason(ctx: Any, rule: str, params: dict[str, Any]) -> Mrkdwn:
+    """Why a callback exists, e.g. "+7 days after first purchase on 2026-11-02"; unknown rules by name."""
+    key = f"rule.{rule}"
+    if key in catalog(ctx["locale"]):
+        try:
+            return translate(ctx["locale"], key, **params)
+        except KeyError:
+            pass
+    return translate(ctx["locale"], "rule.other", rule=rule)
+
+
+@pass_context
+def _kind_label(ctx: Any, kind: str) -> Mrkdwn:
+    key = f"kind.{kind}"
+    return translate(ctx["locale"], key if key in catalog(ctx["locale"]) else "kind.manual")
+
+
+@pass_context
+def _tp(ctx: Any, key: str, **params: Any) -> JsonFragment:
+    """A catalog text for plain_text fields: no mrkdwn escaping, JSON-encoded."""
+    text = catalog(ctx["locale"]).get(key)
+    if text is None:
+        raise RenderError(f"no text {key!r} in the {ctx['locale']} catalog")
+    return JsonFragment(_json_body(text.format(**{k: _plain_str(v) for k, v in params.items()})))
+
+
+@pass_context
+def _date(ctx: Any, value: dt.date | dt.datetime | None, tz: str | None = None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(_zone(tz)).date() if tz else value.date()
+    return format_date(value, format="medium", locale=_BABEL_LOCALE[ctx["locale"]])
+
+
+@pass_context
+def _datetime(ctx: Any, value: dt.datetime | None, tz: str) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, format="short", tzinfo=_zone(tz), locale=_BABEL_LOCALE[ctx["locale"]])
+
+
+@pass_context
+def _time(ctx: Any, value: dt.datetime, tz: str) -> str:
+    return format_time(value, format="short", tzinfo=_zone(tz), locale=_BABEL_LOCALE[ctx["locale"]])
+
+
+@pass_context
+def _span(ctx: Any, delta: dt.timedelta) -> str:
+    """A duration as a person says it: "3 days", "2小时"."""
+    return format_timedelta(abs(delta), threshold=1.5, locale=_BABEL_LOCALE[ctx["locale"]])
+
+
+def _zone(tz: str | None) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tz or "UTC")

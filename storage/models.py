@@ -1,0 +1,208 @@
+"""Typed tables. Every datetime is stored in UTC and comes back timezone-aware."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (no tz support) and PostgreSQL alike."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; pass an aware one")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+class Team(Base):
+    """A care team and its settings (`carebot config set KEY VALUE`)."""
+
+    __tablename__ = "team"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    digest_channel: Mapped[str | None] = mapped_column(String(64))
+    supervisor_channel: Mapped[str | None] = mapped_column(String(64))
+    supervisor_group: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
+    locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    user_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(16))
+    locale_checked_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime]
+
+
+class Customer(Base):
+    __tablename__ = "customer"
+    __table_args__ = (
+        UniqueConstraint("team_id", "code"),
+        Index("ix_customer_team_name", "team_id", "name"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
+    email: Mapped[str | None] = mapped_column(String(254))
+    company: Mapped[str | None] = mapped_column(String(200))
+    tier: Mapped[str] = mapped_column(String(32), default="ordinary")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.user_id"), index=True)
+    first_purchase_on: Mapped[dt.date | None] = mapped_column(Date)
+    last_contact_at: Mapped[dt.datetime | None]
+    birthday: Mapped[dt.date | None] = mapped_column(Date)
+    annual_spend: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime]
+
+    owner: Mapped[Staff | None] = relationship(lazy="raise")
+
+
+class Callback(Base):
+    """A planned touch (回访): who calls which customer, why, by when."""
+
+    __tablename__ = "callback"
+    __table_args__ = (
+        Index("ix_callback_owner_open_due", "owner_id", "status", "due_at"),
+        Index("ix_callback_team_open_due", "team_id", "status", "due_at"),
+        UniqueConstraint("customer_id", "dedupe_key"),
+        # at most one open callback of a kind per customer
+        Index("uq_callback_open_kind", "customer_id", "kind", unique=True,
+              sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.user_id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    due_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    rule: Mapped[str] = mapped_column(String(64), default="manual")
+    params: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    dedupe_key: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime | None]
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+
+
+class CallLog(Base):
+    """One logged call (回访记录)."""
+
+    __tablename__ = "call_log"
+    __table_args__ = (Index("ix_call_log_customer_called", "customer_id", "called_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callback.id"))
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.user_id"))
+    channel: Mapped[str] = mapped_column(String(16))
+    outcome: Mapped[str] = mapped_column(String(16))
+    rating: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    feedback: Mapped[str] = mapped_column(Text, default="")
+    next_on: Mapped[dt.date | None] = mapped_column(Date)
+    called_at: Mapped[dt.datetime]
+
+
+class Complaint(Base):
+    """A ticket (投诉 / 咨询 / 建议) on SLA clocks."""
+
+    __tablename__ = "complaint"
+    __table_args__ = (
+        Index("ix_complaint_owner_status", "owner_id", "status"),
+        Index("ix_complaint_team_status", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customer.id"))
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.user_id"))
+    kind: Mapped[str] = mapped_column(String(16), default="complaint")
+    category: Mapped[str] = mapped_column(String(16), default="other")
+    severity: Mapped[str] = mapped_column(String(16), default="normal")
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[dt.datetime]
+    first_response_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    first_response_due_at: Mapped[dt.datetime | None]
+    resolution_due_at: Mapped[dt.datetime | None]
+    resolution: Mapped[str] = mapped_column(Text, default="")
+    source_link: Mapped[str | None] = mapped_column(String(500))
+
+    customer: Mapped[Customer] = relationship(lazy="raise")
+
+
+class DigestPost(Base):
+    """The morning list, claimed before it is posted: one row per channel per local day."""
+
+    __tablename__ = "digest_post"
+    __table_args__ = (UniqueConstraint("channel", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    channel: Mapped[str] = mapped_column(String(64))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    claimed_at: Mapped[dt.datetime]
+    message_ts: Mapped[str | None] = mapped_column(String(32))

@@ -1,0 +1,169 @@
+"""Queries, each named for the question it answers. The only module (with migrations) that writes SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, joinedload
+
+from storage.models import Callback, CallLog, Complaint, Customer, DigestPost, Staff, Team
+
+# --- teams -------------------------------------------------------------------------------------
+
+
+def team_by_id(session: Session, team_id: str) -> Team | None:
+    return session.get(Team, team_id)
+
+
+def ensure_team(session: Session, team_id: str) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        team = Team(id=team_id, name=team_id)
+        session.add(team)
+        session.flush()
+    return team
+
+
+def all_teams(session: Session) -> Sequence[Team]:
+    return session.scalars(select(Team).order_by(Team.id)).all()
+
+
+# --- staff -------------------------------------------------------------------------------------
+
+
+def staff_by_user(session: Session, user_id: str) -> Staff | None:
+    return session.get(Staff, user_id)
+
+
+def staff_of_team(session: Session, team_id: str) -> Sequence[Staff]:
+    return session.scalars(select(Staff).where(Staff.team_id == team_id).order_by(Staff.user_id)).all()
+
+
+# --- customers ---------------------------------------------------------------------------------
+
+
+def customer_by_id(session: Session, team_id: str, customer_id: int) -> Customer | None:
+    customer = session.get(Customer, customer_id)
+    return customer if customer is not None and customer.team_id == team_id else None
+
+
+def customer_by_code(session: Session, team_id: str, code: str) -> Customer | None:
+    return session.scalars(
+        select(Customer).where(Customer.team_id == team_id, Customer.code == code)
+    ).one_or_none()
+
+
+def customers_matching(session: Session, team_id: str, query: str, limit: int) -> Sequence[Customer]:
+    """Customers whose code or name starts with / contains the query, code matches first."""
+    query = query.strip()
+    stmt = select(Customer).where(Customer.team_id == team_id)
+    if query:
+        pattern = f"%{_escape_like(query)}%"
+        stmt = stmt.where(or_(Customer.code.ilike(pattern, escape="\\"),
+                              Customer.name.ilike(pattern, escape="\\")))
+    return session.scalars(stmt.order_by(Customer.code).limit(limit)).all()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def customer_codes_of_team(session: Session, team_id: str) -> set[str]:
+    return set(session.scalars(select(Customer.code).where(Customer.team_id == team_id)))
+
+
+# --- callbacks ---------------------------------------------------------------------------------
+
+
+def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime) -> Sequence[Callback]:
+    return session.scalars(
+        select(Callback)
+        .options(joinedload(Callback.customer))
+        .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before)
+        .order_by(Callback.due_at, Callback.id)
+    ).all()
+
+
+def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Callback]:
+    return session.scalars(
+        select(Callback)
+        .options(joinedload(Callback.customer))
+        .where(Callback.team_id == team_id, Callback.status == "open", Callback.due_at < before)
+        .order_by(Callback.owner_id, Callback.due_at, Callback.id)
+    ).all()
+
+
+def callback_by_id(session: Session, team_id: str, callback_id: int) -> Callback | None:
+    return session.scalars(
+        select(Callback).options(joinedload(Callback.customer))
+        .where(Callback.id == callback_id, Callback.team_id == team_id)
+    ).one_or_none()
+
+
+def open_callback_of_customer(session: Session, customer_id: int) -> Callback | None:
+    """The customer's most urgent open callback, if any."""
+    return session.scalars(
+        select(Callback).where(Callback.customer_id == customer_id, Callback.status == "open")
+        .order_by(Callback.due_at, Callback.id).limit(1)
+    ).first()
+
+
+def open_callback_of_kind(session: Session, customer_id: int, kind: str) -> Callback | None:
+    return session.scalars(
+        select(Callback).where(Callback.customer_id == customer_id, Callback.kind == kind,
+                               Callback.status == "open")
+    ).one_or_none()
+
+
+def call_logs_of_customer(session: Session, customer_id: int) -> Sequence[CallLog]:
+    return session.scalars(
+        select(CallLog).where(CallLog.customer_id == customer_id).order_by(CallLog.called_at)
+    ).all()
+
+
+# --- complaints --------------------------------------------------------------------------------
+
+
+def open_complaints_of_owner(session: Session, owner_id: str) -> Sequence[Complaint]:
+    return session.scalars(
+        select(Complaint).options(joinedload(Complaint.customer))
+        .where(Complaint.owner_id == owner_id, Complaint.status != "resolved")
+    ).all()
+
+
+def open_complaints_of_team(session: Session, team_id: str) -> Sequence[Complaint]:
+    return session.scalars(
+        select(Complaint).options(joinedload(Complaint.customer))
+        .where(Complaint.team_id == team_id, Complaint.status != "resolved")
+    ).all()
+
+
+# --- the morning list --------------------------------------------------------------------------
+
+
+def claim_digest(session: Session, team_id: str, channel: str, local_date: dt.date, now: dt.datetime) -> bool:
+    """Take the one right to post this channel's list for this day; False if someone already has it."""
+    try:
+        with session.begin_nested():
+            session.add(DigestPost(team_id=team_id, channel=channel, local_date=local_date, claimed_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def record_digest_ts(session: Session, channel: str, local_date: dt.date, ts: str) -> None:
+    session.execute(update(DigestPost).where(DigestPost.channel == channel, DigestPost.local_date == local_date)
+                    .values(message_ts=ts))
+
+
+def release_digest_claim(session: Session, channel: str, local_date: dt.date) -> None:
+    session.execute(delete(DigestPost).where(DigestPost.channel == channel, DigestPost.local_date == local_date,
+                                             DigestPost.message_ts.is_(None)))
+
+
+def digest_posts_count(session: Session, channel: str, local_date: dt.date) -> int:
+    return session.scalar(select(func.count()).select_from(DigestPost)
+                          .where(DigestPost.channel == channel, DigestPost.local_date == local_date)) or 0
