@@ -171,18 +171,24 @@ class CalendarRules(_Model):
         return windows
 
     def work_calendar(self) -> WorkCalendar:
-        return WorkCalendar(
-            timezone=self.timezone,
-            holiday_country=self.holiday_country,
-            windows=tuple(WorkWindow(w.start, w.end) for w in self.working_windows),
-            extra_days_off=frozenset(self.extra_days_off),
-            extra_working_days=frozenset(self.extra_working_days),
-        )
+        return _work_calendar(self)
 
     def in_quiet_hours(self, moment: dt.datetime) -> bool:
         if moment.tzinfo is None:
             raise ValueError("naive datetime: every moment must carry a timezone")
         return self.quiet_hours.contains(moment.astimezone(ZoneInfo(self.timezone)).time())
+
+
+@lru_cache(maxsize=8)
+def _work_calendar(rules: CalendarRules) -> WorkCalendar:
+    # Cached so the holiday tables a WorkCalendar builds lazily are built once per rules version.
+    return WorkCalendar(
+        timezone=rules.timezone,
+        holiday_country=rules.holiday_country,
+        windows=tuple(WorkWindow(w.start, w.end) for w in rules.working_windows),
+        extra_days_off=frozenset(rules.extra_days_off),
+        extra_working_days=frozenset(rules.extra_working_days),
+    )
 
 
 # --- targets ----------------------------------------------------------------------------------
