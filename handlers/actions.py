@@ -8,6 +8,7 @@ from bot.services.calls import target_for_callback, target_for_customer
 from bot.services.errors import CareError, FormErrors
 from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, channel_of
+from handlers.errors import guarded
 from handlers.ids import Action
 from handlers.views_common import log_call_view, queue_page
 
@@ -22,9 +23,11 @@ def parse_row_value(value: str) -> tuple[str, int]:
 
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
 
     @app.action(Action.LOG_CALL.value)
-    def log_call(ack, body, action, client, context):
+    @guard
+    def log_call(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
         prefix, number = parse_row_value(action.get("value", ""))
@@ -38,7 +41,8 @@ def register(app: App, deps: Deps) -> None:
                           view=log_call_view(renderer, actor.locale, target, channel_of(body)))
 
     @app.action(Action.SHOW_MORE.value)
-    def show_more(ack, action, respond, context):
+    @guard
+    def show_more(ack, action, respond, context, **_):
         ack()
         actor = actor_of(context)
         first = int(action.get("value") or 0)
@@ -46,7 +50,8 @@ def register(app: App, deps: Deps) -> None:
         respond(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
 
     @app.action(Action.OPEN_QUEUE.value)
-    def open_queue(ack, body, client, context):
+    @guard
+    def open_queue(ack, body, client, context, **_):
         ack()
         actor = actor_of(context)
         page = queue_page(renderer, actor.locale, my_queue(svc, actor))

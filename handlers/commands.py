@@ -8,6 +8,7 @@ from bot.services.calls import find_customer
 from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of
+from handlers.errors import guarded
 from handlers.ids import Command
 from handlers.views_common import log_call_view, queue_page
 from messages.render import mention
@@ -15,6 +16,7 @@ from messages.render import mention
 
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
 
     def due(actor, rest, respond, **_):
         respond(**queue_page(renderer, actor.locale, my_queue(svc, actor)).as_kwargs(), response_type="ephemeral")
@@ -41,7 +43,8 @@ def register(app: App, deps: Deps) -> None:
     subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff}
 
     @app.command(Command.CARE.value)
-    def care(ack, command, respond, client, context):
+    @guard
+    def care(ack, command, respond, client, context, **_):
         ack()
         actor = actor_of(context)
         name, _, rest = (command.get("text") or "").strip().partition(" ")

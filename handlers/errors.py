@@ -1,30 +1,64 @@
-"""The one error handler: our errors become a clear ephemeral message in the person's language."""
+"""The one error path: our errors become a clear ephemeral message in the person's language,
+anything else is logged with a reference the person can quote.
+
+Listeners are wrapped by `guarded` because Bolt, when a listener raises after ack(), overwrites the
+ack response and then waits out the 3-second timeout; catching here keeps the HTTP reply immediate.
+"""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 from slack_bolt import App
 
 from bot.services.errors import CareError
 from handlers.deps import Deps
+from messages.render import Renderer
 
 log = logging.getLogger(__name__)
+
+
+def report(renderer: Renderer, error: Exception, body: dict, context: Any, respond: Any, client: Any) -> None:
+    locale = context.get("locale") or "zh-CN"
+    if isinstance(error, CareError):
+        key, params = error.key, error.params
+    else:
+        ref = uuid.uuid4().hex[:8]
+        log.error("unhandled error (ref %s)", ref, exc_info=error)
+        key, params = "errors.internal", {"ref": ref}
+    message = renderer.message("notice.json.j2", locale, key=key, params=params)
+    try:
+        if body.get("response_url"):
+            respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
+        elif context.user_id:
+            client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
+    except Exception:
+        log.exception("could not tell %s about an error", context.user_id)
+
+
+def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Wrap a listener written as fn(**kwargs) so that any error it raises goes through `report`."""
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def listener(ack, body, context, respond, client, payload, action, command, view, event):
+            try:
+                return fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
+                          action=action, command=command, view=view, event=event)
+            except Exception as error:  # noqa: BLE001 - this is the place errors are reported
+                report(deps.renderer, error, body, context, respond, client)
+                if ack is not None and ack.response is None:
+                    ack()  # never leave Slack waiting for the 3-second timeout
+
+        listener.__name__ = fn.__name__
+        return listener
+
+    return decorate
 
 
 def register(app: App, deps: Deps) -> None:
     @app.error
     def on_error(error, body, context, respond, client):
-        locale = context.get("locale") or "zh-CN"
-        if isinstance(error, CareError):
-            key, params = error.key, error.params
-        else:
-            ref = uuid.uuid4().hex[:8]
-            log.exception("unhandled error (ref %s)", ref, exc_info=error)
-            key, params = "errors.internal", {"ref": ref}
-        message = deps.renderer.message("notice.json.j2", locale, key=key, params=params)
-        if body.get("response_url") or (body.get("response_urls") or []):
-            respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
-        elif context.user_id:
-            client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
+        report(deps.renderer, error, body, context, respond, client)

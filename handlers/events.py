@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.services.queue import my_queue
 from handlers.deps import Deps
+from handlers.errors import guarded
 from messages.present import queue_row
 
 HOME_ROWS = 40  # Home tabs take 100 blocks; keep room for the header and help
@@ -13,9 +14,11 @@ HOME_ROWS = 40  # Home tabs take 100 blocks; keep room for the header and help
 
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
 
     @app.event("app_home_opened")
-    def home_opened(event, client, context):
+    @guard
+    def home_opened(event, client, context, **_):
         if event.get("tab") != "home":
             return
         actor = context.get("actor")

@@ -6,12 +6,16 @@ from slack_bolt import App
 
 from bot.services.customers import search_customers
 from handlers.deps import Deps
+from handlers.errors import guarded
 from handlers.ids import Action
 
 
 def register(app: App, deps: Deps) -> None:
+    guard = guarded(deps)
+
     @app.options(Action.CUSTOMER_SELECT.value)
-    def customer_options(ack, payload, context):
+    @guard
+    def customer_options(ack, payload, context, **_):
         actor = context.get("actor")
         if actor is None:  # unregistered people see no customer data
             return ack(options=[])

@@ -14,6 +14,7 @@ from bot.care.call_form import CallForm
 from bot.services.calls import log_call
 from bot.services.errors import FormErrors
 from handlers.deps import Deps, actor_of
+from handlers.errors import guarded
 from handlers.ids import INPUT_ACTION, Action, Field, ViewId
 from messages.render import translate
 
@@ -50,9 +51,11 @@ def read_call_form(view: dict[str, Any]) -> CallForm:
 
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
 
     @app.view(ViewId.LOG_CALL.value)
-    def submit_log_call(ack, view, client, context):
+    @guard
+    def submit_log_call(ack, view, client, context, **_):
         actor = actor_of(context)
         form = read_call_form(view)
         try:

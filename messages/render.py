@@ -80,8 +80,17 @@ def pick_locale(slack_locale: str | None, default: str) -> str:
 
 @cache
 def catalog(locale: str) -> dict[str, str]:
-    with open(HERE / "locales" / f"{locale}.yaml", encoding="utf-8") as handle:
-        return _flatten(yaml.safe_load(handle))
+    """`locales/<locale>.yaml` plus every `locales/<area>.<locale>.yaml` (one file per feature area)."""
+    files = [HERE / "locales" / f"{locale}.yaml", *sorted((HERE / "locales").glob(f"*.{locale}.yaml"))]
+    merged: dict[str, str] = {}
+    for path in files:
+        with open(path, encoding="utf-8") as handle:
+            texts = _flatten(yaml.safe_load(handle) or {})
+        clash = merged.keys() & texts.keys()
+        if clash:
+            raise RenderError(f"{path.name} repeats keys: {sorted(clash)[:5]}")
+        merged.update(texts)
+    return merged
 
 
 def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, str]:

@@ -1,0 +1,134 @@
+"""Test fixtures: a real database (SQLite file or CAREBOT_DATABASE_URL) migrated by Alembic, a manual
+clock, the Slack Web API stand-in, and the bot served over loopback HTTP by waitress."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import delete
+from waitress.server import create_server
+
+from bot.app import build_app, wsgi_app
+from bot.clock import ManualClock
+from bot.services.core import Services
+from bot.services.people import Role, add_staff
+from bot.settings import Settings
+from messages.render import Renderer
+from storage.db import Database
+from storage.migrate import downgrade, upgrade
+from storage.models import Base
+from tests.signed import SlackSender
+from tests.slack_stand_in import SlackStandIn
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SIGNING_SECRET = "test-signing-secret"
+BOT_TOKEN = "xoxb-test-token"
+# Tuesday 2026-11-24, 10:00 in Shanghai: a working day
+DEFAULT_NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("CAREBOT_DATABASE_URL") or \
+        f"sqlite:///{tmp_path_factory.mktemp('db') / 'carebot-test.db'}"
+    downgrade_if_present(url)
+    upgrade(url)
+    return url
+
+
+def downgrade_if_present(url: str) -> None:
+    """Start from an empty schema, so the migrations themselves are what the suite tests."""
+    try:
+        downgrade(url, "base")
+    except Exception:  # a database that never saw our migrations has nothing to take down
+        pass
+
+
+@pytest.fixture
+def db(database_url) -> Iterator[Database]:
+    database = Database(database_url)
+    yield database
+    with database.unit_of_work() as session:
+        for table in reversed(Base.metadata.sorted_tables):
+            session.execute(delete(table))
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(DEFAULT_NOW)
+
+
+@pytest.fixture
+def services(db, clock) -> Services:
+    return Services(db=db, clock=clock, default_team="default")
+
+
+@pytest.fixture
+def renderer() -> Renderer:
+    return Renderer()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackStandIn]:
+    with SlackStandIn(token=BOT_TOKEN) as stand_in:
+        yield stand_in
+
+
+@dataclass
+class RunningBot:
+    url: str
+    sender: SlackSender
+    app: object
+    services: Services
+    slack: SlackStandIn
+
+    def responses(self, name: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
+        """What the bot posted to response_urls named `name`, once `count` have arrived (listeners run after ack)."""
+        deadline = time.monotonic() + timeout
+        while len(self.slack.responses(name)) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {count} response(s) to {name!r}; Slack saw:\n"
+                                     + self.slack.describe_calls())
+            time.sleep(0.01)
+        return self.slack.responses(name)
+
+    def command(self, text: str, user_id: str, **kwargs):
+        """A signed /care command with a fresh response_url and trigger_id."""
+        return self.sender.command(text, user_id=user_id, response_url=self.slack.response_url("cmd"),
+                                   trigger_id=self.slack.new_trigger_id(), **kwargs)
+
+
+@pytest.fixture
+def bot(services, renderer, slack) -> Iterator[RunningBot]:
+    settings = Settings(database_url=services.db.url, slack_bot_token=BOT_TOKEN,
+                        slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url)
+    app = build_app(settings, services, renderer)
+    server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=4,
+                           asyncore_loop_timeout=0.1)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}/slack/events"
+    yield RunningBot(url=url, sender=SlackSender(url, SIGNING_SECRET), app=app, services=services, slack=slack)
+    server.close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def team(services):
+    """The default team with a digest channel, an agent (English), a supervisor (Chinese) and an admin."""
+    add_staff(services, "U0AGENT", Role.AGENT)
+    add_staff(services, "U0AGENT2", Role.AGENT)
+    add_staff(services, "U0SUPER", Role.SUPERVISOR)
+    add_staff(services, "U0ADMIN", Role.ADMIN)
+    from bot.services.teams import set_setting
+
+    set_setting(services, "digest_channel", "C0DIGEST")
+    return services

@@ -1,0 +1,130 @@
+"""/care due, help and registration, over signed HTTP against the running bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests import seed
+from tests.conftest import DEFAULT_NOW
+
+
+def texts(payload: dict) -> str:
+    """Every text a person sees in a message payload."""
+    out = [payload.get("text", "")]
+    for block in payload.get("blocks", []):
+        for part in (block.get("text"), *(block.get("elements") or [])):
+            if isinstance(part, dict):
+                out.append(part.get("text", "") if isinstance(part.get("text"), str) else "")
+    return "\n".join(out)
+
+
+def test_due_lists_overdue_first_with_masked_phone_and_a_log_button(bot, team):
+    slack = bot.slack
+    slack.add_user("U0AGENT", locale="en-US")
+    late = seed.customer(team, "A001", "Alice Wang", phone="+8613812345678")
+    today = seed.customer(team, "B002", "Bob Li", phone="+8613900001111")
+    later = seed.customer(team, "C003", "Carol Xu")
+    seed.callback(team, today, DEFAULT_NOW + dt.timedelta(hours=3), kind="survey")
+    seed.callback(team, late, DEFAULT_NOW - dt.timedelta(days=3), kind="first_use")
+    seed.callback(team, later, DEFAULT_NOW + dt.timedelta(days=1))
+
+    reply = bot.command("due", user_id="U0AGENT")
+
+    assert reply.status == 200
+    [response] = bot.responses("cmd")
+    assert response["response_type"] == "ephemeral"
+    shown = texts(response)
+    assert shown.index("Alice Wang") < shown.index("Bob Li"), "the overdue callback comes first"
+    assert "Carol Xu" not in shown, "tomorrow's callback is not due yet"
+    assert "138****5678" in shown and "13812345678" not in shown
+    assert "3 day(s) late" in shown
+    buttons = [b["accessory"] for b in response["blocks"] if b.get("accessory", {}).get("action_id") == "log_call"]
+    assert len(buttons) == 2
+
+
+def test_due_empty_state_is_friendly(bot, team):
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("due", user_id="U0AGENT")
+    [response] = bot.responses("cmd")
+    assert "Nothing due today" in texts(response)
+
+
+def test_due_in_chinese_for_a_chinese_slack_user(bot, team):
+    bot.slack.add_user("U0AGENT", locale="zh-CN")
+    cid = seed.customer(team, "2024001", "张女士")
+    seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(days=1), kind="birthday")
+    bot.command("", user_id="U0AGENT")
+    [response] = bot.responses("cmd")
+    shown = texts(response)
+    assert "我的回访清单" in shown and "生日祝福" in shown and "逾期 1 天" in shown
+
+
+def test_long_queue_pages_instead_of_failing(bot, team):
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    for n in range(45):
+        cid = seed.customer(team, f"K{n:03d}", f"Customer {n:03d}")
+        seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(minutes=n + 1))
+    bot.command("due", user_id="U0AGENT")
+    [first] = bot.responses("cmd")
+    assert len(first["blocks"]) <= 50
+    more = [e for b in first["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert more and more[0]["action_id"] == "due_show_more"
+    assert "Showing 1–20 of 45" in texts(first)
+
+    url = bot.slack.response_url("more")
+    reply = bot.sender.block_action(user_id="U0AGENT", action_id="due_show_more", value=more[0]["value"],
+                                    trigger_id=bot.slack.new_trigger_id(), response_url=url)
+    assert reply.status == 200
+    [second] = bot.responses("more")
+    assert second["replace_original"] is True
+    assert "Showing 21–40 of 45" in texts(second)
+
+
+def test_unregistered_person_is_told_to_ask_an_admin_and_sees_no_customers(bot, team):
+    seed.callback(team, seed.customer(team, "A001", "Alice Wang"), DEFAULT_NOW - dt.timedelta(days=1))
+    bot.slack.add_user("U0STRANGER", locale="en-US")
+    bot.command("due", user_id="U0STRANGER")
+    [response] = bot.responses("cmd")
+    shown = texts(response)
+    assert "ask your Carebot admin" in shown or "管理员" in shown
+    assert "Alice" not in shown
+
+
+def test_help_and_unknown_subcommand(bot, team):
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("help", user_id="U0AGENT")
+    bot.responses("cmd", 1)
+    bot.command("frobnicate", user_id="U0AGENT")
+    help_text, unknown = (texts(r) for r in bot.responses("cmd", 2))
+    assert "/care due" in help_text and "/care log" in help_text
+    assert "I don't know `frobnicate`" in unknown and "/care due" in unknown
+
+
+def test_admin_registers_a_colleague_but_an_agent_cannot(bot, team):
+    bot.slack.add_user("U0ADMIN", locale="en-US")
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("staff add <@U0NEWBIE|newbie> supervisor", user_id="U0ADMIN")
+    bot.responses("cmd", 1)
+    bot.command("staff add <@U0OTHER> agent", user_id="U0AGENT")
+    added, refused = (texts(r) for r in bot.responses("cmd", 2))
+    assert "<@U0NEWBIE> is registered as supervisor" in added
+    assert "Only Carebot admins" in refused
+    from bot.services.people import actor_for
+
+    assert actor_for(team, "U0NEWBIE", lambda _: "en-US").role.value == "supervisor"
+    import pytest
+
+    from bot.services.errors import NotRegistered
+    with pytest.raises(NotRegistered):
+        actor_for(team, "U0OTHER", lambda _: None)
+
+
+def test_customer_named_channel_never_pings(bot, team):
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    cid = seed.customer(team, "X666", "<!channel> & <@U0SUPER>")
+    seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(hours=1))
+    bot.command("due", user_id="U0AGENT")
+    [response] = bot.responses("cmd")
+    raw = str(response)
+    assert "<!channel>" not in raw and "<@U0SUPER>" not in raw
+    assert "&lt;!channel&gt; &amp; &lt;@U0SUPER&gt;" in texts(response)
