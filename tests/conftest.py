@@ -117,8 +117,18 @@ def bot(services, renderer, slack) -> Iterator[RunningBot]:
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
     yield RunningBot(url=url, sender=SlackSender(url, SIGNING_SECRET), app=app, services=services, slack=slack)
-    server.close()
+    stop_waitress(server)
     thread.join(timeout=5)
+
+
+def stop_waitress(server) -> None:
+    """Close waitress's sockets from inside its own loop (closing them from here races its select())."""
+    def close_everything():
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.task_dispatcher.shutdown()
+    server.trigger.pull_trigger(close_everything)
 
 
 @pytest.fixture
