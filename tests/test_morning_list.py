@@ -1,0 +1,84 @@
+"""The morning list: posted by the real scheduler at the team's time, once per channel per day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+from bot.scheduler import build_scheduler
+from bot.services.teams import set_setting
+from handlers.jobs import post_morning_lists
+from tests import seed
+from tests.conftest import DEFAULT_NOW, SHANGHAI
+
+
+def seed_book(services):
+    a = seed.customer(services, "A001", "Alice Wang", owner="U0AGENT")
+    b = seed.customer(services, "2024001", "张女士", owner="U0AGENT2", phone="+8613900001111")
+    c = seed.customer(services, "X666", "<!channel>", owner="U0AGENT")
+    seed.callback(services, a, DEFAULT_NOW - dt.timedelta(days=2), kind="first_use")
+    seed.callback(services, b, DEFAULT_NOW + dt.timedelta(hours=2), kind="birthday", owner="U0AGENT2")
+    seed.callback(services, c, DEFAULT_NOW - dt.timedelta(hours=1), kind="welcome")
+    seed.callback(services, b, DEFAULT_NOW + dt.timedelta(days=2), kind="survey", owner="U0AGENT2")  # not today
+    seed.complaint(services, a, DEFAULT_NOW - dt.timedelta(hours=30), DEFAULT_NOW - dt.timedelta(hours=6))
+
+
+def test_posted_once_per_channel_per_day_even_when_triggered_twice(team, renderer, slack, bot):
+    seed_book(team)
+    first = post_morning_lists(team, renderer, bot.app.client)
+    second = post_morning_lists(team, renderer, bot.app.client)
+    assert len(first.posted) == 1 and second.posted == []
+    assert "already posted" in second.skipped[0][1]
+    [post] = slack.ok_calls_to("chat.postMessage")
+    assert post.args["channel"] == "C0DIGEST"
+    text = "\n".join(b.get("text", {}).get("text", "") for b in post.args["blocks"] if "text" in b)
+    assert "<@U0AGENT>" in text and "<@U0AGENT2>" in text
+    assert "A*（A001）" in text and "张*（2024001）" in text, "names are masked in a channel post"
+    assert "Alice" not in text and "13900001111" not in text
+    assert "<!channel>" not in str(post.args) and "&lt;*" in text
+    assert "待办 *4* 项" in text and "逾期 *3* 项" in text and "超时投诉 *1* 项" in text
+
+
+def test_english_team_and_the_next_day(team, renderer, bot, clock):
+    set_setting(team, "locale", "en")
+    seed_book(team)
+    post_morning_lists(team, renderer, bot.app.client)
+    clock.advance(dt.timedelta(days=1))
+    post_morning_lists(team, renderer, bot.app.client)
+    first, second = bot.slack.ok_calls_to("chat.postMessage")
+    assert "Morning list" in first.args["text"] and "4* to do today" in first.args["text"]
+    assert "Nov 25, 2026" in second.args["text"]
+
+
+def test_a_failed_post_is_retried_at_the_next_tick(team, renderer, bot):
+    seed_book(team)
+    bot.slack.fail_next("chat.postMessage", error="internal_error", status=200)
+    failed = post_morning_lists(team, renderer, bot.app.client)
+    assert failed.posted == [] and "posting failed" in failed.skipped[0][1]
+    retried = post_morning_lists(team, renderer, bot.app.client)
+    assert len(retried.posted) == 1
+
+
+def test_the_real_scheduler_posts_at_the_team_time_and_only_once(team, renderer, bot, clock):
+    seed_book(team)
+    set_setting(team, "digest_time", "09:30")
+    clock.set(dt.datetime(2026, 11, 24, 9, 0, tzinfo=SHANGHAI))
+    scheduler = build_scheduler(team, renderer, bot.app.client, every_seconds=0.2)
+    scheduler.start()
+    try:
+        time.sleep(1.0)
+        assert bot.slack.ok_calls_to("chat.postMessage") == [], "09:00 is before the team's 09:30"
+        clock.set(dt.datetime(2026, 11, 24, 9, 31, tzinfo=SHANGHAI))
+        bot.slack.wait_for("chat.postMessage", timeout=5)
+        time.sleep(1.0)  # several more ticks
+        assert len(bot.slack.ok_calls_to("chat.postMessage")) == 1
+    finally:
+        scheduler.shutdown(wait=True)
+
+
+def test_no_digest_channel_means_no_post_and_a_reason(services, renderer, bot):
+    from bot.services.people import Role, add_staff
+
+    add_staff(services, "U0AGENT", Role.AGENT)
+    run = post_morning_lists(services, renderer, bot.app.client)
+    assert run.posted == [] and "no digest_channel" in run.skipped[0][1]
