@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.services.queue import my_queue
 from handlers.deps import Deps
+from handlers.ids import Event
 from handlers.errors import guarded
 from messages.present import queue_row
 
@@ -16,7 +17,7 @@ def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
 
-    @app.event("app_home_opened")
+    @app.event(Event.APP_HOME_OPENED.value)
     @guard
     def home_opened(event, client, context, **_):
         if event.get("tab") != "home":

@@ -7,6 +7,10 @@ class Command(StrEnum):
     CARE = "/care"
 
 
+class Event(StrEnum):
+    APP_HOME_OPENED = "app_home_opened"
+
+
 class Action(StrEnum):
     LOG_CALL = "log_call"  # button on a queue row; value = "cb:<callback id>" or "cu:<customer id>"
     SHOW_MORE = "due_show_more"  # value = offset of the next page
