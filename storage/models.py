@@ -206,3 +206,4 @@ class DigestPost(Base):
     local_date: Mapped[dt.date] = mapped_column(Date)
     claimed_at: Mapped[dt.datetime]
     message_ts: Mapped[str | None] = mapped_column(String(32))
+import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)
