@@ -7,7 +7,7 @@ import json
 
 from sqlalchemy import select
 
-from storage.models import CallLog, Callback, Customer
+from storage.models import Callback, CallLog, Customer
 from tests import seed
 from tests.conftest import DEFAULT_NOW
 from tests.signed import form_values
