@@ -6,8 +6,8 @@ from slack_bolt import App
 
 from bot.services.queue import my_queue
 from handlers.deps import Deps
-from handlers.ids import Event
 from handlers.errors import guarded
+from handlers.ids import Event
 from messages.present import queue_row
 
 HOME_ROWS = 40  # Home tabs take 100 blocks; keep room for the header and help
