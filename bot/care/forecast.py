@@ -46,16 +46,25 @@ def forecast(
     customers = {c.customer_id: c for c, _ in customers_with_segments}
     tiers = {c.customer_id: s.tier for c, s in customers_with_segments}
     known = list(existing)
-    rows = [_row(customers[c.customer_id], c.kind, rule_of(c.dedupe_key) or "existing", "owner",
-                 calendar.local_date(c.due_at))
-            for c in existing
-            if c.is_open and c.customer_id in customers and start <= calendar.local_date(c.due_at) < end]
+    rows = [
+        _row(
+            customers[c.customer_id],
+            c.kind,
+            rule_of(c.dedupe_key) or "existing",
+            "owner",
+            calendar.local_date(c.due_at),
+        )
+        for c in existing
+        if c.is_open and c.customer_id in customers and start <= calendar.local_date(c.due_at) < end
+    ]
     for offset in range(days):
         today = start + dt.timedelta(days=offset)
         now = calendar.start_of_day(today)
         known = [_done_before(c, today, customers, calendar) for c in known]
         for cid, customer in customers.items():
-            segments = Segments(tiers[cid], activity_of(customer, rules, now), lifecycle_of(customer, rules, now))
+            segments = Segments(
+                tiers[cid], activity_of(customer, rules, now), lifecycle_of(customer, rules, now)
+            )
             mine = [c for c in known if c.customer_id == cid]
             contacts = sum(1 for c in mine if c.status == DONE and _same_month(c.due_at, today, calendar))
             for planned in plan_customer(customer, segments, mine, contacts, rules, calendar, now):
@@ -79,8 +88,9 @@ def _as_existing(planned: PlannedCallback) -> OpenCallback:
     return OpenCallback(planned.customer_id, planned.kind, planned.due_at, "open", planned.dedupe_key)
 
 
-def _done_before(callback: OpenCallback, today: dt.date, customers: dict[int, CustomerFacts],
-                 calendar: WorkCalendar) -> OpenCallback:
+def _done_before(
+    callback: OpenCallback, today: dt.date, customers: dict[int, CustomerFacts], calendar: WorkCalendar
+) -> OpenCallback:
     """Close an open callback whose due day has passed, and record the contact on its customer."""
     if not callback.is_open or calendar.local_date(callback.due_at) >= today:
         return callback
@@ -88,7 +98,9 @@ def _done_before(callback: OpenCallback, today: dt.date, customers: dict[int, Cu
     if customer is not None:
         last = customer.last_interaction_at
         if last is None or last < callback.due_at:
-            customers[callback.customer_id] = dataclasses.replace(customer, last_interaction_at=callback.due_at)
+            customers[callback.customer_id] = dataclasses.replace(
+                customer, last_interaction_at=callback.due_at
+            )
     return dataclasses.replace(callback, status=DONE)
 
 

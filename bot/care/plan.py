@@ -82,8 +82,11 @@ def allowed_stretches(day: dt.date, rules: CareRules, calendar: WorkCalendar) ->
     for slot in rules.etiquette.avoid:
         if slot.weekday.index != day.weekday():
             continue
-        cut_end = (calendar.start_of_day(day + dt.timedelta(days=1)) if slot.end == dt.time.max
-                   else calendar.at(day, slot.end))
+        cut_end = (
+            calendar.start_of_day(day + dt.timedelta(days=1))
+            if slot.end == dt.time.max
+            else calendar.at(day, slot.end)
+        )
         stretches = _subtract(stretches, (calendar.at(day, slot.start), cut_end))
     return stretches
 
@@ -126,8 +129,11 @@ def latest_allowed(
     wall = calendar.local(want).time()
     day, first = calendar.local_date(until), calendar.local_date(floor)
     while day >= first:
-        starts = [max(s, floor) for s, e in allowed_stretches(day, rules, calendar)
-                  if max(s, floor) < e and max(s, floor) <= until]
+        starts = [
+            max(s, floor)
+            for s, e in allowed_stretches(day, rules, calendar)
+            if max(s, floor) < e and max(s, floor) <= until
+        ]
         if starts:
             wanted = calendar.at(day, wall)
             if floor <= wanted <= until and is_allowed(wanted, rules, calendar):
@@ -151,12 +157,17 @@ class _Occurrence:
     floor: dt.datetime | None = None  # align=earlier: not before this
     until: dt.datetime | None = None  # align=earlier: not after this
     expires: dt.datetime | None = None  # pointless from this moment on (a greeting after its day)
+    fires: dt.datetime | None = None  # a state found now: plan it now, even when its slot is past the horizon
 
 
-def _offset(anchor: dt.date | dt.datetime, delay: Delay, rules: CareRules, calendar: WorkCalendar) -> dt.datetime:
+def _offset(
+    anchor: dt.date | dt.datetime, delay: Delay, rules: CareRules, calendar: WorkCalendar
+) -> dt.datetime:
     """`anchor` + `delay`. Whole-day delays land on the default time of day; hour delays keep the clock."""
     if isinstance(anchor, dt.datetime) and delay.hours:
-        return add_months(calendar.local(anchor), delay.months) + dt.timedelta(days=delay.days, hours=delay.hours)
+        return add_months(calendar.local(anchor), delay.months) + dt.timedelta(
+            days=delay.days, hours=delay.hours
+        )
     day = calendar.local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
     day = add_months(day, delay.months) + dt.timedelta(days=delay.days)
     return calendar.at(day, rules.planning.default_time) + dt.timedelta(hours=delay.hours)
@@ -167,16 +178,33 @@ def _state_target(now: dt.datetime, rules: CareRules, calendar: WorkCalendar) ->
     return max(now, calendar.at(calendar.local_date(now), rules.planning.default_time))
 
 
-def _after(rule: str, step: Step, anchor: dt.date | dt.datetime, occurrence: str, rules: CareRules,
-           calendar: WorkCalendar, extra: Params = ()) -> _Occurrence:
+def _after(
+    rule: str,
+    step: Step,
+    anchor: dt.date | dt.datetime,
+    occurrence: str,
+    rules: CareRules,
+    calendar: WorkCalendar,
+    extra: Params = (),
+) -> _Occurrence:
     target = _offset(anchor, step.after, rules, calendar)
     floor = anchor if isinstance(anchor, dt.datetime) else calendar.start_of_day(anchor)
     shown = calendar.local_date(anchor) if isinstance(anchor, dt.datetime) else anchor
-    return _Occurrence(rule, step, occurrence, target, (*step.after.params(), ("anchor", shown.isoformat()), *extra),
-                       dated=True, floor=floor, until=target)
+    return _Occurrence(
+        rule,
+        step,
+        occurrence,
+        target,
+        (*step.after.params(), ("anchor", shown.isoformat()), *extra),
+        dated=True,
+        floor=floor,
+        until=target,
+    )
 
 
-def _first_purchase(customer: CustomerFacts, rules: CareRules, calendar: WorkCalendar) -> Iterator[_Occurrence]:
+def _first_purchase(
+    customer: CustomerFacts, rules: CareRules, calendar: WorkCalendar
+) -> Iterator[_Occurrence]:
     bought = customer.first_purchase_on
     if bought is None:
         return
@@ -185,13 +213,24 @@ def _first_purchase(customer: CustomerFacts, rules: CareRules, calendar: WorkCal
         yield _after(f"first_purchase.{name}", step, bought, bought.isoformat(), rules, calendar)
 
 
-def _greeting(rule: str, step: Greeting, day: dt.date, occurrence: str, rules: CareRules,
-              calendar: WorkCalendar, extra: Params = ()) -> _Occurrence:
+def _greeting(
+    rule: str,
+    step: Greeting,
+    day: dt.date,
+    occurrence: str,
+    rules: CareRules,
+    calendar: WorkCalendar,
+    extra: Params = (),
+) -> _Occurrence:
     """A greeting `days_before` the day; pointless once the day is over."""
     target_day = day - dt.timedelta(days=step.days_before)
     target = calendar.at(target_day, rules.planning.default_time)
     return _Occurrence(
-        rule, step, occurrence, target, (*extra, ("days", str(step.days_before)), ("anchor", day.isoformat())),
+        rule,
+        step,
+        occurrence,
+        target,
+        (*extra, ("days", str(step.days_before)), ("anchor", day.isoformat())),
         dated=True,
         floor=calendar.start_of_day(target_day - dt.timedelta(days=_EARLIER_DAYS)),
         until=calendar.at(target_day, dt.time.max),
@@ -204,8 +243,9 @@ def _years(now: dt.datetime, calendar: WorkCalendar) -> tuple[int, int]:
     return year, year + 1  # a greeting early next year (元旦, 春节) is planned late this year
 
 
-def _birthday(customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar,
-              now: dt.datetime) -> Iterator[_Occurrence]:
+def _birthday(
+    customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar, now: dt.datetime
+) -> Iterator[_Occurrence]:
     step = rules.triggers.birthday
     if customer.birthday is None or (step.tiers and segments.tier not in step.tiers):
         return
@@ -229,8 +269,9 @@ def _named_holidays(country: str, year: int) -> tuple[tuple[dt.date, str], ...]:
     return tuple(sorted(table.items()))
 
 
-def _holiday(segments: Segments, rules: CareRules, calendar: WorkCalendar,
-             now: dt.datetime) -> Iterator[_Occurrence]:
+def _holiday(
+    segments: Segments, rules: CareRules, calendar: WorkCalendar, now: dt.datetime
+) -> Iterator[_Occurrence]:
     step = rules.triggers.holiday
     if calendar.holiday_country is None or (step.tiers and segments.tier not in step.tiers):
         return
@@ -239,22 +280,38 @@ def _holiday(segments: Segments, rules: CareRules, calendar: WorkCalendar,
         for name in step.names:
             first = next((day for day, full in table if name in full), None)
             if first is not None:
-                yield _greeting("holiday.greeting", step, first, first.isoformat(), rules, calendar,
-                                extra=(("holiday", name),))
+                yield _greeting(
+                    "holiday.greeting",
+                    step,
+                    first,
+                    first.isoformat(),
+                    rules,
+                    calendar,
+                    extra=(("holiday", name),),
+                )
 
 
-def _silent(customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar,
-            now: dt.datetime) -> Iterator[_Occurrence]:
+def _silent(
+    customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar, now: dt.datetime
+) -> Iterator[_Occurrence]:
     since = interaction_reference(customer, now)
     if segments.activity is not Activity.SILENT or since is None:
         return
     anchor = calendar.local_date(since).isoformat()
-    yield _Occurrence("silent.reactivation", rules.triggers.silent, anchor, _state_target(now, rules, calendar),
-                      (("months", str(rules.segments.active_within_months)), ("anchor", anchor)), dated=False)
+    yield _Occurrence(
+        "silent.reactivation",
+        rules.triggers.silent,
+        anchor,
+        _state_target(now, rules, calendar),
+        (("months", str(rules.segments.active_within_months)), ("anchor", anchor)),
+        dated=False,
+        fires=now,
+    )
 
 
-def _churn_risk(customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar,
-                now: dt.datetime) -> Iterator[_Occurrence]:
+def _churn_risk(
+    customer: CustomerFacts, segments: Segments, rules: CareRules, calendar: WorkCalendar, now: dt.datetime
+) -> Iterator[_Occurrence]:
     """One supervisor call per churn episode: the complaint spike in progress, else the silence."""
     if segments.activity is not Activity.CHURN_RISK:
         return
@@ -264,8 +321,12 @@ def _churn_risk(customer: CustomerFacts, segments: Segments, rules: CareRules, c
     if spike is not None:
         anchor = calendar.local_date(spike).isoformat()
         occurrence = f"complaints:{anchor}"
-        why: Params = (("reason", "complaints"), ("tickets", str(seg.spike_tickets)),
-                       ("days", str(seg.spike_window_days)), ("anchor", anchor))
+        why: Params = (
+            ("reason", "complaints"),
+            ("tickets", str(seg.spike_tickets)),
+            ("days", str(seg.spike_window_days)),
+            ("anchor", anchor),
+        )
     elif since is not None:
         anchor = calendar.local_date(since).isoformat()
         occurrence = f"inactive:{anchor}"
@@ -273,18 +334,39 @@ def _churn_risk(customer: CustomerFacts, segments: Segments, rules: CareRules, c
     else:
         return
     deadline = max(now, _offset(now, step.after, rules, calendar))
-    yield _Occurrence("churn_risk.intervention", step, occurrence, deadline, (*step.after.params(), *why),
-                      dated=False, floor=now, until=deadline)
+    yield _Occurrence(
+        "churn_risk.intervention",
+        step,
+        occurrence,
+        deadline,
+        (*step.after.params(), *why),
+        dated=False,
+        floor=now,
+        until=deadline,
+        fires=now,
+    )
 
 
-def _periodic(customer: CustomerFacts, segments: Segments, touches: Iterable[dt.datetime], rules: CareRules,
-              calendar: WorkCalendar) -> _Occurrence | None:
+def _periodic(
+    customer: CustomerFacts,
+    segments: Segments,
+    touches: Iterable[dt.datetime],
+    rules: CareRules,
+    calendar: WorkCalendar,
+) -> _Occurrence | None:
     """A touch once nobody has contacted the customer for the cadence's interval."""
     step = rules.triggers.periodic
     if segments.activity not in step.activities or segments.lifecycle not in step.lifecycles:
         return None
-    cadence = next((c for c in step.cadence if (not c.tier or segments.tier in c.tier)
-                    and (not c.lifecycle or segments.lifecycle in c.lifecycle)), None)
+    cadence = next(
+        (
+            c
+            for c in step.cadence
+            if (not c.tier or segments.tier in c.tier)
+            and (not c.lifecycle or segments.lifecycle in c.lifecycle)
+        ),
+        None,
+    )
     moments = [*touches]
     if customer.last_interaction_at is not None:
         moments.append(customer.last_interaction_at)
@@ -294,9 +376,14 @@ def _periodic(customer: CustomerFacts, segments: Segments, touches: Iterable[dt.
         return None
     last = calendar.local_date(max(moments))
     target = _offset(last, cadence.every, rules, calendar)
-    return _Occurrence("periodic.touch", step, calendar.local_date(target).isoformat(), target,
-                       (*cadence.every.params(), ("anchor", last.isoformat()), ("cadence", cadence.name)),
-                       dated=False)
+    return _Occurrence(
+        "periodic.touch",
+        step,
+        calendar.local_date(target).isoformat(),
+        target,
+        (*cadence.every.params(), ("anchor", last.isoformat()), ("cadence", cadence.name)),
+        dated=False,
+    )
 
 
 # --- admission: dedupe and etiquette --------------------------------------------------------------------
@@ -305,8 +392,16 @@ def _periodic(customer: CustomerFacts, segments: Segments, touches: Iterable[dt.
 class _Ledger:
     """What one customer already has, and what this run adds, for the dedupe and etiquette checks."""
 
-    def __init__(self, customer: CustomerFacts, segments: Segments, existing: Sequence[OpenCallback],
-                 contacts_this_month: int, rules: CareRules, calendar: WorkCalendar, now: dt.datetime):
+    def __init__(
+        self,
+        customer: CustomerFacts,
+        segments: Segments,
+        existing: Sequence[OpenCallback],
+        contacts_this_month: int,
+        rules: CareRules,
+        calendar: WorkCalendar,
+        now: dt.datetime,
+    ):
         self.customer, self.rules, self.calendar, self.now = customer, rules, calendar, now
         mine = [c for c in existing if c.customer_id == customer.customer_id]
         self.keys = {c.dedupe_key for c in mine if c.dedupe_key}
@@ -321,38 +416,48 @@ class _Ledger:
         day = self.calendar.local_date(moment)
         return day.year, day.month
 
-    def consider(self, occ: _Occurrence, horizon_end: dt.datetime | None) -> None:
+    def consider(self, occ: _Occurrence, horizon_end: dt.datetime | None) -> bool:
+        """Plan `occ` unless it exists, falls outside the horizon or breaks etiquette; True when planned."""
         step, etiquette = occ.step, self.rules.etiquette
         key = f"{occ.rule}:{self.customer.customer_id}:{occ.occurrence}"
         if not step.enabled or key in self.keys or self.open_kinds[step.kind] >= etiquette.max_open_per_kind:
-            return
-        due = self._due(occ)
-        if due is None or (horizon_end is not None and due >= horizon_end):
-            return
+            return False
+        due = self._due(occ, horizon_end)
+        if due is None:
+            return False
         month = self._month(due)
         if step.kind not in etiquette.cap_exempt_kinds and self.load[month] >= self.cap:
-            return
+            return False
         self.keys.add(key)
         self.open_kinds[step.kind] += 1
         self.load[month] += 1
         self.touches.append(due)
-        self.planned.append(PlannedCallback(self.customer.customer_id, step.kind, due, step.owner_role, occ.rule,
-                                            occ.params, key))
+        self.planned.append(
+            PlannedCallback(
+                self.customer.customer_id, step.kind, due, step.owner_role, occ.rule, occ.params, key
+            )
+        )
+        return True
 
-    def _due(self, occ: _Occurrence) -> dt.datetime | None:
+    def _due(self, occ: _Occurrence, horizon_end: dt.datetime | None) -> dt.datetime | None:
+        """Its slot under etiquette, if that falls before the horizon. A slot already past is moved to the
+        next allowed one from now (even past the horizon: it is overdue, not early); a dated occurrence
+        further back than the lookback is missed for good."""
         rules, calendar, now = self.rules, self.calendar, self.now
-        due = None
+        slot = None
         if occ.step.align == "earlier" and occ.floor is not None and occ.until is not None:
-            due = latest_allowed(occ.target, occ.floor, occ.until, rules, calendar)
-        if due is None:
-            due = next_allowed(occ.target, rules, calendar)
-        if due < now:
-            if occ.dated and due < now - dt.timedelta(days=rules.planning.lookback_days):
-                return None
-            due = next_allowed(_state_target(now, rules, calendar), rules, calendar)
-        if occ.expires is not None and due >= occ.expires:
+            slot = latest_allowed(occ.target, occ.floor, occ.until, rules, calendar)
+        if slot is None:
+            slot = next_allowed(occ.target, rules, calendar)
+        if horizon_end is not None and (occ.fires or slot) >= horizon_end:
             return None
-        return due
+        if slot < now:
+            if occ.dated and slot < now - dt.timedelta(days=rules.planning.lookback_days):
+                return None
+            slot = next_allowed(_state_target(now, rules, calendar), rules, calendar)
+        if occ.expires is not None and slot >= occ.expires:
+            return None
+        return slot
 
 
 # --- public entry points --------------------------------------------------------------------------------
@@ -379,15 +484,18 @@ def plan_customer(
     ledger = _Ledger(customer, segments, existing, contacts_this_month, rules, calendar, now)
     horizon_end = now + dt.timedelta(days=rules.planning.horizon_days)
     # Order is priority when the monthly cap runs short: service first, the periodic touch last.
-    for occ in (*_churn_risk(customer, segments, rules, calendar, now),
-                *_first_purchase(customer, rules, calendar),
-                *_birthday(customer, segments, rules, calendar, now),
-                *_holiday(segments, rules, calendar, now),
-                *_silent(customer, segments, rules, calendar, now)):
+    for occ in (
+        *_churn_risk(customer, segments, rules, calendar, now),
+        *_first_purchase(customer, rules, calendar),
+        *_birthday(customer, segments, rules, calendar, now),
+        *_holiday(segments, rules, calendar, now),
+        *_silent(customer, segments, rules, calendar, now),
+    ):
         ledger.consider(occ, horizon_end)
-    periodic = _periodic(customer, segments, ledger.touches, rules, calendar)
-    if periodic is not None:
-        ledger.consider(periodic, horizon_end)
+    # Each planned touch moves the next one on; a long horizon can hold several.
+    while (periodic := _periodic(customer, segments, ledger.touches, rules, calendar)) is not None:
+        if not ledger.consider(periodic, horizon_end):
+            break
     return ledger.planned
 
 
@@ -410,7 +518,21 @@ def plan_after_complaint_resolved(
         return []
     ledger = _Ledger(customer, segments, existing, contacts_this_month, rules, calendar, now)
     steps = rules.triggers.complaint_resolved
-    for name, step in (("callback", steps.callback), ("survey", steps.survey), ("one_to_one", steps.one_to_one)):
-        ledger.consider(_after(f"complaint_resolved.{name}", step, resolved_at, str(ticket_id), rules, calendar,
-                               extra=(("ticket", str(ticket_id)),)), horizon_end=None)
+    for name, step in (
+        ("callback", steps.callback),
+        ("survey", steps.survey),
+        ("one_to_one", steps.one_to_one),
+    ):
+        ledger.consider(
+            _after(
+                f"complaint_resolved.{name}",
+                step,
+                resolved_at,
+                str(ticket_id),
+                rules,
+                calendar,
+                extra=(("ticket", str(ticket_id)),),
+            ),
+            horizon_end=None,
+        )
     return ledger.planned

@@ -73,8 +73,11 @@ class Delay(_Model):
     hours: int = Field(0, ge=0)
 
     def params(self) -> Params:
-        return tuple((unit, str(n)) for unit, n in (("months", self.months), ("days", self.days),
-                                                     ("hours", self.hours)) if n)
+        return tuple(
+            (unit, str(n))
+            for unit, n in (("months", self.months), ("days", self.days), ("hours", self.hours))
+            if n
+        )
 
     @property
     def is_zero(self) -> bool:

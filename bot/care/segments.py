@@ -91,7 +91,9 @@ def interaction_reference(customer: CustomerFacts, now: dt.datetime) -> dt.datet
     return None
 
 
-def spike_started_at(tickets: Iterable[dt.datetime], rules: CareRules, now: dt.datetime) -> dt.datetime | None:
+def spike_started_at(
+    tickets: Iterable[dt.datetime], rules: CareRules, now: dt.datetime
+) -> dt.datetime | None:
     """When the complaint/inquiry spike in progress at `now` began; None when there is none.
 
     A ticket counts during [t, t + window). The spike is on while at least `spike_tickets` count.
@@ -136,7 +138,10 @@ def lifecycle_of(customer: CustomerFacts, rules: CareRules, now: dt.datetime) ->
 
 
 def tier_of(customer: CustomerFacts, rules: CareRules, spend_rank: float | None = None) -> Tier:
-    """`spend_rank`: share of the book with a strictly higher annual spend (0.0 = the top spender)."""
+    """`spend_rank`: share of the book with a strictly higher annual spend (0.0 = the top spender).
+
+    With top_percent p, high value is the top ceil(n * p%) places of a book of n; ties share a place.
+    """
     seg = rules.segments
     spend = customer.annual_spend
     if spend is None:
@@ -173,7 +178,9 @@ def spend_ranks(customers: Iterable[CustomerFacts]) -> Mapping[int, float]:
     }
 
 
-def segment_book(customers: Iterable[CustomerFacts], rules: CareRules, now: dt.datetime) -> dict[int, Segments]:
+def segment_book(
+    customers: Iterable[CustomerFacts], rules: CareRules, now: dt.datetime
+) -> dict[int, Segments]:
     customers = list(customers)
     ranks = spend_ranks(customers)
     return {c.customer_id: segment(c, rules, now, ranks.get(c.customer_id)) for c in customers}

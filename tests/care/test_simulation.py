@@ -28,20 +28,41 @@ def at(y: int, m: int, d: int, h: int = 10) -> dt.datetime:
 
 BOOK = [
     # New buyer (ordinary): bought Monday 08-31, the day before the forecast starts.
-    CustomerFacts(1, "N001", "U_LI", Decimal("3000"), dt.date(2026, 8, 31), at(2026, 8, 31, 15), consent=True),
+    CustomerFacts(
+        1, "N001", "U_LI", Decimal("3000"), dt.date(2026, 8, 31), at(2026, 8, 31, 15), consent=True
+    ),
     # VIP: last contact 08-25.
-    CustomerFacts(2, "V001", "U_WANG", Decimal("200000"), dt.date(2024, 1, 15), at(2026, 8, 25), consent=True),
+    CustomerFacts(
+        2, "V001", "U_WANG", Decimal("200000"), dt.date(2024, 1, 15), at(2026, 8, 25), consent=True
+    ),
     # Silent: nothing since 05-06 (more than 3, less than 6 months before 09-01).
     CustomerFacts(3, "S001", "U_LI", Decimal("20000"), dt.date(2024, 3, 1), at(2026, 5, 6), consent=True),
     # Churn risk: three complaints in 60 days, the first on 08-10 (it stops counting on 10-09 10:00).
-    CustomerFacts(4, "R001", "U_WANG", Decimal("30000"), dt.date(2025, 1, 10), at(2026, 8, 28), consent=True,
-                  tickets_at=(at(2026, 8, 10), at(2026, 8, 20), at(2026, 8, 28))),
+    CustomerFacts(
+        4,
+        "R001",
+        "U_WANG",
+        Decimal("30000"),
+        dt.date(2025, 1, 10),
+        at(2026, 8, 28),
+        consent=True,
+        tickets_at=(at(2026, 8, 10), at(2026, 8, 20), at(2026, 8, 28)),
+    ),
     # No consent: a new VIP buyer with a birthday in range, and still nothing at all.
-    CustomerFacts(5, "X001", "U_LI", Decimal("150000"), dt.date(2026, 8, 31), None, dt.date(1985, 9, 10),
-                  consent=False),
+    CustomerFacts(
+        5, "X001", "U_LI", Decimal("150000"), dt.date(2026, 8, 31), None, dt.date(1985, 9, 10), consent=False
+    ),
     # Potential tier, birthday Tue 10-13, gets holiday greetings.
-    CustomerFacts(6, "B001", "U_ZHAO", Decimal("60000"), dt.date(2025, 3, 1), at(2026, 8, 20),
-                  dt.date(1990, 10, 13), consent=True),
+    CustomerFacts(
+        6,
+        "B001",
+        "U_ZHAO",
+        Decimal("60000"),
+        dt.date(2025, 3, 1),
+        at(2026, 8, 20),
+        dt.date(1990, 10, 13),
+        consent=True,
+    ),
 ]
 
 N, V, S, R, B = ("N001", "U_LI"), ("V001", "U_WANG"), ("S001", "U_LI"), ("R001", "U_WANG"), ("B001", "U_ZHAO")
@@ -102,7 +123,10 @@ def test_ninety_days_of_nightly_runs_match_the_hand_worked_plan():
     rows = forecast([(c, segments[c.customer_id]) for c in BOOK], [], rules, calendar, START, 90)
 
     expected = sorted(
-        (ForecastRow(dt.date(2026, m, d), owner, code, kind, rule) for m, d, (code, owner), kind, rule in EXPECTED),
+        (
+            ForecastRow(dt.date(2026, m, d), owner, code, kind, rule)
+            for m, d, (code, owner), kind, rule in EXPECTED
+        ),
         key=lambda r: (r.date, str(r.owner_id), r.customer_code, r.kind),
     )
     assert rows == expected
