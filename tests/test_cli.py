@@ -79,3 +79,20 @@ def test_digest_dry_run_prints_without_slack(tmp_path):
     result = invoke(tmp_path, "digest", "--dry-run")
     assert result.exit_code == 0
     assert "今天没有待办" in result.output
+
+
+def test_import_customers_from_excel(tmp_path):
+    from openpyxl import Workbook
+
+    assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent").exit_code == 0
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Code", "Name", "Phone", "Owner", "Tier", "First purchase", "Birthday"])
+    import datetime as dt
+
+    sheet.append([2024001, "Ms Zhang", "13812345678", "U0LINA", "high value", dt.datetime(2024, 2, 1), None])
+    path = tmp_path / "customers.xlsx"
+    book.save(path)
+    result = invoke(tmp_path, "import", "customers", str(path))
+    assert result.exit_code == 0, result.output
+    assert "created 1" in result.output and "rejected 0" in result.output
