@@ -40,7 +40,7 @@ def served(services, slack, tmp_path: Path):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError("carebot serve did not come up:\n" + (process.stdout.read() or ""))
+                raise AssertionError("carebot serve did not come up:\n" + (process.stdout.read() or "")) from None
             time.sleep(0.1)
     yield base
     process.terminate()
