@@ -30,6 +30,7 @@ from bot.care.segments import (
 DONE = "done"
 CLOSED_STATUSES = frozenset({DONE, "cancelled", "skipped", "expired", "gave_up"})
 
+_PERIODIC = "periodic.touch"
 _SEARCH_DAYS = 366  # bound on the search for an allowed slot: a year without one is a configuration error
 _EARLIER_DAYS = 14  # how far back an "earlier" callback may move (covers the longest public holiday)
 
@@ -377,7 +378,7 @@ def _periodic(
     last = calendar.local_date(max(moments))
     target = _offset(last, cadence.every, rules, calendar)
     return _Occurrence(
-        "periodic.touch",
+        _PERIODIC,
         step,
         calendar.local_date(target).isoformat(),
         target,
@@ -409,7 +410,8 @@ class _Ledger:
         self.load = Counter(self._month(c.due_at) for c in mine if c.is_open)
         self.load[self._month(now)] += contacts_this_month
         self.cap = rules.etiquette.monthly_cap[segments.tier]
-        self.touches = [c.due_at for c in mine if c.is_contact]
+        # A cancelled periodic touch still moves the next one on; else its key would block that forever.
+        self.touches = [c.due_at for c in mine if c.is_contact or rule_of(c.dedupe_key) == _PERIODIC]
         self.planned: list[PlannedCallback] = []
 
     def _month(self, moment: dt.datetime) -> tuple[int, int]:

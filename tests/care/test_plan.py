@@ -353,6 +353,16 @@ def test_periodic_touch(facts, now, rules, expected, params):
         assert planned[0].params == params
 
 
+def test_a_cancelled_periodic_touch_does_not_block_the_next():
+    vip = customer(last_interaction_at=at(2026, 11, 3, 15), **VIP)
+    cancelled = OpenCallback(
+        1, "periodic_touch", at(2026, 11, 17, 10), "cancelled", "periodic.touch:1:2026-11-17"
+    )
+    assert plan(vip, at(2026, 11, 17), RULES, existing=[cancelled]) == []
+    [nxt] = plan(vip, at(2026, 12, 1), RULES, existing=[cancelled])
+    assert (nxt.dedupe_key, nxt.params[1]) == ("periodic.touch:1:2026-12-01", ("anchor", "2026-11-17"))
+
+
 # --- etiquette --------------------------------------------------------------------------------------------
 
 
