@@ -6,13 +6,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import uuid
+from contextlib import contextmanager
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import create_engine, delete, make_url, text
 from waitress.server import create_server
 
 from bot.app import build_app, wsgi_app
@@ -21,8 +23,8 @@ from bot.services.core import Services
 from bot.services.people import Role, add_staff
 from bot.settings import Settings
 from messages.render import Renderer
-from storage.db import Database
-from storage.migrate import downgrade, upgrade
+from storage.db import Database, normalise_url
+from storage.migrate import upgrade
 from storage.models import Base
 from tests.signed import SlackSender
 from tests.slack_stand_in import SlackStandIn
@@ -35,20 +37,32 @@ DEFAULT_NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory) -> str:
-    url = os.environ.get("CAREBOT_DATABASE_URL") or \
-        f"sqlite:///{tmp_path_factory.mktemp('db') / 'carebot-test.db'}"
-    downgrade_if_present(url)
-    upgrade(url)
-    return url
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """SQLite in a temp dir, or a scratch database created beside CAREBOT_DATABASE_URL's PostgreSQL
+    (so parallel runs never meet and real data is never touched). Either way Alembic builds the schema."""
+    url = os.environ.get("CAREBOT_DATABASE_URL")
+    if not url:
+        sqlite_url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'carebot-test.db'}"
+        upgrade(sqlite_url)
+        yield sqlite_url
+        return
+    with scratch_postgres_database(url) as scratch:
+        upgrade(scratch)
+        yield scratch
 
 
-def downgrade_if_present(url: str) -> None:
-    """Start from an empty schema, so the migrations themselves are what the suite tests."""
+@contextmanager
+def scratch_postgres_database(url: str) -> Iterator[str]:
+    admin = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    name = f"carebot_test_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        downgrade(url, "base")
-    except Exception:  # a database that never saw our migrations has nothing to take down
-        pass
+        yield make_url(normalise_url(url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture
