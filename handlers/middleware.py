@@ -14,11 +14,11 @@ def register(app: App, deps: Deps) -> None:
     def load_actor(context, client, next):
         user_id = context.user_id
         context["actor"] = None
-        context["locale"] = team_locale_for_user(deps.services, user_id)
-        if user_id:
-            try:
-                actor = actor_for(deps.services, user_id, lambda uid: slack_locale(client, uid))
-                context["actor"], context["locale"] = actor, actor.locale
-            except NotRegistered:
-                pass
+        try:
+            if not user_id:
+                raise NotRegistered()
+            actor = actor_for(deps.services, user_id, lambda uid: slack_locale(client, uid))
+            context["actor"], context["locale"] = actor, actor.locale
+        except NotRegistered:
+            context["locale"] = team_locale_for_user(deps.services, user_id)
         next()
