@@ -72,6 +72,7 @@ class Team(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     digest_time: Mapped[str] = mapped_column(String(5), default="09:00")
     locale: Mapped[str] = mapped_column(String(16), default="zh-CN")
+    plan_time: Mapped[str] = mapped_column(String(5), default="02:00")  # issue 3: local time of the nightly plan
 
 
 class Staff(Base):
@@ -206,4 +207,40 @@ class DigestPost(Base):
     local_date: Mapped[dt.date] = mapped_column(Date)
     claimed_at: Mapped[dt.datetime]
     message_ts: Mapped[str | None] = mapped_column(String(32))
+
+
+# --- issue 3: the care plan -----------------------------------------------------------------------
+
+
+class TeamRules(Base):
+    """A team's override of the care rules (YAML merged onto the shipped defaults), and who set it."""
+
+    __tablename__ = "team_rules"
+
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    yaml_text: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[str | None] = mapped_column(String(64))
+    set_at: Mapped[dt.datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)  # bumped on every change: caches compare it
+
+
+class PlanRun(Base):
+    """The nightly planning run, claimed before it runs: one row per team per local day."""
+
+    __tablename__ = "plan_run"
+    __table_args__ = (UniqueConstraint("team_id", "local_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
+    local_date: Mapped[dt.date] = mapped_column(Date)
+    claimed_at: Mapped[dt.datetime]
+    finished_at: Mapped[dt.datetime | None]
+    created: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# the planning queries: every callback of a team's customers (closed ones keep their dedupe key) and the
+# tickets of a customer within the spike window
+Index("ix_callback_team_customer", Callback.team_id, Callback.customer_id)
+Index("ix_complaint_customer_opened", Complaint.customer_id, Complaint.opened_at)
+
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)
