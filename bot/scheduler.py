@@ -11,10 +11,12 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from handlers.jobs import post_morning_lists
+from handlers.sla_jobs import run_sla_sweep
 from messages.render import Renderer
 
 log = logging.getLogger(__name__)
 MORNING_LIST_JOB = "morning_list"
+SLA_SWEEP_JOB = "sla_sweep"
 
 
 def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
@@ -22,6 +24,9 @@ def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
     scheduler = BackgroundScheduler(
         timezone="UTC", job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60})
     scheduler.add_job(_safely(post_morning_lists), "interval", seconds=every_seconds, id=MORNING_LIST_JOB,
+                      kwargs={"services": services, "renderer": renderer, "client": client},
+                      next_run_time=dt.datetime.now(dt.UTC))
+    scheduler.add_job(_safely(run_sla_sweep), "interval", seconds=every_seconds, id=SLA_SWEEP_JOB,
                       kwargs={"services": services, "renderer": renderer, "client": client},
                       next_run_time=dt.datetime.now(dt.UTC))
     return scheduler

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from slack_bolt import App
 
 from bot.services.calls import find_customer
 from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue
+from handlers.complaints import complaint_command, complaints_command
 from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
 from handlers.ids import Command
@@ -40,7 +43,8 @@ def register(app: App, deps: Deps) -> None:
         respond(**renderer.message("notice.json.j2", actor.locale, key="staff.added" if created else "staff.updated",
                                    params={"mention": mention(user_id), "role": role.value}).as_kwargs())
 
-    subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff}
+    subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff,
+                   "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps)}
 
     @app.command(Command.CARE.value)
     @guard

@@ -16,10 +16,39 @@ class Action(StrEnum):
     SHOW_MORE = "due_show_more"  # value = offset of the next page
     OPEN_QUEUE = "home_open_queue"
     CUSTOMER_SELECT = "customer_select"  # external_select in the log-call modal
+    # /care complaints rows; value = complaint id
+    COMPLAINT_FIRST_RESPONSE = "complaint_first_response"
+    COMPLAINT_WAIT = "complaint_wait"
+    COMPLAINT_RESUME = "complaint_resume"
+    COMPLAINT_RESOLVE = "complaint_resolve"
+    # the escalation post; value = complaint id (the users_select: block_id "esc:<complaint id>:<notice id>")
+    ESCALATION_ACK = "escalation_ack"
+    ESCALATION_REASSIGN = "escalation_reassign"
+    ESCALATION_RESOLVE = "escalation_resolve"
+    ESCALATION_SNOOZE = "escalation_snooze"
 
 
 class ViewId(StrEnum):
     LOG_CALL = "log_call_modal"
+    COMPLAINT = "complaint_modal"
+    COMPLAINT_RESOLVE = "complaint_resolve_modal"
+
+
+class Shortcut(StrEnum):
+    """Message shortcuts (callback_id)."""
+
+    OPEN_COMPLAINT = "open_complaint_from_message"
+
+
+class ComplaintField(StrEnum):
+    """block_ids of the complaint modals; each input's element has action_id "value"."""
+
+    CUSTOMER = "customer"
+    KIND = "kind"
+    CATEGORY = "category"
+    SEVERITY = "severity"
+    DESCRIPTION = "description"
+    RESOLUTION = "resolution"
 
 
 class Field(StrEnum):

@@ -19,7 +19,7 @@ from typing import Literal
 from bot.care.sla import ClockState
 from bot.care.sla_rules import EscalationRules, Level, SlaRules
 
-NotificationKind = Literal["warning", "breach", "retrigger"]
+NotificationKind = Literal["warning", "breach", "retrigger", "alert"]  # alert: announced at once (low rating)
 Routing = Mapping[str, str] | Callable[["Notification"], str]
 _Step = tuple[Level, NotificationKind, int]
 

@@ -111,6 +111,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
         if step.flag:
             customer.needs_follow_up = True
         session.flush()
+        from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
+        open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)
         if step.kind and step.due_on:
             kind = callback.kind if (outcome is Outcome.UNREACHABLE and callback) else step.kind
             _schedule(session, team.id, customer.id, customer.owner_id or actor.user_id, kind,

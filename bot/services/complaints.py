@@ -1,0 +1,476 @@
+"""Complaints (投诉 / 咨询 / 建议) on SLA clocks: open, first response, wait on the customer, resolve.
+
+Targets come from the team's SLA rules (bot/care/sla_rules.py; for now the shipped defaults in the
+team's timezone). Each complaint has a `complaint_sla` row whose `attention_at` is the earliest moment
+the escalation sweep must look at it (the owner's warning point of the earliest running clock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.care.escalation import ComplaintSla as SlaSnapshot
+from bot.care.escalation import SentStep
+from bot.care.sla import ClockState, clock_state
+from bot.care.sla_rules import CLOCKS, KINDS, SEVERITIES, SlaRules, Target, default_sla_rules
+from bot.services.core import Services
+from bot.services.errors import CareError, FormErrors
+from bot.services.people import Actor
+from storage import queries, sla_queries
+from storage.models import Callback, Complaint, Customer, Team
+from storage.sla_models import ComplaintPause, ComplaintSla
+
+log = logging.getLogger(__name__)
+
+CATEGORIES = ("quality", "service", "logistics", "price", "other")
+MAX_DESCRIPTION = 3000
+LOW_RATING = 2  # a call rated this or lower opens a follow-up complaint
+
+
+# --- rules and clocks -----------------------------------------------------------------------------
+
+
+def sla_rules_for(svc: Services, team: Team) -> SlaRules:
+    """The team's SLA rules: the shipped defaults (care-domain §5), in the team's timezone."""
+    rules = default_sla_rules()
+    if team.timezone and team.timezone != rules.calendar.timezone:
+        calendar = rules.calendar.model_copy(update={"timezone": team.timezone})
+        rules = rules.model_copy(update={"calendar": calendar})
+    return rules
+
+
+def _tier(tier: str | None) -> str:
+    return tier if tier in ("high_value", "potential", "ordinary") else "ordinary"
+
+
+def _pauses(rows) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
+    return tuple((p.paused_at, p.resumed_at) for p in rows)
+
+
+def clocks_of(complaint: Complaint, tier: str, pauses, rules: SlaRules, now: dt.datetime
+              ) -> dict[str, ClockState | None]:
+    calendar = rules.work_calendar()
+    stops = {"first_response": complaint.first_response_at, "resolution": complaint.resolved_at}
+    clocks: dict[str, ClockState | None] = {}
+    for clock in CLOCKS:
+        target = rules.target_for(complaint.kind, complaint.severity, _tier(tier), clock)
+        if target is None:
+            clocks[clock] = None
+            continue
+        stopped = stops[clock]
+        if stopped is not None and stopped < complaint.opened_at:
+            stopped = complaint.opened_at
+        clocks[clock] = clock_state(complaint.opened_at, target, pauses, stopped, calendar, now)
+    return clocks
+
+
+def _attention_at(complaint: Complaint, tier: str, pauses, rules: SlaRules, now: dt.datetime,
+                  announce: bool) -> dt.datetime | None:
+    """The earliest moment the sweep must look: the owner's warning point of each running clock."""
+    if complaint.status != "open":
+        return None
+    if announce:
+        return complaint.opened_at
+    owner = rules.escalation.level("owner")
+    fraction = owner.warn_at if owner is not None and owner.warn_at else 1.0
+    calendar = rules.work_calendar()
+    moments = []
+    for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():
+        if state is None or state.stopped:
+            continue
+        target = rules.target_for(complaint.kind, complaint.severity, _tier(tier), clock)
+        assert target is not None
+        minutes = max(1, int(target.duration.total_seconds() / 60 * fraction))
+        early = Target(duration=dt.timedelta(minutes=minutes), business_hours=target.business_hours)
+        moments.append(clock_state(complaint.opened_at, early, pauses, None, calendar, now).due_at)
+    return min(moments) if moments else None
+
+
+def refresh_clocks(session: Session, complaint: Complaint, sla: ComplaintSla, rules: SlaRules,
+                   now: dt.datetime) -> None:
+    """Store the due times and the sweep's attention moment after anything that moves the clocks."""
+    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
+    clocks = clocks_of(complaint, sla.tier, pauses, rules, now)
+    fr, res = clocks["first_response"], clocks["resolution"]
+    complaint.first_response_due_at = fr.due_at if fr is not None else None
+    complaint.resolution_due_at = res.due_at if res is not None else None
+    announce = sla.announce and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
+        session, complaint.id))
+    sla.attention_at = _attention_at(complaint, sla.tier, pauses, rules, now, announce)
+
+
+def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: SlaRules,
+             now: dt.datetime) -> SlaSnapshot:
+    """What the pure escalation chain needs to know about one complaint, from the store."""
+    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
+    sent = [SentStep(n.clock, n.level, n.round, n.claimed_at)
+            for n in sla_queries.notices_of_complaint(session, complaint.id) if n.clock in CLOCKS]
+    return SlaSnapshot(complaint_id=complaint.id, owner=complaint.owner_id,
+                       clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
+                       acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
+                       snoozed_until=sla.snoozed_until, sent=tuple(sent),
+                       resolved=complaint.status == "resolved")
+
+
+# --- opening --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ComplaintForm:
+    customer_id: int | None
+    kind: str | None = "complaint"
+    category: str | None = "other"
+    severity: str | None = "normal"
+    description: str = ""
+    source_link: str | None = None
+
+
+def check_form(form: ComplaintForm) -> dict[str, tuple[str, dict]]:
+    errors: dict[str, tuple[str, dict]] = {}
+    if form.customer_id is None:
+        errors["customer"] = ("complaint.errors.customer_missing", {})
+    if form.kind not in KINDS:
+        errors["kind"] = ("complaint.errors.kind_missing", {})
+    if form.category not in CATEGORIES:
+        errors["category"] = ("complaint.errors.category_missing", {})
+    if form.severity not in SEVERITIES:
+        errors["severity"] = ("complaint.errors.severity_missing", {})
+    if not form.description.strip():
+        errors["description"] = ("complaint.errors.description_missing", {})
+    elif len(form.description) > MAX_DESCRIPTION:
+        errors["description"] = ("complaint.errors.too_long", {"max": MAX_DESCRIPTION})
+    return errors
+
+
+@dataclass(frozen=True)
+class OpenedComplaint:
+    id: int
+    kind: str
+    customer_name: str
+    customer_code: str
+    owner_id: str | None
+    first_response_due_at: dt.datetime | None
+    resolution_due_at: dt.datetime | None
+    timezone: str
+
+
+def open_complaint(svc: Services, actor: Actor, form: ComplaintForm) -> OpenedComplaint:
+    """A complaint from Slack (modal or message shortcut), owned by the customer's owner or the caller."""
+    errors = check_form(form)
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, actor.team_id)
+        customer = queries.customer_by_id(session, team.id, form.customer_id) if form.customer_id else None
+        if form.customer_id is not None and customer is None:
+            errors["customer"] = ("form.errors.customer_unknown", {})
+        if errors:
+            raise FormErrors(errors)
+        assert customer is not None
+        complaint = create_complaint(
+            session, svc, team, customer, kind=form.kind or "complaint", category=form.category or "other",
+            severity=form.severity or "normal", description=form.description.strip(), opened_at=now,
+            owner_id=customer.owner_id or actor.user_id, actor_id=actor.user_id, now=now,
+            source="message" if form.source_link else "slack", source_link=form.source_link)
+        return OpenedComplaint(complaint.id, complaint.kind, customer.name, customer.code, complaint.owner_id,
+                               complaint.first_response_due_at, complaint.resolution_due_at, team.timezone)
+
+
+def create_complaint(session: Session, svc: Services, team: Team, customer: Customer, *, kind: str, category: str,
+                     severity: str, description: str, opened_at: dt.datetime, owner_id: str | None,
+                     actor_id: str | None, now: dt.datetime, first_response_at: dt.datetime | None = None,
+                     source: str = "slack", source_link: str | None = None, announce: bool = False,
+                     call_id: int | None = None) -> Complaint:
+    """Insert a complaint with its SLA row and due times (also used by the import and by low ratings)."""
+    rules = sla_rules_for(svc, team)
+    complaint = Complaint(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=kind, category=category,
+                          severity=severity, description=description, status="open", opened_at=opened_at,
+                          first_response_at=first_response_at, resolution="", source_link=source_link)
+    session.add(complaint)
+    session.flush()
+    sla = ComplaintSla(complaint_id=complaint.id, tier=_tier(customer.tier), announce=announce, source=source,
+                       call_id=call_id)
+    session.add(sla)
+    session.flush()
+    refresh_clocks(session, complaint, sla, rules, now)
+    sla_queries.add_audit(session, complaint.id, actor_id, "opened", now, source=source, kind=kind,
+                          severity=severity)
+    return complaint
+
+
+def open_low_rating_follow_up(svc: Services, session: Session, team_id: str, customer: Customer, call_id: int,
+                              rating: int | None, feedback: str, actor_id: str) -> int | None:
+    """A call rated 1–2 is a problem: a follow-up complaint that supervisors hear about at the next sweep."""
+    if rating is None or rating > LOW_RATING:
+        return None
+    now = svc.clock.now()
+    team = queries.ensure_team(session, team_id)
+    complaint = create_complaint(
+        session, svc, team, customer, kind="complaint", category="service", severity="high",
+        description=feedback.strip() or f"rating {rating}/5", opened_at=now,
+        owner_id=customer.owner_id or actor_id, actor_id=actor_id, now=now, source="low_rating", announce=True,
+        call_id=call_id)
+    return complaint.id
+
+
+# --- changing one complaint -----------------------------------------------------------------------
+
+
+def _load(session: Session, actor: Actor, complaint_id: int) -> tuple[Team, Complaint, ComplaintSla]:
+    team = queries.ensure_team(session, actor.team_id)
+    complaint = sla_queries.complaint_of_team(session, team.id, complaint_id)
+    if complaint is None:
+        raise CareError("complaint.errors.gone", id=complaint_id)
+    sla = sla_queries.sla_of(session, complaint.id)
+    if sla is None:  # a complaint written before SLAs existed: give it its row now
+        sla = ComplaintSla(complaint_id=complaint.id, tier=_tier(complaint.customer.tier), announce=False,
+                           source="legacy")
+        session.add(sla)
+        session.flush()
+    return team, complaint, sla
+
+
+def _may_work_on(actor: Actor, complaint: Complaint) -> None:
+    if complaint.owner_id != actor.user_id and not actor.is_supervisor:
+        raise CareError("complaint.errors.not_yours", id=complaint.id)
+
+
+def record_first_response(svc: Services, actor: Actor, complaint_id: int) -> None:
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team, complaint, sla = _load(session, actor, complaint_id)
+        _may_work_on(actor, complaint)
+        if complaint.status == "resolved":
+            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+        if complaint.first_response_at is None:
+            complaint.first_response_at = now
+            sla_queries.add_audit(session, complaint.id, actor.user_id, "first_response", now)
+        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+
+
+def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
+    """Pause the clocks until the customer replies."""
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team, complaint, sla = _load(session, actor, complaint_id)
+        _may_work_on(actor, complaint)
+        if complaint.status == "resolved":
+            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+        if sla_queries.open_pause_of(session, complaint.id) is None:
+            session.add(ComplaintPause(complaint_id=complaint.id, paused_at=now, paused_by=actor.user_id))
+            session.flush()
+            sla_queries.add_audit(session, complaint.id, actor.user_id, "waiting", now)
+        complaint.status = "waiting"
+        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+
+
+def customer_replied(svc: Services, actor: Actor, complaint_id: int) -> None:
+    """Resume the clocks: the due times move by the time spent waiting."""
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team, complaint, sla = _load(session, actor, complaint_id)
+        _may_work_on(actor, complaint)
+        pause = sla_queries.open_pause_of(session, complaint.id)
+        if pause is not None:
+            pause.resumed_at, pause.resumed_by = now, actor.user_id
+            session.flush()
+            sla_queries.add_audit(session, complaint.id, actor.user_id, "resumed", now)
+        if complaint.status == "waiting":
+            complaint.status = "open"
+        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+
+
+def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution: str,
+                      *, supervisors_only: bool = False) -> list[int]:
+    """Close the complaint with its resolution and start the care plan's post-complaint callbacks.
+
+    Returns the ids of the callbacks created."""
+    resolution = resolution.strip()
+    if not resolution:
+        raise FormErrors({"resolution": ("complaint.errors.resolution_missing", {})})
+    if len(resolution) > MAX_DESCRIPTION:
+        raise FormErrors({"resolution": ("complaint.errors.too_long", {"max": MAX_DESCRIPTION})})
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team, complaint, sla = _load(session, actor, complaint_id)
+        if not supervisors_only:
+            _may_work_on(actor, complaint)
+        if complaint.status == "resolved":
+            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+        pause = sla_queries.open_pause_of(session, complaint.id)
+        if pause is not None:
+            pause.resumed_at, pause.resumed_by = now, actor.user_id
+        complaint.status, complaint.resolved_at, complaint.resolution = "resolved", now, resolution
+        if complaint.first_response_at is None:
+            complaint.first_response_at = now
+        sla.attention_at = None
+        sla_queries.add_audit(session, complaint.id, actor.user_id, "resolved", now, note=resolution)
+    return on_complaint_resolved(svc, complaint_id)
+
+
+# --- the care plan after a resolved complaint -----------------------------------------------------
+
+
+def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
+    """Create the three callbacks of care-domain §4 "complaint resolved" (callback within 24 h, survey at
+    +72 h, one-to-one at +1 month): from the care plan engine (bot.care.plan.plan_after_complaint_resolved)
+    when it is there, else at the default offsets of the care rules. Idempotent (dedupe keys)."""
+    from bot.care.rules import default_rules
+
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        complaint = session.get(Complaint, complaint_id)
+        if complaint is None or complaint.resolved_at is None:
+            return []
+        team = queries.ensure_team(session, complaint.team_id)
+        customer = session.get(Customer, complaint.customer_id)
+        assert customer is not None
+        calendar = svc.calendar_for(team)
+        rules_for = getattr(svc, "care_rules_for", None)
+        rules = rules_for(team) if callable(rules_for) else default_rules()
+        existing = sla_queries.callbacks_of_customer(session, customer.id)
+        try:
+            planned = _planned_by_engine(complaint, customer, existing, rules, calendar, now)
+        except Exception:  # the engine is another team's work in progress: never lose the resolution
+            log.exception("care plan engine failed for complaint %s; using the default offsets", complaint_id)
+            planned = None
+        if planned is None:
+            planned = _planned_by_offsets(complaint, customer, existing, rules)
+        created = []
+        for kind, due_at, rule, params, key in planned:
+            try:
+                with session.begin_nested():
+                    row = Callback(team_id=team.id, customer_id=customer.id,
+                                   owner_id=customer.owner_id or complaint.owner_id, kind=kind, due_at=due_at,
+                                   status="open", rule=rule, params=params, dedupe_key=key, created_at=now)
+                    session.add(row)
+                    session.flush()
+                    created.append(row.id)
+            except IntegrityError:  # already planned (resolved twice) or one of that kind already open
+                continue
+        return created
+
+
+def _planned_by_engine(complaint, customer, existing, rules, calendar, now):
+    try:
+        from bot.care.plan import OpenCallback, plan_after_complaint_resolved
+        from bot.care.segments import CustomerFacts, segment
+    except ImportError:
+        return None
+    facts = CustomerFacts(customer_id=customer.id, code=customer.code, owner_id=customer.owner_id,
+                          annual_spend=customer.annual_spend, first_purchase_on=customer.first_purchase_on,
+                          last_interaction_at=customer.last_contact_at, birthday=customer.birthday,
+                          consent=customer.consent, tags=tuple(customer.tags or ()))
+    known = [OpenCallback(c.customer_id, c.kind, c.due_at, c.status, c.dedupe_key or "") for c in existing]
+    planned = plan_after_complaint_resolved(facts, segment(facts, rules, now), complaint.id, complaint.resolved_at,
+                                            known, 0, rules, calendar, now)
+    return [(p.kind, p.due_at, p.rule, dict(p.params), p.dedupe_key) for p in planned]
+
+
+def _planned_by_offsets(complaint, customer, existing, rules):
+    if not customer.consent:
+        return []
+    steps = rules.triggers.complaint_resolved
+    open_kinds = {c.kind for c in existing if c.status == "open"}
+    out = []
+    for name in ("callback", "survey", "one_to_one"):
+        step = getattr(steps, name)
+        if not step.enabled or step.kind in open_kinds:
+            continue
+        delay = step.after
+        due = complaint.resolved_at + dt.timedelta(days=30 * delay.months + delay.days, hours=delay.hours)
+        params = {**dict(delay.params()), "anchor": complaint.resolved_at.date().isoformat(),
+                  "ticket": str(complaint.id)}
+        out.append((step.kind, due, f"complaint_resolved.{name}", params,
+                    f"complaint_resolved.{name}:{customer.id}:{complaint.id}"))
+    return out
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockView:
+    clock: str
+    due_at: dt.datetime
+    left: dt.timedelta  # negative: over
+    breached: bool
+    paused: bool
+    stopped: bool
+
+
+@dataclass(frozen=True)
+class ComplaintRow:
+    id: int
+    kind: str
+    category: str
+    severity: str
+    status: str
+    customer_id: int
+    customer_code: str
+    customer_name: str
+    customer_phone: str | None
+    owner_id: str | None
+    opened_at: dt.datetime
+    description: str
+    first_response_at: dt.datetime | None
+    source_link: str | None
+    clocks: list[ClockView] = field(default_factory=list)
+
+    @property
+    def waiting(self) -> bool:
+        return self.status == "waiting"
+
+    @property
+    def running(self) -> ClockView | None:
+        """The clock that matters now: the first one not stopped."""
+        return next((c for c in self.clocks if not c.stopped), None)
+
+
+def complaint_row(session: Session, complaint: Complaint, sla: ComplaintSla | None, rules: SlaRules,
+                  now: dt.datetime) -> ComplaintRow:
+    tier = sla.tier if sla is not None else _tier(complaint.customer.tier)
+    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
+    views = []
+    for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():
+        if state is None:
+            continue
+        # clock time: working time for a business-hours clock, so "2 h left" means two working hours
+        views.append(ClockView(clock, state.due_at, state.remaining, state.breached, state.paused, state.stopped))
+    customer = complaint.customer
+    return ComplaintRow(complaint.id, complaint.kind, complaint.category, complaint.severity, complaint.status,
+                        customer.id, customer.code, customer.name, customer.phone, complaint.owner_id,
+                        complaint.opened_at, complaint.description, complaint.first_response_at,
+                        complaint.source_link, views)
+
+
+@dataclass(frozen=True)
+class ComplaintList:
+    rows: list[ComplaintRow]
+    now: dt.datetime
+    timezone: str
+    whole_team: bool
+
+
+def list_complaints(svc: Services, actor: Actor) -> ComplaintList:
+    """The caller's unresolved complaints (supervisors: the team's), the most urgent clock first."""
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, actor.team_id)
+        rules = sla_rules_for(svc, team)
+        found = sla_queries.unresolved_complaints(session, team.id, None if actor.is_supervisor else actor.user_id)
+        rows = [complaint_row(session, c, sla_queries.sla_of(session, c.id), rules, now) for c in found]
+    far = dt.timedelta(days=3650)
+    rows.sort(key=lambda r: (r.waiting, r.running.left if r.running else far, r.id))
+    return ComplaintList(rows=rows, now=now, timezone=team.timezone, whole_team=actor.is_supervisor)
+
+
+def complaint_for(svc: Services, actor: Actor, complaint_id: int) -> ComplaintRow:
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team, complaint, sla = _load(session, actor, complaint_id)
+        return complaint_row(session, complaint, sla, sla_rules_for(svc, team), now)

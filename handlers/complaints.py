@@ -1,0 +1,268 @@
+"""Complaints in Slack: `/care complaint [customer]`, the "Open complaint from this message" shortcut,
+`/care complaints` with its row buttons, the resolution modal, and the buttons of the escalation post."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Collection
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.webhook import WebhookClient
+
+from bot.care.sla_rules import KINDS, SEVERITIES
+from bot.services import escalations
+from bot.services.calls import CallTarget, find_customer
+from bot.services.complaints import (
+    CATEGORIES,
+    ComplaintForm,
+    complaint_for,
+    customer_replied,
+    list_complaints,
+    open_complaint,
+    record_first_response,
+    resolve_complaint,
+    wait_on_customer,
+)
+from bot.services.errors import CareError, FormErrors
+from bot.services.people import Actor
+from handlers.deps import Deps, actor_of, channel_of
+from handlers.errors import guarded
+from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
+from handlers.sla_jobs import render_post
+from messages.render import Message, Renderer, mention, translate
+
+log = logging.getLogger(__name__)
+LIST_SIZE = 15  # rows per /care complaints: 2 blocks each, inside Slack's 50
+
+
+# --- rendering ------------------------------------------------------------------------------------
+
+
+def complaint_view(renderer: Renderer, locale: str, target: CallTarget | None, channel_id: str | None,
+                   description: str = "", link: str | None = None) -> dict:
+    metadata = json.dumps({"cu": target.customer_id if target else None, "ch": channel_id, "link": link})
+    return renderer.view("complaint_modal.json.j2", locale, target=target, metadata=metadata, description=description,
+                         link=link, kinds=KINDS, categories=CATEGORIES, severities=SEVERITIES)
+
+
+def complaints_page(renderer: Renderer, deps: Deps, actor: Actor) -> Message:
+    listing = list_complaints(deps.services, actor)
+    rows = listing.rows[:LIST_SIZE]
+    return renderer.message("complaints_list.json.j2", actor.locale, listing=listing, rows=rows,
+                            more=max(0, len(listing.rows) - LIST_SIZE))
+
+
+def resolve_view(renderer: Renderer, deps: Deps, actor: Actor, complaint_id: int, **where: Any) -> dict:
+    row = complaint_for(deps.services, actor, complaint_id)
+    if row.status == "resolved":
+        raise CareError("complaint.errors.already_resolved", id=row.id)
+    return renderer.view("complaint_resolve_modal.json.j2", actor.locale, row=row,
+                         metadata=json.dumps({"co": row.id, **where}))
+
+
+# --- /care complaint, /care complaints (called from handlers/commands.py) ----------------------------
+
+
+def complaint_command(deps: Deps, actor: Actor, rest: str, command: dict, client: WebClient, **_: Any) -> None:
+    target = find_customer(deps.services, actor, rest) if rest else None
+    client.views_open(trigger_id=command["trigger_id"],
+                      view=complaint_view(deps.renderer, actor.locale, target, command.get("channel_id")))
+
+
+def complaints_command(deps: Deps, actor: Actor, rest: str, respond: Callable, **_: Any) -> None:
+    respond(**complaints_page(deps.renderer, deps, actor).as_kwargs(), response_type="ephemeral")
+
+
+# --- reading modals -----------------------------------------------------------------------------------
+
+
+def read_complaint_form(view: dict[str, Any]) -> ComplaintForm:
+    values = view.get("state", {}).get("values", {})
+    meta = json.loads(view.get("private_metadata") or "{}")
+
+    def chosen(block: ComplaintField, action: str = INPUT_ACTION) -> str | None:
+        element = values.get(block.value, {}).get(action) or {}
+        return (element.get("selected_option") or {}).get("value")
+
+    customer = chosen(ComplaintField.CUSTOMER, Action.CUSTOMER_SELECT.value) or meta.get("cu")
+    description = (values.get(ComplaintField.DESCRIPTION.value, {}).get(INPUT_ACTION) or {}).get("value") or ""
+    return ComplaintForm(
+        customer_id=int(customer) if customer is not None and str(customer).isdigit() else None,
+        kind=chosen(ComplaintField.KIND), category=chosen(ComplaintField.CATEGORY),
+        severity=chosen(ComplaintField.SEVERITY), description=description, source_link=meta.get("link"))
+
+
+def _form_errors(actor: Actor, view: dict, errors: dict[str, tuple[str, dict]], fallback: str) -> dict[str, str]:
+    shown = {block.get("block_id") for block in view.get("blocks", []) if block.get("type") == "input"}
+    return {(block if block in shown else fallback): str(translate(actor.locale, key, **params))
+            for block, (key, params) in errors.items()}
+
+
+def _group_members(client: WebClient) -> Callable[[str], Collection[str]]:
+    return lambda group_id: client.usergroups_users_list(usergroup=group_id)["users"]
+
+
+def _message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    return channel, ts
+
+
+def _complaint_id(value: str | None) -> int:
+    if not value or not str(value).isdigit():
+        raise CareError("errors.stale_page")
+    return int(value)
+
+
+def register(app: App, deps: Deps) -> None:
+    renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
+
+    def update_post(client: WebClient, channel: str | None, ts: str | None) -> None:
+        if not channel or not ts:
+            return
+        post = escalations.post_for_message(svc, channel, ts)
+        if post is not None:
+            client.chat_update(channel=channel, ts=ts, **render_post(renderer, post).as_kwargs())
+
+    # --- opening -------------------------------------------------------------------------------------
+
+    @app.shortcut(Shortcut.OPEN_COMPLAINT.value)
+    @guard
+    def from_message(ack, body, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        channel = (body.get("channel") or {}).get("id")
+        message = body.get("message") or {}
+        link = None
+        if channel and message.get("ts"):
+            try:
+                link = client.chat_getPermalink(channel=channel, message_ts=message["ts"])["permalink"]
+            except Exception:  # noqa: BLE001 - the complaint matters more than the link
+                log.warning("no permalink for %s/%s", channel, message.get("ts"), exc_info=True)
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=complaint_view(renderer, actor.locale, None, channel, message.get("text") or "", link))
+
+    @app.view(ViewId.COMPLAINT.value)
+    @guard
+    def submit_complaint(ack, view, client, context, **_):
+        actor = actor_of(context)
+        try:
+            opened = open_complaint(svc, actor, read_complaint_form(view))
+        except FormErrors as exc:
+            return ack(response_action="errors",
+                       errors=_form_errors(actor, view, exc.errors, ComplaintField.DESCRIPTION.value))
+        ack()
+        meta = json.loads(view.get("private_metadata") or "{}")
+        message = renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)
+        if meta.get("ch") and not str(meta["ch"]).startswith("D"):
+            client.chat_postEphemeral(channel=meta["ch"], user=actor.user_id, **message.as_kwargs())
+        else:
+            client.chat_postMessage(channel=actor.user_id, **message.as_kwargs())
+
+    # --- the rows of /care complaints ------------------------------------------------------------------
+
+    def row_action(operation):
+        def listener(ack, action, respond, context, **_):
+            ack()
+            actor = actor_of(context)
+            operation(svc, actor, _complaint_id(action.get("value")))
+            respond(**complaints_page(renderer, deps, actor).as_kwargs(), response_type="ephemeral",
+                    replace_original=True)
+
+        listener.__name__ = operation.__name__
+        return guard(listener)
+
+    app.action(Action.COMPLAINT_FIRST_RESPONSE.value)(row_action(record_first_response))
+    app.action(Action.COMPLAINT_WAIT.value)(row_action(wait_on_customer))
+    app.action(Action.COMPLAINT_RESUME.value)(row_action(customer_replied))
+
+    @app.action(Action.COMPLAINT_RESOLVE.value)
+    @guard
+    def open_resolve(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        view = resolve_view(renderer, deps, actor, _complaint_id(action.get("value")),
+                            rurl=body.get("response_url"), ch=channel_of(body))
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view(ViewId.COMPLAINT_RESOLVE.value)
+    @guard
+    def submit_resolution(ack, view, client, context, **_):
+        actor = actor_of(context)
+        meta = json.loads(view.get("private_metadata") or "{}")
+        values = view.get("state", {}).get("values", {})
+        text = (values.get(ComplaintField.RESOLUTION.value, {}).get(INPUT_ACTION) or {}).get("value") or ""
+        complaint_id = _complaint_id(str(meta.get("co") or ""))
+        try:
+            if meta.get("esc"):
+                created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client))
+            else:
+                created = resolve_complaint(svc, actor, complaint_id, text)
+        except FormErrors as exc:
+            return ack(response_action="errors",
+                       errors=_form_errors(actor, view, exc.errors, ComplaintField.RESOLUTION.value))
+        except CareError as exc:
+            return ack(response_action="errors",
+                       errors={ComplaintField.RESOLUTION.value: str(translate(actor.locale, exc.key, **exc.params))})
+        ack()
+        row = complaint_for(svc, actor, complaint_id)
+        done = renderer.message("notice.json.j2", actor.locale, key="complaint.resolved",
+                                params={"ticket": translate(actor.locale, f"ticket.{row.kind}"), "id": row.id,
+                                        "callbacks": len(created)})
+        client.chat_postMessage(channel=actor.user_id, **done.as_kwargs())
+        if meta.get("esc"):
+            update_post(client, meta.get("ch"), meta.get("ts"))
+        elif meta.get("rurl"):
+            page = complaints_page(renderer, deps, actor)
+            WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
+
+    # --- the escalation post -------------------------------------------------------------------------------
+
+    @app.action(Action.ESCALATION_ACK.value)
+    @guard
+    def acknowledge(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        escalations.acknowledge(svc, actor, _complaint_id(action.get("value")), _group_members(client))
+        update_post(client, *_message_of(body))
+
+    @app.action(Action.ESCALATION_SNOOZE.value)
+    @guard
+    def snooze(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        escalations.snooze(svc, actor, _complaint_id(action.get("value")), _group_members(client))
+        update_post(client, *_message_of(body))
+
+    @app.action(Action.ESCALATION_REASSIGN.value)
+    @guard
+    def reassign(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        complaint_id = _complaint_id((action.get("block_id") or "").split(":")[1:2][0]
+                                     if ":" in (action.get("block_id") or "") else None)
+        new_owner = action.get("selected_user") or ""
+        escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client))
+        update_post(client, *_message_of(body))
+        row = complaint_for(svc, actor, complaint_id)
+        note = renderer.message("notice.json.j2", actor.locale, key="escalation.assigned_to_you",
+                                params={"who": mention(actor.user_id), "ticket": translate(actor.locale,
+                                                                                          f"ticket.{row.kind}"),
+                                        "id": row.id, "name": row.customer_name})
+        client.chat_postMessage(channel=new_owner, **note.as_kwargs())
+
+    @app.action(Action.ESCALATION_RESOLVE.value)
+    @guard
+    def resolve_from_post(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        if not escalations.may_act(svc, actor, _group_members(client)):
+            raise CareError("escalation.errors.supervisors_only")
+        channel, ts = _message_of(body)
+        view = resolve_view(renderer, deps, actor, _complaint_id(action.get("value")), esc=True, ch=channel, ts=ts)
+        client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -1,0 +1,44 @@
+"""The SLA sweep job (every minute): the service finds and claims what is due, this renders and posts it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from slack_sdk import WebClient
+
+from bot.services.core import Services
+from bot.services.escalations import ChannelPost, SweepRun, run_sweep
+from messages.render import Message, Renderer
+
+log = logging.getLogger(__name__)
+
+
+def render_post(renderer: Renderer, post: ChannelPost) -> Message:
+    if post.is_owner_warning and post.channel.startswith(("U", "W", "D")):
+        return renderer.message("sla_warning.json.j2", post.locale, post=post)
+    return renderer.message("escalation_post.json.j2", post.locale, post=post)
+
+
+def in_do_not_disturb(client: WebClient, user_id: str, now: dt.datetime) -> bool:
+    """Slack's dnd.info: a snooze the person turned on, or their scheduled DND hours, at `now`."""
+    info = client.dnd_info(user=user_id)
+    moment = now.timestamp()
+    if info.get("snooze_enabled") and (info.get("snooze_endtime") is None or info["snooze_endtime"] > moment):
+        return True
+    start, end = info.get("next_dnd_start_ts") or 0, info.get("next_dnd_end_ts") or 0
+    return bool(info.get("dnd_enabled")) and start <= moment < end
+
+
+def run_sla_sweep(services: Services, renderer: Renderer, client: WebClient,
+                  now: dt.datetime | None = None) -> SweepRun:
+    now = now or services.clock.now()
+
+    def publish(post: ChannelPost) -> tuple[str, str]:
+        response = client.chat_postMessage(channel=post.channel, **render_post(renderer, post).as_kwargs())
+        return response["channel"], response["ts"]
+
+    run = run_sweep(services, publish, now, is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now))
+    for channel, ts, count in run.posted:
+        log.info("SLA sweep: %d notice(s) posted in %s (ts %s)", count, channel, ts)
+    return run
