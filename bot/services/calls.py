@@ -119,9 +119,13 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
                       calendar.first_working_moment(step.due_on), step.rule, dict(step.params),
                       attempts if outcome is Outcome.UNREACHABLE else 0, now)
         session.flush()
-        return LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
-                          outcome=outcome.value, next_kind=step.kind, next_due_on=step.due_on, flagged=step.flag,
-                          attempts=attempts)
+        logged = LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
+                            outcome=outcome.value, next_kind=step.kind, next_due_on=step.due_on, flagged=step.flag,
+                            attempts=attempts)
+    from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
+
+    plan_customer_now(svc, customer.id, team.id)
+    return logged
 
 
 def _schedule(session, team_id: str, customer_id: int, owner_id: str, kind: str, due_at: dt.datetime,

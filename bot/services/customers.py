@@ -87,6 +87,7 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None) -> I
         seen[row.code] = line
         rows.append((line, row))
     now = svc.clock.now()
+    saved: set[int] = set()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
         for line, row in rows:
@@ -102,6 +103,12 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None) -> I
                 report.updated += 1
             _apply(customer, row)
             report.needs_follow_up += row.needs_follow_up
+            session.flush()
+            saved.add(customer.id)
+    if saved:  # issue 3: imported customers are planned at once (welcome, first use, …)
+        from bot.services.planning import plan_team
+
+        plan_team(svc, team.id, customer_ids=saved)
     report.errors.sort()
     return report
 
