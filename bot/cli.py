@@ -85,10 +85,8 @@ def demo(as_json: bool, database_url: str) -> None:
     from bot.services.queue import morning_list
     from handlers.jobs import render_morning_list
     from storage import queries
-    from storage.migrate import downgrade
 
-    upgrade(database_url)
-    downgrade(database_url, "base")
+    _start_afresh(database_url)
     services = _services(database_url)
     load_demo(services)
     with services.db.unit_of_work() as session:
@@ -100,6 +98,21 @@ def demo(as_json: bool, database_url: str) -> None:
     else:
         click.echo(blocks_to_text(message.blocks, staff_names(services)))
         click.echo(f"(demo data in {database_url}; `--json` prints the Block Kit payload)", err=True)
+
+
+def _start_afresh(database_url: str) -> None:
+    """The demo database is rebuilt on every run: a SQLite file is removed, another database emptied."""
+    from sqlalchemy import make_url
+
+    from storage.migrate import downgrade
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        for suffix in ("", "-wal", "-shm"):
+            Path(url.database + suffix).unlink(missing_ok=True)
+    else:
+        upgrade(database_url)
+        downgrade(database_url, "base")
 
 
 @main.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -78,19 +78,23 @@ def customer_codes_of_team(session: Session, team_id: str) -> set[str]:
 # --- callbacks ---------------------------------------------------------------------------------
 
 
-def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime) -> Sequence[Callback]:
-    return session.scalars(
-        select(Callback)
-        .options(joinedload(Callback.customer))
+# Plain rows (not entities) for the queue and the morning list: a busy agent has thousands of open callbacks
+# and building ORM objects for them costs most of the request (see bench/bench_due.py).
+_QUEUE_COLUMNS = (Callback.id, Callback.owner_id, Callback.kind, Callback.due_at, Callback.attempts, Callback.rule,
+                  Callback.params, Customer.id.label("customer_id"), Customer.code, Customer.name, Customer.phone)
+
+
+def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime) -> Sequence[Row]:
+    return session.execute(
+        select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
         .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before)
         .order_by(Callback.due_at, Callback.id)
     ).all()
 
 
-def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Callback]:
-    return session.scalars(
-        select(Callback)
-        .options(joinedload(Callback.customer))
+def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Row]:
+    return session.execute(
+        select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
         .where(Callback.team_id == team_id, Callback.status == "open", Callback.due_at < before)
         .order_by(Callback.owner_id, Callback.due_at, Callback.id)
     ).all()

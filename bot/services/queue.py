@@ -6,12 +6,14 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from sqlalchemy import Row
+
 from bot.care.calendar import WorkCalendar
 from bot.care.due import CustomerRef, OpenCallback, OpenComplaint, QueueItem, build_queue, end_of_local_day
 from bot.services.core import Services
 from bot.services.people import Actor
 from storage import queries
-from storage.models import Callback, Complaint, Customer, Team
+from storage.models import Complaint, Customer, Team
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,11 @@ def _customer_ref(customer: Customer) -> CustomerRef:
     return CustomerRef(id=customer.id, code=customer.code, name=customer.name, phone=customer.phone)
 
 
-def as_open_callback(row: Callback) -> OpenCallback:
-    return OpenCallback(id=row.id, customer=_customer_ref(row.customer), owner_id=row.owner_id, kind=row.kind,
-                        due_at=row.due_at, attempts=row.attempts, rule=row.rule, params=dict(row.params or {}))
+def as_open_callback(row: Row) -> OpenCallback:
+    """From a queue row of storage.queries (callback columns plus customer_id, code, name, phone)."""
+    customer = CustomerRef(id=row.customer_id, code=row.code, name=row.name, phone=row.phone)
+    return OpenCallback(id=row.id, customer=customer, owner_id=row.owner_id, kind=row.kind, due_at=row.due_at,
+                        attempts=row.attempts, rule=row.rule, params=dict(row.params or {}))
 
 
 def as_open_complaint(row: Complaint) -> OpenComplaint:
