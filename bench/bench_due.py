@@ -135,7 +135,7 @@ def bench_http(db: Database, staff: list[str], repeat: int) -> tuple[float, floa
             sender = SlackSender(f"http://127.0.0.1:{server.effective_port}/slack/events", secret)
             counter = iter(range(10**9))
 
-            def round_trip():
+            def round_trip(sender=sender, counter=counter):
                 n = next(counter)
                 name = f"b{n}"
                 sender.command("due", user_id=staff[n % len(staff)], response_url=slack.response_url(name))
