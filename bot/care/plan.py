@@ -26,9 +26,10 @@ from bot.care.segments import (
     spike_started_at,
 )
 
-# Statuses that end a callback; any other status counts as open. "done" is also a contact made.
+# Statuses that end a callback; any other status counts as open. "done" is also a contact made;
+# "rescheduled" is an unreachable try closed for its retry (bot/services/calls.py).
 DONE = "done"
-CLOSED_STATUSES = frozenset({DONE, "cancelled", "skipped", "expired", "gave_up"})
+CLOSED_STATUSES = frozenset({DONE, "cancelled", "skipped", "expired", "gave_up", "rescheduled"})
 
 _PERIODIC = "periodic.touch"
 _SEARCH_DAYS = 366  # bound on the search for an allowed slot: a year without one is a configuration error

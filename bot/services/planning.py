@@ -1,0 +1,279 @@
+"""The care plan in the product: each team's effective rules, the runs that turn them into callbacks, and
+the forecast of the load they make.
+
+Planning reads the book from the database (care-domain §2–§4), asks the pure engine (bot.care.plan) what is
+due, and inserts it idempotently: every planned callback carries a dedupe key unique per customer, and a
+second open callback of a kind is refused by the database, so running twice (or on two replicas) changes
+nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections import defaultdict
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.care.calendar import WorkCalendar
+from bot.care.forecast import SUPERVISORS, ForecastRow, forecast
+from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
+from bot.care.rules import CareRules, RulesError, dump_effective, load_rules
+from bot.care.segments import CustomerFacts, Segments, segment, segment_book
+from bot.services.core import Services
+from bot.services.errors import CareError
+from storage import plan_queries, queries
+from storage.models import Callback, Customer, Team
+
+log = logging.getLogger(__name__)
+
+# --- rules ---------------------------------------------------------------------------------------------
+
+
+def effective_rules(svc: Services, team_id: str | None = None) -> CareRules:
+    return svc.care_rules_for(team_id or svc.default_team)
+
+
+def effective_rules_yaml(svc: Services, team_id: str | None = None) -> str:
+    return dump_effective(effective_rules(svc, team_id))
+
+
+def read_rules_file(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CareError("errors.bad_encoding", path=str(path)) from None
+
+
+def check_rules(text: str) -> CareRules:
+    """The rules `text` makes of the shipped defaults; RulesError (key path, line) when it is not valid."""
+    return load_rules(text + "\n")  # the newline keeps a one-line text from being taken for a file name
+
+
+def set_rules(svc: Services, text: str, set_by: str | None, team_id: str | None = None) -> CareRules:
+    """Validate, then store as the team's override. Nothing is stored when the text is invalid."""
+    rules = check_rules(text)
+    team_id = team_id or svc.default_team
+    with svc.db.unit_of_work() as session:
+        queries.ensure_team(session, team_id)
+        plan_queries.store_team_rules(session, team_id, text, set_by, svc.clock.now())
+    svc.forget_rules(team_id)
+    return rules
+
+
+def describe_rules_error(error: RulesError) -> list[str]:
+    return [f"line {line}: {path}: {message}" for path, line, message in error.issues]
+
+
+# --- planning ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class PlanResult:
+    customers: int = 0
+    created: list[int] = field(default_factory=list)  # ids of the callbacks created
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What planning knows about a team's customers at `now`."""
+
+    facts: dict[int, CustomerFacts]
+    segments: dict[int, Segments]
+    existing: dict[int, list[OpenCallback]]
+    contacts: dict[int, int]
+
+
+def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None = None,
+              customer_ids: Collection[int] | None = None) -> PlanResult:
+    """Create every callback the team's rules make due now (or only for `customer_ids`). Idempotent."""
+    now = now or svc.clock.now()
+    team_id = team_id or svc.default_team
+    result = PlanResult()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id)
+        rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
+        book = _book(session, team, rules, calendar, now, customer_ids)
+        owners = _Owners(session, team.id)
+        for cid, facts in book.facts.items():
+            if customer_ids is not None and cid not in customer_ids:
+                continue
+            result.customers += 1
+            planned = plan_customer(facts, book.segments[cid], book.existing.get(cid, []), book.contacts.get(cid, 0),
+                                    rules, calendar, now)
+            result.created += _insert(session, team.id, facts, planned, owners, now)
+    if result.created:
+        log.info("care plan for %s: %d callback(s) created", team_id, len(result.created))
+    return result
+
+
+def plan_customer_now(svc: Services, customer_id: int, team_id: str | None = None) -> PlanResult:
+    """Right after a change that matters (import, purchase, logged call): plan this customer at once."""
+    if team_id is None:
+        with svc.db.unit_of_work() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                return PlanResult()
+            team_id = customer.team_id
+    return plan_team(svc, team_id, customer_ids={customer_id})
+
+
+def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
+    """The follow-up of a resolved complaint (callback within 24 h, survey +72 h, one-to-one +1 month by
+    default), created at once; keyed on the complaint, so resolving twice adds nothing. Call it after the
+    resolution is committed. Returns the ids of the callbacks created."""
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        complaint = plan_queries.customer_of_complaint(session, complaint_id)
+        if complaint is None or complaint.resolved_at is None:
+            return []
+        team = queries.ensure_team(session, complaint.team_id)
+        rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
+        book = _book(session, team, rules, calendar, now, {complaint.customer_id})
+        facts = book.facts.get(complaint.customer_id)
+        if facts is None:
+            return []
+        planned = plan_after_complaint_resolved(
+            facts, book.segments[facts.customer_id], complaint.id, complaint.resolved_at,
+            book.existing.get(facts.customer_id, []), book.contacts.get(facts.customer_id, 0), rules, calendar, now)
+        fallback = complaint.owner_id
+        return _insert(session, team.id, facts, planned, _Owners(session, team.id, fallback), now)
+
+
+class _Owners:
+    """Who makes a planned callback: the customer's owner, or for owner_role supervisor a supervisor of the
+    team (supervisors before admins); with nobody to give it to, it is unassigned (the morning list says so)."""
+
+    def __init__(self, session: Session, team_id: str, fallback: str | None = None):
+        self._session, self._team_id, self._fallback = session, team_id, fallback
+        self._supervisor: str | None | bool = False
+
+    def for_(self, facts: CustomerFacts, planned: PlannedCallback) -> str | None:
+        if planned.owner_role == "supervisor":
+            if self._supervisor is False:
+                found = plan_queries.supervisors_of_team(self._session, self._team_id)
+                self._supervisor = found[0] if found else None
+            return self._supervisor or None  # type: ignore[return-value]
+        return str(facts.owner_id) if facts.owner_id else self._fallback
+
+
+def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Sequence[PlannedCallback],
+            owners: _Owners, now: dt.datetime) -> list[int]:
+    created = []
+    for p in planned:
+        try:
+            with session.begin_nested():
+                row = Callback(team_id=team_id, customer_id=p.customer_id, owner_id=owners.for_(facts, p),
+                               kind=p.kind, due_at=p.due_at, status="open", attempts=0, rule=p.rule,
+                               params=dict(p.params), dedupe_key=p.dedupe_key, created_at=now)
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            # planned already (another replica, a concurrent change) or one of that kind is open: keep it
+            continue
+        created.append(row.id)
+    return created
+
+
+def _book(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
+          customer_ids: Collection[int] | None) -> _Book:
+    # A top-percent tier ranks the whole book; thresholds only need the customers planned.
+    whole = customer_ids is None or rules.segments.tier_method == "top_percent"
+    only = None if whole or customer_ids is None or len(customer_ids) != 1 else next(iter(customer_ids))
+    customers = plan_queries.customers_of_team(session, team.id, only)
+    if not whole and customer_ids is not None:
+        customers = [c for c in customers if c.id in customer_ids]
+    window = dt.timedelta(days=rules.segments.spike_window_days)
+    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
+    for cid, opened in plan_queries.tickets_since(session, team.id, now - window, only):
+        tickets[cid].append(opened)
+    last_calls = plan_queries.last_calls(session, team.id, only)
+    today = calendar.local_date(now)
+    month_start = calendar.start_of_day(today.replace(day=1))
+    contacts = plan_queries.reached_calls_since(session, team.id, month_start, only)
+    existing: dict[int, list[OpenCallback]] = defaultdict(list)
+    for row in plan_queries.callbacks_of_team(session, team.id, only):
+        existing[row.customer_id].append(
+            OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
+    facts = {c.id: customer_facts(c, rules, last_calls.get(c.id), tickets.get(c.id, ())) for c in customers}
+    if rules.segments.tier_method == "top_percent":
+        segments = segment_book(facts.values(), rules, now)
+    else:
+        segments = {cid: segment(f, rules, now) for cid, f in facts.items()}
+    return _Book(facts, segments, existing, contacts)
+
+
+def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime | None = None,
+                   tickets: Sequence[dt.datetime] = ()) -> CustomerFacts:
+    """A customer row as the engine sees it. Without a recorded annual spend, the tier the team stated
+    (import column `tier`) stands in: it counts as the lowest spend of that tier."""
+    moments = [m for m in (customer.last_contact_at, last_call) if m is not None]
+    spend = customer.annual_spend
+    if spend is None:
+        spend = {"high_value": Decimal(rules.segments.high_value_min_spend),
+                 "potential": Decimal(rules.segments.potential_min_spend)}.get(customer.tier)
+    return CustomerFacts(customer_id=customer.id, code=customer.code, owner_id=customer.owner_id,
+                         annual_spend=spend, first_purchase_on=customer.first_purchase_on,
+                         last_interaction_at=max(moments) if moments else None, birthday=customer.birthday,
+                         consent=bool(customer.consent), tickets_at=tuple(sorted(tickets)),
+                         tags=tuple(customer.tags or ()))
+
+
+# --- forecast ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forecast:
+    start: dt.date
+    days: int
+    rows: list[ForecastRow]
+
+    def load(self) -> dict[str, dict[dt.date, int]]:
+        """owner -> day -> callbacks ("supervisors" for what a supervisor must make, "" unassigned)."""
+        table: dict[str, dict[dt.date, int]] = defaultdict(lambda: defaultdict(int))
+        for row in self.rows:
+            table[str(row.owner_id or "")][row.date] += 1
+        return {owner: dict(days) for owner, days in sorted(table.items())}
+
+
+def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rules: CareRules | None = None,
+                  now: dt.datetime | None = None) -> Forecast:
+    """The callbacks each agent will have per day over the next `days` days, under the team's rules or the
+    candidate `rules`: today's open ones plus what the nightly runs would create (each done on its day)."""
+    now = now or svc.clock.now()
+    team_id = team_id or svc.default_team
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id)
+        rules = rules or svc.care_rules_for(team)
+        calendar = svc.calendar_for(team)
+        book = _book(session, team, rules, calendar, now, None)
+        supervisors = plan_queries.supervisors_of_team(session, team.id)
+        # the real owner of each open callback (the engine assumes the customer's owner)
+        owner_of = {(c.customer_id, c.kind, calendar.local_date(c.due_at)): c.owner_id
+                    for c in plan_queries.callbacks_of_team(session, team.id) if c.status == "open"}
+    start = calendar.local_date(now)
+    existing = [c for cs in book.existing.values() for c in cs]
+    rows = forecast([(f, book.segments[cid]) for cid, f in book.facts.items()], existing, rules, calendar,
+                    start, days)
+    ids = {f.code: cid for cid, f in book.facts.items()}
+    supervisor = supervisors[0] if supervisors else SUPERVISORS
+
+    def owner(row: ForecastRow) -> str | int | None:
+        key = (ids.get(row.customer_code), row.kind, row.date)
+        if key in owner_of:
+            return owner_of[key]
+        return supervisor if row.owner_id == SUPERVISORS else row.owner_id
+
+    rows = sorted((dataclasses.replace(r, owner_id=owner(r)) for r in rows),
+                  key=lambda r: (r.date, str(r.owner_id), r.customer_code, r.kind))
+    return Forecast(start, days, rows)
+
+
+__all__ = ["SUPERVISORS", "Forecast", "PlanResult", "check_rules", "effective_rules", "effective_rules_yaml",
+           "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team", "set_rules"]
