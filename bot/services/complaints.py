@@ -317,8 +317,23 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
 
 def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
     """Create the three callbacks of care-domain §4 "complaint resolved" (callback within 24 h, survey at
-    +72 h, one-to-one at +1 month): from the care plan engine (bot.care.plan.plan_after_complaint_resolved)
-    when it is there, else at the default offsets of the care rules. Idempotent (dedupe keys)."""
+    +72 h, one-to-one at +1 month). The care-plan engine's service (bot.services.planning, issue 3) does it
+    with etiquette, caps and owners; if that module is missing or fails, the default offsets of the care
+    rules are used, so a resolution never loses its follow-up. Idempotent (dedupe keys per complaint).
+    Returns the ids of the callbacks created."""
+    try:
+        from bot.services.planning import on_complaint_resolved as plan_follow_up
+    except ImportError:
+        plan_follow_up = None
+    if plan_follow_up is not None:
+        try:
+            return plan_follow_up(svc, complaint_id)
+        except Exception:  # another team's engine: never lose the follow-up of a resolution
+            log.exception("care plan failed for complaint %s; using the default offsets", complaint_id)
+    return _follow_up_by_offsets(svc, complaint_id)
+
+
+def _follow_up_by_offsets(svc: Services, complaint_id: int) -> list[int]:
     from bot.care.rules import default_rules
 
     now = svc.clock.now()
@@ -326,25 +341,14 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
         complaint = session.get(Complaint, complaint_id)
         if complaint is None or complaint.resolved_at is None:
             return []
-        team = queries.ensure_team(session, complaint.team_id)
         customer = session.get(Customer, complaint.customer_id)
         assert customer is not None
-        calendar = svc.calendar_for(team)
-        rules_for = getattr(svc, "care_rules_for", None)
-        rules = rules_for(team) if callable(rules_for) else default_rules()
         existing = sla_queries.callbacks_of_customer(session, customer.id)
-        try:
-            planned = _planned_by_engine(complaint, customer, existing, rules, calendar, now)
-        except Exception:  # the engine is another team's work in progress: never lose the resolution
-            log.exception("care plan engine failed for complaint %s; using the default offsets", complaint_id)
-            planned = None
-        if planned is None:
-            planned = _planned_by_offsets(complaint, customer, existing, rules)
         created = []
-        for kind, due_at, rule, params, key in planned:
+        for kind, due_at, rule, params, key in _planned_by_offsets(complaint, customer, existing, default_rules()):
             try:
                 with session.begin_nested():
-                    row = Callback(team_id=team.id, customer_id=customer.id,
+                    row = Callback(team_id=complaint.team_id, customer_id=customer.id,
                                    owner_id=customer.owner_id or complaint.owner_id, kind=kind, due_at=due_at,
                                    status="open", rule=rule, params=params, dedupe_key=key, created_at=now)
                     session.add(row)
@@ -353,22 +357,6 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
             except IntegrityError:  # already planned (resolved twice) or one of that kind already open
                 continue
         return created
-
-
-def _planned_by_engine(complaint, customer, existing, rules, calendar, now):
-    try:
-        from bot.care.plan import OpenCallback, plan_after_complaint_resolved
-        from bot.care.segments import CustomerFacts, segment
-    except ImportError:
-        return None
-    facts = CustomerFacts(customer_id=customer.id, code=customer.code, owner_id=customer.owner_id,
-                          annual_spend=customer.annual_spend, first_purchase_on=customer.first_purchase_on,
-                          last_interaction_at=customer.last_contact_at, birthday=customer.birthday,
-                          consent=customer.consent, tags=tuple(customer.tags or ()))
-    known = [OpenCallback(c.customer_id, c.kind, c.due_at, c.status, c.dedupe_key or "") for c in existing]
-    planned = plan_after_complaint_resolved(facts, segment(facts, rules, now), complaint.id, complaint.resolved_at,
-                                            known, 0, rules, calendar, now)
-    return [(p.kind, p.due_at, p.rule, dict(p.params), p.dedupe_key) for p in planned]
 
 
 def _planned_by_offsets(complaint, customer, existing, rules):
