@@ -234,5 +234,9 @@ def import_customers_cmd(file: Path, team: str | None) -> None:
         sys.exit(1)
 
 
+from bot.cli_complaints import attach as _attach_complaints  # noqa: E402  (issue 4)
+
+_attach_complaints(main, import_)  # `carebot import complaints`, `carebot escalation manager`
+
 if __name__ == "__main__":
     main()

@@ -150,3 +150,8 @@ def ensure_team_escalation(session: Session, team_id: str) -> TeamEscalation:
         session.add(row)
         session.flush()
     return row
+
+
+def complaint_opened_at(session: Session, customer_id: int, opened_at: dt.datetime) -> Complaint | None:
+    return session.scalars(select(Complaint).where(Complaint.customer_id == customer_id,
+                                                   Complaint.opened_at == opened_at).limit(1)).first()
