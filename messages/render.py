@@ -226,13 +226,28 @@ def _t(ctx: Any, key: str, **params: Any) -> Mrkdwn:
 @pass_context
 def _reason(ctx: Any, rule: str, params: dict[str, Any]) -> Mrkdwn:
     """Why a callback exists, e.g. "+7 days after first purchase on 2026-11-02"; unknown rules by name."""
+    locale, params = ctx["locale"], dict(params or {})
     key = f"rule.{rule}"
-    if key in catalog(ctx["locale"]):
+    if f"{key}.{params.get('reason')}" in catalog(locale):  # one rule, several reasons (churn risk)
+        key = f"{key}.{params['reason']}"
+    params.setdefault("after", _delay(locale, params))
+    if f"cadence.{params.get('cadence')}" in catalog(locale):  # the periodic preset's row, e.g. high_value
+        params["cadence"] = catalog(locale)[f"cadence.{params['cadence']}"]
+    if key in catalog(locale):
         try:
-            return translate(ctx["locale"], key, **params)
+            return translate(locale, key, **params)
         except KeyError:
             pass
-    return translate(ctx["locale"], "rule.other", rule=rule)
+    return translate(locale, "rule.other", rule=rule)
+
+
+def _delay(locale: str, params: dict[str, Any]) -> str:
+    """A rule's delay as a person says it ("1 month(s) 7 day(s)", "24 小时"), from its months/days/hours."""
+    texts = catalog(locale)
+    parts = [texts[f"delay.{unit}_one" if str(params[unit]) == "1" else f"delay.{unit}"].format(n=params[unit])
+             for unit in ("months", "days", "hours")
+             if str(params.get(unit, "0")) not in ("", "0") and f"delay.{unit}" in texts]
+    return " ".join(parts) or texts.get("delay.days", "{n}").format(n=0)
 
 
 @pass_context
