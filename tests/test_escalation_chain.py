@@ -235,3 +235,47 @@ def test_low_rated_call_opens_a_follow_up_that_supervisors_hear_about(desk, rend
     assert len(slack.messages("C0SUPER")) == 1
     with desk.db.unit_of_work() as session:
         assert sla_queries.notice_count(session) == 1
+
+
+def test_two_replicas_sweeping_at_once_post_each_step_once(desk, renderer, client, slack, database_url):
+    import threading
+
+    for n in range(3):
+        open_one(desk, name=f"Replica {n}")
+    replicas = [Services(db=Database(database_url), clock=ManualClock(at(11, 1)), default_team="default")
+                for _ in range(2)]
+    start = threading.Barrier(len(replicas))
+    errors = []
+
+    def run(svc):
+        try:
+            start.wait()
+            run_sla_sweep(svc, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(svc,)) for svc in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    for svc in replicas:
+        svc.db.dispose()
+    assert errors == []
+    pages = slack.messages("C0SUPER")
+    paged = [f"#{n}" for page in pages for n in re.findall(r"#(\d+)\*", str(page["blocks"]))]
+    assert len(paged) == 3 and len(set(paged)) == 3, "each complaint paged exactly once across both replicas"
+    with desk.db.unit_of_work() as session:
+        assert sla_queries.notice_count(session) == 6  # 3 owner warnings + 3 supervisor pages
+
+
+def test_the_page_speaks_the_teams_language(desk, renderer, client, slack):
+    set_setting(desk, "locale", "zh-CN")
+    cid = seed.customer(desk, "2024001", "张女士")
+    open_complaint(desk, AGENT, ComplaintForm(customer_id=cid, category="logistics", severity="high",
+                                              description="快递三天未到"))
+    sweep_at(desk, renderer, client, at(11, 1))
+    [page] = slack.messages("C0SUPER")
+    shown = page["text"] + str(page["blocks"])
+    assert "需要客服主管处理" in shown and "投诉" in shown and "首次响应已超时" in shown and "张*" in shown
+    assert "确认" in shown and "暂缓 30 分钟" in shown
