@@ -155,3 +155,10 @@ def ensure_team_escalation(session: Session, team_id: str) -> TeamEscalation:
 def complaint_opened_at(session: Session, customer_id: int, opened_at: dt.datetime) -> Complaint | None:
     return session.scalars(select(Complaint).where(Complaint.customer_id == customer_id,
                                                    Complaint.opened_at == opened_at).limit(1)).first()
+
+
+def look_again(session: Session, complaint_id: int, at: dt.datetime) -> None:
+    """Bring the sweep's attention moment forward to `at` (not later than it already is)."""
+    row = session.get(ComplaintSla, complaint_id)
+    if row is not None and (row.attention_at is None or row.attention_at > at):
+        row.attention_at = at

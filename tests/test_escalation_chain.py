@@ -279,3 +279,31 @@ def test_the_page_speaks_the_teams_language(desk, renderer, client, slack):
     shown = page["text"] + str(page["blocks"])
     assert "需要客服主管处理" in shown and "投诉" in shown and "首次响应已超时" in shown and "张*" in shown
     assert "确认" in shown and "暂缓 30 分钟" in shown
+
+
+def test_owner_warning_waits_for_the_end_of_quiet_hours(desk, renderer, client, slack):
+    open_one(desk)  # resolution: 24 calendar hours, due Wednesday 10:00; 80 % is 05:12, inside 21:00-08:00
+    sweep_at(desk, renderer, client, at(10, 48))
+    assert len(slack.messages("U0AGENT")) == 1  # the first-response warning
+    sweep_at(desk, renderer, client, at(5, 12, day=25))
+    sweep_at(desk, renderer, client, at(7, 59, day=25))
+    assert len(slack.messages("U0AGENT")) == 1
+    sweep_at(desk, renderer, client, at(8, 0, day=25))
+    warnings = slack.messages("U0AGENT")
+    assert len(warnings) == 2 and "Resolution" in str(warnings[1]["blocks"])
+
+
+def test_a_failed_announcement_of_a_low_rating_is_retried(desk, renderer, client, slack):
+    from bot.care.call_form import CallForm
+    from bot.services.calls import log_call
+
+    cid = seed.customer(desk, "R002", "Rex Ma")
+    log_call(desk, AGENT, CallForm(customer_id=cid, callback_id=None, channel="phone", outcome="satisfied",
+                                   rating=1, summary="", feedback="Never again", next_on=None))
+    slack.fail_next("chat.postMessage", error="fatal_error", status=200, times=1)
+    client.retry_handlers.clear()
+    sweep_at(desk, renderer, client, at(10, 1))
+    assert slack.messages("C0SUPER") == []
+    sweep_at(desk, renderer, client, at(10, 2))
+    [page] = slack.messages("C0SUPER")
+    assert "Never again" in str(page["blocks"])

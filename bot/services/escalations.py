@@ -212,6 +212,9 @@ def deliver(svc: Services, posts: list[ChannelPost], publish: Callable[[ChannelP
             log.exception("escalation post to %s failed; its claims are given back", post.channel)
             with svc.db.unit_of_work() as session:
                 sla_queries.release_notices(session, post.notice_ids)
+                for item in post.items:  # an announcement moved attention_at on: bring it back for the retry
+                    if item.clock == "opened":
+                        sla_queries.look_again(session, item.complaint.id, post.now)
             run.failed.append((post.channel, str(exc)))
             continue
         with svc.db.unit_of_work() as session:
