@@ -190,7 +190,8 @@ def config() -> None:
 @click.argument("value")
 @click.option("--team", default=None)
 def config_set(key: str, value: str, team: str | None) -> None:
-    """Set one setting: digest_channel, supervisor_channel, supervisor_group, timezone, digest_time, locale."""
+    """Set one setting: digest_channel, supervisor_channel, supervisor_group, timezone, digest_time, plan_time,
+    locale."""
     from bot.services.teams import set_setting
 
     try:
@@ -237,6 +238,9 @@ def import_customers_cmd(file: Path, team: str | None) -> None:
 from bot.cli_complaints import attach as _attach_complaints  # noqa: E402  (issue 4)
 
 _attach_complaints(main, import_)  # `carebot import complaints`, `carebot escalation manager`
+from bot.cli_plan import attach as _attach_plan  # noqa: E402  (issue 3)
+
+_attach_plan(main)  # `carebot rules show|check|set`, `carebot plan`
 
 if __name__ == "__main__":
     main()

@@ -11,12 +11,14 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from handlers.jobs import post_morning_lists
+from handlers.plan_jobs import run_nightly_plan_job
 from handlers.sla_jobs import run_sla_sweep
 from messages.render import Renderer
 
 log = logging.getLogger(__name__)
 MORNING_LIST_JOB = "morning_list"
 SLA_SWEEP_JOB = "sla_sweep"
+NIGHTLY_PLAN_JOB = "nightly_plan"
 
 
 def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
@@ -29,6 +31,8 @@ def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
     scheduler.add_job(_safely(run_sla_sweep), "interval", seconds=every_seconds, id=SLA_SWEEP_JOB,
                       kwargs={"services": services, "renderer": renderer, "client": client},
                       next_run_time=dt.datetime.now(dt.UTC))
+    scheduler.add_job(_safely(run_nightly_plan_job), "interval", seconds=every_seconds, id=NIGHTLY_PLAN_JOB,
+                      kwargs={"services": services}, next_run_time=dt.datetime.now(dt.UTC))
     return scheduler
 
 

@@ -13,6 +13,7 @@ from handlers.complaints import complaint_command, complaints_command
 from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
 from handlers.ids import Command
+from handlers.plan_commands import plan_command, rules_command
 from handlers.views_common import log_call_view, queue_page
 from messages.render import mention
 
@@ -44,7 +45,8 @@ def register(app: App, deps: Deps) -> None:
                                    params={"mention": mention(user_id), "role": role.value}).as_kwargs())
 
     subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff,
-                   "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps)}
+                   "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps),
+                   "rules": partial(rules_command, deps), "plan": partial(plan_command, deps)}
 
     @app.command(Command.CARE.value)
     @guard

@@ -67,6 +67,22 @@ def set_rules(svc: Services, text: str, set_by: str | None, team_id: str | None 
     return rules
 
 
+@dataclass(frozen=True)
+class RulesOverview:
+    team_id: str
+    yaml_text: str  # the effective rules
+    set_by: str | None  # None: the shipped defaults
+    set_at: dt.datetime | None
+
+
+def rules_overview(svc: Services, team_id: str | None = None) -> RulesOverview:
+    team_id = team_id or svc.default_team
+    with svc.db.unit_of_work() as session:
+        override = plan_queries.team_rules(session, team_id)
+        set_by, set_at = (override.set_by or "?", override.set_at) if override is not None else (None, None)
+    return RulesOverview(team_id, effective_rules_yaml(svc, team_id), set_by, set_at)
+
+
 def describe_rules_error(error: RulesError) -> list[str]:
     return [f"line {line}: {path}: {message}" for path, line, message in error.issues]
 
@@ -225,6 +241,55 @@ def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime 
                          tags=tuple(customer.tags or ()))
 
 
+# --- the nightly run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class NightlyRun:
+    planned: list[tuple[str, int]] = field(default_factory=list)  # team, callbacks created
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
+
+
+def is_plan_time(local_now: dt.datetime, plan_time: str) -> bool:
+    hour, minute = (int(part) for part in (plan_time or "02:00").split(":"))
+    return local_now.time() >= dt.time(hour, minute)
+
+
+def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time: bool = False) -> NightlyRun:
+    """Plan each team once its local time passes `plan_time`, once per local day. Safe every minute, twice,
+    or on several replicas: the day's run is claimed by a row unique per team and local day; a failed run
+    releases its claim and is retried at the next tick."""
+    now = svc.clock.now()
+    run = NightlyRun()
+    with svc.db.unit_of_work() as session:
+        teams = [queries.team_by_id(session, team_id)] if team_id else list(queries.all_teams(session))
+    for team in teams:
+        if team is None:
+            continue
+        calendar = svc.calendar_for(team)
+        if not ignore_time and not is_plan_time(calendar.local(now), team.plan_time):
+            run.skipped.append((team.id, f"before {team.plan_time}"))
+            continue
+        day = calendar.local_date(now)
+        with svc.db.unit_of_work() as session:
+            claimed = plan_queries.claim_plan_run(session, team.id, day, now)
+        if not claimed:
+            run.skipped.append((team.id, f"already planned on {day}"))
+            continue
+        try:
+            result = plan_team(svc, team.id, now)
+        except Exception as exc:
+            log.exception("nightly care plan for team %s failed; releasing the claim so it is retried", team.id)
+            with svc.db.unit_of_work() as session:
+                plan_queries.release_plan_run(session, team.id, day)
+            run.skipped.append((team.id, f"planning failed: {exc}"))
+            continue
+        with svc.db.unit_of_work() as session:
+            plan_queries.finish_plan_run(session, team.id, day, svc.clock.now(), len(result.created))
+        run.planned.append((team.id, len(result.created)))
+    return run
+
+
 # --- forecast ------------------------------------------------------------------------------------------
 
 
@@ -275,5 +340,6 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
     return Forecast(start, days, rows)
 
 
-__all__ = ["SUPERVISORS", "Forecast", "PlanResult", "check_rules", "effective_rules", "effective_rules_yaml",
-           "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team", "set_rules"]
+__all__ = ["SUPERVISORS", "Forecast", "NightlyRun", "PlanResult", "check_rules", "effective_rules",
+           "effective_rules_yaml", "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team",
+           "run_nightly_plans", "set_rules"]

@@ -53,6 +53,7 @@ SETTINGS: dict[str, Callable[[str], str]] = {
     "supervisor_group": _group,
     "timezone": _timezone,
     "digest_time": _clock_time,
+    "plan_time": _clock_time,  # issue 3: local time of the nightly care plan
     "locale": _locale,
     "name": str.strip,
 }
