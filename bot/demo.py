@@ -1,5 +1,6 @@
-"""Realistic demo data: Chinese and English customers across tiers, due and overdue callbacks, an
-overdue complaint, and a customer named `<!channel>` (who must never ping anyone)."""
+"""Realistic demo data: Chinese and English customers across tiers, an overdue complaint, and a customer named
+`<!channel>` (who must never ping anyone). Their callbacks, due and overdue, come from the care plan: the
+nightly run is replayed over the last few nights, each callback saying which rule created it and why."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from decimal import Decimal
 
 from bot.services.core import Services
 from storage import queries
-from storage.models import Callback, Complaint, Customer, Staff
+from storage.models import Complaint, Customer, Staff
 
 DEMO_TEAM = "default"
 DEMO_CHANNEL = "C0DEMOCARE"
@@ -18,30 +19,31 @@ STAFF = [
     ("U0DEMOSUP", "supervisor", "王主管"),
     ("U0DEMOADM", "admin", "Admin"),
 ]
-# code, name, phone, tier, owner, company, annual spend, first purchase (days ago), birthday
+# code, name, phone, tier, owner, company, annual spend, first purchase (days ago), last contact (days ago),
+# birthday (days from today). The callbacks are not written here: the care plan creates them (bot/care/plan.py).
 CUSTOMERS = [
-    ("2024001", "张女士", "+8613812345678", "ordinary", "U0DEMOLINA", None, "12000", 300, dt.date(1988, 2, 15)),
-    ("A001", "A公司 陈总", "+8613900001111", "high_value", "U0DEMOLINA", "A公司", "380000", 400, None),
-    ("B002", "B科技 刘经理", "+8613700002222", "ordinary", "U0DEMOLINA", "B科技", "42000", 200, None),
-    ("C20240501001", "王先生", "+8618600003333", "potential", "U0DEMOTOM", None, "65000", 7, None),
-    ("E100", "Emily Chen", "+8613600004444", "high_value", "U0DEMOTOM", "Chen & Partners", "150000", 800, None),
-    ("X666", "<!channel>", "+8613500005555", "ordinary", "U0DEMOTOM", "<script>", "1000", 30, None),
-    ("U900", "赵先生", None, "ordinary", None, None, None, 60, None),
+    # birthday in 3 days: the greeting is due 3 days before, today (or the last working day before)
+    ("2024001", "张女士", "+8613812345678", "ordinary", "U0DEMOLINA", None, "12000", 300, 10, 3),
+    # VIP last reached 20 days ago: the 14-day touch is 6 days overdue
+    ("A001", "A公司 陈总", "+8613900001111", "high_value", "U0DEMOLINA", "A公司", "380000", 400, 20, None),
+    # ordinary, last reached 35 days ago: the monthly touch is overdue; an open complaint past its SLA
+    ("B002", "B科技 刘经理", "+8613700002222", "ordinary", "U0DEMOLINA", "B科技", "42000", 200, 35, None),
+    # bought a week ago: the welcome call is overdue, the first-use callback (+7 days) is due today
+    ("C20240501001", "王先生", "+8618600003333", "potential", "U0DEMOTOM", None, "65000", 7, None, None),
+    # VIP not reached for 200 days: churn risk, a supervisor calls within 24 h
+    ("E100", "Emily Chen", "+8613600004444", "high_value", "U0DEMOTOM", "Chen & Partners", "150000", 800, 200,
+     None),
+    # a hostile name must never ping the channel; bought 30 days ago: satisfaction survey today
+    ("X666", "<!channel>", "+8613500005555", "ordinary", "U0DEMOTOM", "<script>", "1000", 30, 4, None),
+    # no owner, silent for four months: a reactivation nobody owns yet
+    ("U900", "赵先生", None, "ordinary", None, None, None, 400, 120, None),
 ]
-# code, kind, due (days from today; negative = overdue), rule, params
-CALLBACKS = [
-    ("2024001", "birthday", 0, "manual", {}),
-    ("A001", "periodic", -3, "manual", {}),
-    ("B002", "problem_followup", -1, "outcome.problem", {"days": "3", "anchor": "{anchor:-4}"}),
-    ("C20240501001", "first_use", 0, "manual", {}),
-    ("E100", "survey", 0, "manual", {}),
-    ("X666", "welcome", -2, "manual", {}),
-    ("U900", "reactivation", -5, "manual", {}),
-    ("A001", "progress_sync", 3, "manual", {}),  # not due yet: must not show today
-]
+NIGHTS = 8  # the nightly plan ran on each of the last 8 nights (nobody has worked the list since)
 
 
 def load_demo(svc: Services) -> None:
+    from bot.services.planning import plan_team
+
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, DEMO_TEAM)
@@ -52,21 +54,17 @@ def load_demo(svc: Services) -> None:
             session.add(Staff(user_id=user_id, team_id=team.id, role=role, display_name=name, created_at=now))
         session.flush()
         by_code: dict[str, Customer] = {}
-        for code, name, phone, tier, owner, company, spend, bought_ago, birthday in CUSTOMERS:
+        for code, name, phone, tier, owner, company, spend, bought, contact, birthday in CUSTOMERS:
+            born = today + dt.timedelta(days=birthday) if birthday is not None else None
             customer = Customer(team_id=team.id, code=code, name=name, phone=phone, tier=tier, owner_id=owner,
                                 company=company, annual_spend=Decimal(spend) if spend else None,
-                                first_purchase_on=today - dt.timedelta(days=bought_ago), birthday=birthday,
-                                needs_follow_up=phone is None, created_at=now)
+                                first_purchase_on=today - dt.timedelta(days=bought),
+                                last_contact_at=now - dt.timedelta(days=contact) if contact is not None else None,
+                                birthday=born.replace(year=1988) if born else None,
+                                needs_follow_up=phone is None, created_at=now - dt.timedelta(days=bought))
             session.add(customer)
             by_code[code] = customer
         session.flush()
-        for code, kind, days, rule, params in CALLBACKS:
-            customer = by_code[code]
-            due = calendar.at(today + dt.timedelta(days=days), dt.time(10, 0))
-            params = {k: (today + dt.timedelta(days=int(v[8:-1]))).isoformat() if v.startswith("{anchor") else v
-                      for k, v in params.items()}
-            session.add(Callback(team_id=team.id, customer_id=customer.id, owner_id=customer.owner_id, kind=kind,
-                                 due_at=due, rule=rule, params=params, created_at=now))
         opened = now - dt.timedelta(hours=30)
         session.add(Complaint(team_id=team.id, customer_id=by_code["B002"].id, owner_id="U0DEMOLINA",
                               kind="complaint", category="service", severity="high",
@@ -74,6 +72,9 @@ def load_demo(svc: Services) -> None:
                               first_response_at=opened + dt.timedelta(minutes=40),
                               first_response_due_at=opened + dt.timedelta(hours=1),
                               resolution_due_at=opened + dt.timedelta(hours=24)))
+    for nights_ago in range(NIGHTS - 1, -1, -1):
+        night = calendar.at(today - dt.timedelta(days=nights_ago), dt.time(2, 0))
+        plan_team(svc, DEMO_TEAM, min(night, now))
 
 
 def staff_names(svc: Services) -> dict[str, str]:
