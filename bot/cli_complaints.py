@@ -44,7 +44,7 @@ def import_complaints_cmd(file: Path, team: str | None) -> None:
 
 @click.group("escalation")
 def escalation() -> None:
-    """Who the last escalation level (the manager) reaches."""
+    """Complaint SLAs: the team's SLA rules and who the last escalation level (the manager) reaches."""
 
 
 @escalation.command("manager")
@@ -67,6 +67,56 @@ def escalation_manager(user_id: str | None, channel: str | None, team: str | Non
         return
     set_manager(services, team or services.default_team, user, where)
     click.echo(f"manager = {user or '(none)'}, manager channel = {where or '(none: DM or the supervisors channel)'}")
+
+
+@escalation.group("rules")
+def sla_rules() -> None:
+    """The team's SLA rules: targets per kind x severity x tier, calendar, quiet hours, escalation levels."""
+
+
+def _read_rules(file: Path) -> str:
+    return file.read_text(encoding="utf-8")
+
+
+@sla_rules.command("check")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def sla_rules_check(file: Path) -> None:
+    """Validate a rules file (YAML over the defaults) without storing it."""
+    from bot.care.sla_rules import RulesError
+    from bot.services.complaints import check_sla_rules
+
+    try:
+        check_sla_rules(_read_rules(file))
+    except RulesError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{file}: valid SLA rules")
+
+
+@sla_rules.command("set")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--team", default=None)
+def sla_rules_set(file: Path, team: str | None) -> None:
+    """Validate and store the team's rules; open complaints move to the new targets at once."""
+    from bot.care.sla_rules import RulesError
+    from bot.services.complaints import set_sla_rules
+
+    try:
+        set_sla_rules(_services(), _read_rules(file), set_by="cli", team_id=team)
+    except RulesError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"SLA rules of {team or 'the default team'} set from {file}")
+
+
+@sla_rules.command("show")
+@click.option("--team", default=None)
+def sla_rules_show(team: str | None) -> None:
+    """Print the team's own rules file, or the shipped defaults."""
+    from importlib import resources
+
+    from bot.services.complaints import team_sla_rules_text
+
+    text = team_sla_rules_text(_services(), team)
+    click.echo(text if text else resources.files("bot.care").joinpath("sla_default.yaml").read_text(encoding="utf-8"))
 
 
 def attach(main: click.Group, import_group: click.Group) -> None:

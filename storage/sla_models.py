@@ -9,7 +9,8 @@
   the others get an IntegrityError and skip. A failed post deletes the claim so the next sweep retries.
 - `escalation_audit`: every escalation action (notified, acknowledged, reassigned, snoozed, resolved …),
   who and when.
-- `team_escalation`: the manager level's target per team (a user to mention, and/or a channel).
+- `team_escalation`: per team, the manager level's target (a user to mention, and/or a channel) and the
+  team's SLA rules file (targets, calendar, escalation levels), validated before it is stored.
 """
 
 from __future__ import annotations
@@ -85,3 +86,6 @@ class TeamEscalation(Base):
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id"), primary_key=True)
     manager_user_id: Mapped[str | None] = mapped_column(String(32))
     manager_channel: Mapped[str | None] = mapped_column(String(64))
+    sla_rules: Mapped[str | None] = mapped_column(Text)  # the team's SLA rules file (YAML over sla_default.yaml)
+    sla_rules_set_by: Mapped[str | None] = mapped_column(String(64))
+    sla_rules_set_at: Mapped[dt.datetime | None]

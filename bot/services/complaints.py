@@ -10,14 +10,24 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from bot.care.escalation import ComplaintSla as SlaSnapshot
 from bot.care.escalation import SentStep
 from bot.care.sla import ClockState, clock_state
-from bot.care.sla_rules import CLOCKS, KINDS, SEVERITIES, SlaRules, Target, default_sla_rules
+from bot.care.sla_rules import (
+    CLOCKS,
+    KINDS,
+    SEVERITIES,
+    RulesError,
+    SlaRules,
+    Target,
+    default_sla_rules,
+    load_sla_rules,
+)
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
@@ -36,12 +46,59 @@ LOW_RATING = 2  # a call rated this or lower opens a follow-up complaint
 
 
 def sla_rules_for(svc: Services, team: Team) -> SlaRules:
-    """The team's SLA rules: the shipped defaults (care-domain §5), in the team's timezone."""
+    """The team's SLA rules: its rules file (`carebot escalation rules set`) over the shipped defaults
+    (care-domain §5); with no file of its own, the defaults in the team's timezone."""
+    session = object_session(team)
+    if session is not None:
+        row = sla_queries.team_escalation(session, team.id)
+    else:
+        with svc.db.unit_of_work() as own:
+            row = sla_queries.team_escalation(own, team.id)
+    text = row.sla_rules if row is not None else None
+    if text:
+        try:
+            return _team_rules(text)
+        except RulesError:  # validated when stored; a newer Carebot may read it differently
+            log.exception("the SLA rules of team %s no longer validate; using the defaults", team.id)
     rules = default_sla_rules()
     if team.timezone and team.timezone != rules.calendar.timezone:
         calendar = rules.calendar.model_copy(update={"timezone": team.timezone})
         rules = rules.model_copy(update={"calendar": calendar})
     return rules
+
+
+@lru_cache(maxsize=32)
+def _team_rules(text: str) -> SlaRules:
+    return load_sla_rules(text)
+
+
+def check_sla_rules(text: str) -> SlaRules:
+    """The rules a team file makes; RulesError names each bad key and its line."""
+    if not text.strip():
+        raise RulesError("the rules file is empty")
+    return load_sla_rules(text)
+
+
+def set_sla_rules(svc: Services, text: str, set_by: str | None, team_id: str | None = None) -> SlaRules:
+    """Validate and store the team's SLA rules, then move the open complaints' clocks to them."""
+    rules = check_sla_rules(text)
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id or svc.default_team)
+        row = sla_queries.ensure_team_escalation(session, team.id)
+        row.sla_rules, row.sla_rules_set_by, row.sla_rules_set_at = text, set_by, now
+        session.flush()
+        for complaint in sla_queries.unresolved_complaints(session, team.id):
+            sla = sla_queries.sla_of(session, complaint.id)
+            if sla is not None:
+                refresh_clocks(session, complaint, sla, rules, now)
+    return rules
+
+
+def team_sla_rules_text(svc: Services, team_id: str | None = None) -> str | None:
+    with svc.db.unit_of_work() as session:
+        row = sla_queries.team_escalation(session, team_id or svc.default_team)
+        return row.sla_rules if row is not None else None
 
 
 def _tier(tier: str | None) -> str:

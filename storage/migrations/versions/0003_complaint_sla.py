@@ -19,6 +19,9 @@ def upgrade() -> None:
     sa.Column('team_id', sa.String(length=64), nullable=False),
     sa.Column('manager_user_id', sa.String(length=32), nullable=True),
     sa.Column('manager_channel', sa.String(length=64), nullable=True),
+    sa.Column('sla_rules', sa.Text(), nullable=True),
+    sa.Column('sla_rules_set_by', sa.String(length=64), nullable=True),
+    sa.Column('sla_rules_set_at', TS, nullable=True),
     sa.ForeignKeyConstraint(['team_id'], ['team.id'], name=op.f('fk_team_escalation_team_id_team')),
     sa.PrimaryKeyConstraint('team_id', name=op.f('pk_team_escalation'))
     )
