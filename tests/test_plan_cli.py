@@ -7,14 +7,6 @@ import json
 from tests.test_cli import invoke
 
 
-def customers(tmp_path):
-    assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent").exit_code == 0
-    sheet = tmp_path / "customers.csv"
-    sheet.write_text("code,name,phone,owner,first purchase,annual spend\n"
-                     "N1,Nora,13812345678,U0LINA,2099-01-01,3000\n", encoding="utf-8")
-    assert invoke(tmp_path, "import", "customers", str(sheet)).exit_code == 0
-
-
 def test_rules_check_names_the_key_and_line_and_applies_nothing(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("# our team\ntriggers:\n  periodic:\n    use: weekly\netiquette:\n  monthly_cap: {vip: 3}\n",
