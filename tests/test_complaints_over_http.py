@@ -278,3 +278,28 @@ def test_the_real_scheduler_posts_the_sweep(bot, desk):
         scheduler.shutdown(wait=True)
     posts = bot.slack.messages("C0SUPER")
     assert len(posts) == 1 and "<!subteam^S0SUPERS>" in posts[0]["text"]
+
+
+def test_resolve_from_the_list_refreshes_it_and_tells_how_many_callbacks_follow(bot, desk):
+    cid = seed.customer(desk, "A001", "Alice Wang")
+    view = open_by_command(bot, "A001")
+    bot.sender.view_submission(user_id="U0AGENT", view=view, values=complaint_values(customer_id=cid))
+    bot.slack.wait_for("chat.postEphemeral")
+    [complaint] = complaints_in_db(desk)
+
+    bot.command("complaints", user_id="U0SUPER")  # supervisors see the team's complaints, with the owner
+    [team_list] = bot.responses("cmd")
+    assert "Open complaints of the team" in texts(team_list) and "Owner <@U0AGENT>" in texts(team_list)
+
+    url = bot.slack.response_url("list")
+    bot.sender.block_action(user_id="U0AGENT", action_id="complaint_resolve", value=str(complaint.id),
+                            trigger_id=bot.slack.new_trigger_id(), response_url=url)
+    [call] = bot.slack.wait_for("views.open", count=2)[-1:]
+    modal = call.args["view"]
+    assert modal["callback_id"] == "complaint_resolve_modal" and "Alice Wang" in json.dumps(modal)
+    bot.sender.view_submission(user_id="U0AGENT", view=modal, values={
+        "resolution": {"value": {"type": "plain_text_input", "value": "Refunded"}}})
+    [refreshed] = bot.responses("list")
+    assert refreshed["replace_original"] is True and "No open complaints" in texts(refreshed)
+    [done] = bot.slack.messages("U0AGENT")
+    assert f"#{complaint.id} resolved. 3 follow-up callback(s) planned" in done["text"]
