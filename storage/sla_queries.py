@@ -46,7 +46,7 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
     return session.scalars(stmt.order_by(Complaint.opened_at, Complaint.id)).all()
 
 
-def complaints_needing_attention(session: Session, now: dt.datetime, limit: int = 500) -> Sequence[Complaint]:
+def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[Complaint]:
     """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came.
 
     attention_at is NULL while a complaint waits on the customer and once it is resolved."""
@@ -54,7 +54,7 @@ def complaints_needing_attention(session: Session, now: dt.datetime, limit: int 
         select(Complaint).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
         .options(joinedload(Complaint.customer))
         .where(ComplaintSla.attention_at <= now, Complaint.status == "open")
-        .order_by(ComplaintSla.attention_at, Complaint.id).limit(limit)
+        .order_by(ComplaintSla.attention_at, Complaint.id)
     ).all()
 
 

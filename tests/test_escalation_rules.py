@@ -46,7 +46,8 @@ def test_team_rules_change_targets_of_new_and_open_complaints(team, slack, rende
     assert slack.messages("U0AGENT") == [], "these rules have no owner warning"
     team.clock.set(DEFAULT_NOW + dt.timedelta(minutes=25))
     run_sla_sweep(team, renderer, client)
-    assert len(slack.messages("C0SUPER")) == 1
+    [page] = slack.messages("C0SUPER")
+    assert "Snooze 10 min" in str(page["blocks"]), "the button says what the team's snooze does"
 
 
 def test_a_bad_rules_file_is_refused_with_its_line_and_nothing_changes(team):

@@ -78,6 +78,7 @@ class ChannelPost:
     items: list[NoticeItem] = field(default_factory=list)
     group_id: str | None = None  # the supervisors' user group, mentioned when supervisors are paged
     manager_id: str | None = None  # mentioned when the manager is paged
+    snooze_minutes: int = 30  # what the Snooze button does, from the team's rules
 
     @property
     def notice_ids(self) -> list[int]:
@@ -190,15 +191,21 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
         team, _ = items[group[0].step_key]
         manager = managers.get(team.id)
         post = ChannelPost(team.id, channel, team.locale, team.timezone, now, group_id=team.supervisor_group,
-                           manager_id=manager.manager_user_id if manager else None)
+                           manager_id=manager.manager_user_id if manager else None,
+                           snooze_minutes=_snooze_minutes(teams[team.id][1]))
         post.items = [items[n.step_key][1] for n in group]
         posts.append(post)
     out: list[ChannelPost] = []
     for post in posts:  # long lists: several posts rather than a refused one
         for start in range(0, len(post.items), MAX_ITEMS_PER_POST):
             out.append(ChannelPost(post.team_id, post.channel, post.locale, post.timezone, post.now,
-                                   post.items[start:start + MAX_ITEMS_PER_POST], post.group_id, post.manager_id))
+                                   post.items[start:start + MAX_ITEMS_PER_POST], post.group_id, post.manager_id,
+                                   post.snooze_minutes))
     return out
+
+
+def _snooze_minutes(rules) -> int:
+    return int(rules.escalation.snooze.total_seconds() // 60)
 
 
 def deliver(svc: Services, posts: list[ChannelPost], publish: Callable[[ChannelPost], tuple[str, str]]
@@ -252,7 +259,8 @@ def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None
                 manager = sla_queries.team_escalation(session, team.id)
                 post = ChannelPost(team.id, channel, team.locale, team.timezone, notice.posted_at or now,
                                    group_id=team.supervisor_group,
-                                   manager_id=manager.manager_user_id if manager else None)
+                                   manager_id=manager.manager_user_id if manager else None,
+                                   snooze_minutes=_snooze_minutes(sla_rules_for(svc, team)))
             last = sla_queries.last_action(session, complaint.id, ACTIONS)
             acted = Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) \
                 if last is not None and last.at >= notice.claimed_at else None
