@@ -119,6 +119,17 @@ def sla_rules_show(team: str | None) -> None:
     click.echo(text if text else resources.files("bot.care").joinpath("sla_default.yaml").read_text(encoding="utf-8"))
 
 
+@escalation.command("audit")
+@click.argument("complaint_id", type=int)
+def escalation_audit(complaint_id: int) -> None:
+    """Every action on one complaint: opened, notified (level, channel), acknowledged, reassigned, snoozed …"""
+    from bot.services.escalations import audit_trail
+
+    for entry in audit_trail(_services(), complaint_id):
+        detail = " ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()) if value is not None)
+        click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {entry.action:14} {entry.actor_id or 'carebot':10} {detail}")
+
+
 def attach(main: click.Group, import_group: click.Group) -> None:
     import_group.add_command(import_complaints_cmd)
     main.add_command(escalation)
