@@ -106,9 +106,9 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None) -> I
             session.flush()
             saved.add(customer.id)
     if saved:  # issue 3: imported customers are planned at once (welcome, first use, …)
-        from bot.services.planning import plan_team
+        from bot.services.planning import plan_customers_now
 
-        plan_team(svc, team.id, customer_ids=saved)
+        plan_customers_now(svc, team.id, saved)
     report.errors.sort()
     return report
 

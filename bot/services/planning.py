@@ -137,7 +137,18 @@ def plan_customer_now(svc: Services, customer_id: int, team_id: str | None = Non
             if customer is None:
                 return PlanResult()
             team_id = customer.team_id
-    return plan_team(svc, team_id, customer_ids={customer_id})
+    return plan_customers_now(svc, team_id, {customer_id})
+
+
+def plan_customers_now(svc: Services, team_id: str, customer_ids: Collection[int]) -> PlanResult:
+    """Plan these customers now. The change that called it is already saved: a failure here is logged, not
+    raised (the person would be told nothing was saved), and the nightly run catches up."""
+    try:
+        return plan_team(svc, team_id, customer_ids=set(customer_ids))
+    except Exception:
+        log.exception("care plan for customers %s of team %s failed; the nightly run retries",
+                      sorted(customer_ids)[:10], team_id)
+        return PlanResult()
 
 
 def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
