@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-import uuid
-from contextlib import contextmanager
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
