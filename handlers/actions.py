@@ -10,7 +10,7 @@ from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, channel_of
 from handlers.errors import guarded
 from handlers.ids import Action
-from handlers.views_common import log_call_view, queue_page
+from handlers.views_common import log_call_view, parse_more_value, queue_page
 
 
 def parse_row_value(value: str) -> tuple[str, int]:
@@ -45,8 +45,8 @@ def register(app: App, deps: Deps) -> None:
     def show_more(ack, action, respond, context, **_):
         ack()
         actor = actor_of(context)
-        first = int(action.get("value") or 0)
-        page = queue_page(renderer, actor.locale, my_queue(svc, actor), first=first)
+        first, segment = parse_more_value(action.get("value", ""))
+        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment), first=first, segment=segment)
         respond(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
 
     @app.action(Action.OPEN_QUEUE.value)

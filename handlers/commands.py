@@ -8,7 +8,7 @@ from slack_bolt import App
 
 from bot.services.calls import find_customer
 from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
-from bot.services.queue import my_queue
+from bot.services.queue import my_queue, parse_segment
 from handlers.complaints import complaint_command, complaints_command
 from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
@@ -23,7 +23,9 @@ def register(app: App, deps: Deps) -> None:
     guard = guarded(deps)
 
     def due(actor, rest, respond, **_):
-        respond(**queue_page(renderer, actor.locale, my_queue(svc, actor)).as_kwargs(), response_type="ephemeral")
+        segment = parse_segment(rest)
+        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment), segment=segment)
+        respond(**page.as_kwargs(), response_type="ephemeral")
 
     def log(actor, rest, command, client, **_):
         target = find_customer(svc, actor, rest) if rest else None

@@ -14,7 +14,8 @@ from messages.render import Message, Renderer
 PAGE_SIZE = 20  # rows per /care due page: well inside Slack's 50 blocks per message
 
 
-def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0) -> Message:
+def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0,
+               segment: tuple[str, str] | None = None) -> Message:
     if not queue.items:
         return renderer.message("due_empty.json.j2", locale)
     first = max(0, min(first, len(queue.items) - 1))
@@ -22,7 +23,14 @@ def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0) ->
     return renderer.message(
         "due_list.json.j2", locale, rows=rows, total=len(queue.items), overdue=queue.overdue_count,
         complaints=sum(item.is_complaint for item in queue.items), first=first, timezone=queue.timezone,
-        today=queue.now.astimezone(_zone(queue.timezone)).date())
+        today=queue.now.astimezone(_zone(queue.timezone)).date(), segment=segment)
+
+
+def parse_more_value(value: str) -> tuple[int, tuple[str, str] | None]:
+    """The Show more button's value: "<offset>" or "<offset>|<segment field>:<segment value>"."""
+    offset, _, segment = (value or "0").partition("|")
+    field, _, name = segment.partition(":")
+    return (int(offset) if offset.isdigit() else 0), ((field, name) if field and name else None)
 
 
 def log_call_view(renderer: Renderer, locale: str, target: CallTarget | None, channel_id: str | None) -> dict:

@@ -112,6 +112,11 @@ class Customer(Base):
     consent: Mapped[bool] = mapped_column(Boolean, default=True)
     needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
+    # segments as the care plan last computed them (recomputed every planning run, never typed in)
+    segment_tier: Mapped[str | None] = mapped_column(String(16))
+    segment_activity: Mapped[str | None] = mapped_column(String(16))
+    segment_lifecycle: Mapped[str | None] = mapped_column(String(16))
+    segmented_at: Mapped[dt.datetime | None]
 
     owner: Mapped[Staff | None] = relationship(lazy="raise")
 

@@ -84,12 +84,15 @@ _QUEUE_COLUMNS = (Callback.id, Callback.owner_id, Callback.kind, Callback.due_at
                   Callback.params, Customer.id.label("customer_id"), Customer.code, Customer.name, Customer.phone)
 
 
-def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime) -> Sequence[Row]:
-    return session.execute(
-        select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
-        .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before)
-        .order_by(Callback.due_at, Callback.id)
-    ).all()
+def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
+                                       segment: tuple[str, str] | None = None) -> Sequence[Row]:
+    """`segment` = ("tier" | "activity" | "lifecycle", value) keeps only customers in that segment."""
+    stmt = (select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
+            .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before))
+    if segment:
+        field, value = segment
+        stmt = stmt.where(getattr(Customer, f"segment_{field}") == value)
+    return session.execute(stmt.order_by(Callback.due_at, Callback.id)).all()
 
 
 def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Row]:

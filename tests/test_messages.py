@@ -59,7 +59,7 @@ def test_every_template_renders_valid_payloads_in_both_languages(locale):
     renderer = Renderer()
     rows = [row('Evil "quote" \\ <!here>', late_days=2), row("张女士")]
     renderer.message("due_list.json.j2", locale, rows=rows, total=2, overdue=1, complaints=0, first=0,
-                     timezone="Asia/Shanghai", today=NOW.date())
+                     timezone="Asia/Shanghai", today=NOW.date(), segment=None)
     renderer.message("due_empty.json.j2", locale)
     renderer.message("help.json.j2", locale, unknown="x<y")
     renderer.message("notice.json.j2", locale, key="errors.internal", params={"ref": "abc"})
@@ -76,7 +76,8 @@ def test_every_template_renders_valid_payloads_in_both_languages(locale):
 
 def test_user_text_cannot_break_out_of_the_json_or_ping():
     message = Renderer().message("due_list.json.j2", "en", rows=[row('"}]}, {"type": "<!channel>')], total=1,
-                                 overdue=0, complaints=0, first=0, timezone="Asia/Shanghai", today=NOW.date())
+                                 overdue=0, complaints=0, first=0, timezone="Asia/Shanghai", today=NOW.date(),
+                                 segment=None)
     body = message.blocks[2]["text"]["text"]
     assert body.startswith('*"}]}, {"type": "&lt;!channel&gt;*')
     assert not re.search(r"<!(channel|here|everyone)", str(message.blocks))
@@ -84,7 +85,7 @@ def test_user_text_cannot_break_out_of_the_json_or_ping():
 
 def test_a_reason_names_the_rule_and_its_anchor():
     message = Renderer().message("due_list.json.j2", "en", rows=[row("Alice")], total=1, overdue=0, complaints=0,
-                                 first=0, timezone="Asia/Shanghai", today=NOW.date())
+                                 first=0, timezone="Asia/Shanghai", today=NOW.date(), segment=None)
     assert "+30 days after a satisfied call on 2026-10-25" in message.blocks[2]["text"]["text"]
 
 

@@ -38,6 +38,7 @@ class CallTarget:
     callback_kind: str | None
     callback_rule: str | None
     callback_params: dict[str, str] | None
+    segments: tuple[str, str, str] | None = None  # tier, activity, lifecycle as last computed
 
 
 def target_for_callback(svc: Services, actor: Actor, callback_id: int) -> CallTarget:
@@ -73,7 +74,9 @@ def _target(customer, callback: Callback | None) -> CallTarget:
                       phone=customer.phone, callback_id=callback.id if callback else None,
                       callback_kind=callback.kind if callback else None,
                       callback_rule=callback.rule if callback else None,
-                      callback_params=dict(callback.params) if callback else None)
+                      callback_params=dict(callback.params) if callback else None,
+                      segments=(customer.segment_tier, customer.segment_activity, customer.segment_lifecycle)
+                      if customer.segmented_at else None)
 
 
 def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:

@@ -100,6 +100,7 @@ class PlanResult:
 class _Book:
     """What planning knows about a team's customers at `now`."""
 
+    customers: dict[int, Customer]
     facts: dict[int, CustomerFacts]
     segments: dict[int, Segments]
     existing: dict[int, list[OpenCallback]]
@@ -121,6 +122,7 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
             if customer_ids is not None and cid not in customer_ids:
                 continue
             result.customers += 1
+            _remember_segments(book.customers[cid], book.segments[cid], now)
             planned = plan_customer(facts, book.segments[cid], book.existing.get(cid, []), book.contacts.get(cid, 0),
                                     rules, calendar, now)
             result.created += _insert(session, team.id, facts, planned, owners, now)
@@ -208,6 +210,12 @@ def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Seque
     return created
 
 
+def _remember_segments(customer: Customer, segments: Segments, now: dt.datetime) -> None:
+    """Keep the latest segments on the customer, so they can be shown and filtered on."""
+    customer.segment_tier, customer.segment_activity = segments.tier.value, segments.activity.value
+    customer.segment_lifecycle, customer.segmented_at = segments.lifecycle.value, now
+
+
 def _book(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
           customer_ids: Collection[int] | None) -> _Book:
     # A top-percent tier ranks the whole book; thresholds only need the customers planned.
@@ -233,7 +241,7 @@ def _book(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar
         segments = segment_book(facts.values(), rules, now)
     else:
         segments = {cid: segment(f, rules, now) for cid, f in facts.items()}
-    return _Book(facts, segments, existing, contacts)
+    return _Book({c.id: c for c in customers}, facts, segments, existing, contacts)
 
 
 def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime | None = None,

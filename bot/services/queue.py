@@ -11,6 +11,7 @@ from sqlalchemy import Row
 from bot.care.calendar import WorkCalendar
 from bot.care.due import CustomerRef, OpenCallback, OpenComplaint, QueueItem, build_queue, end_of_local_day
 from bot.services.core import Services
+from bot.services.errors import CareError
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Complaint, Customer, Team
@@ -75,14 +76,42 @@ def as_open_complaint(row: Complaint) -> OpenComplaint:
                          first_response_at=row.first_response_at, resolution_due_at=row.resolution_due_at)
 
 
-def my_queue(svc: Services, actor: Actor) -> Queue:
+# words a person may type after `/care due` -> (segment field, value)
+SEGMENT_WORDS: dict[str, tuple[str, str]] = {
+    **{w: ("tier", "high_value") for w in ("high_value", "vip", "高价值")},
+    **{w: ("tier", "potential") for w in ("potential", "潜力")},
+    **{w: ("tier", "ordinary") for w in ("ordinary", "普通")},
+    **{w: ("activity", "active") for w in ("active", "活跃")},
+    **{w: ("activity", "silent") for w in ("silent", "沉默", "沉睡")},
+    **{w: ("activity", "churn_risk") for w in ("churn_risk", "churn", "流失风险", "流失")},
+    **{w: ("lifecycle", "prospect") for w in ("prospect", "潜在")},
+    **{w: ("lifecycle", "new") for w in ("new", "新成交", "新客户")},
+    **{w: ("lifecycle", "existing") for w in ("existing", "老客户")},
+}
+
+
+def parse_segment(text: str) -> tuple[str, str] | None:
+    """`vip`, `流失风险`, `new` … -> ("tier", "high_value") …; empty text -> no filter."""
+    word = text.strip().lower()
+    if not word:
+        return None
+    if word not in SEGMENT_WORDS:
+        choices = ", ".join(w for w in SEGMENT_WORDS if w.isascii())
+        raise CareError("segment.bad", value=text.strip(), choices=choices)
+    return SEGMENT_WORDS[word]
+
+
+def my_queue(svc: Services, actor: Actor, segment: tuple[str, str] | None = None) -> Queue:
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, actor.team_id)
         calendar = svc.calendar_for(team)
         callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id,
-                                                               end_of_local_day(now, calendar))
+                                                               end_of_local_day(now, calendar), segment)
         complaints = queries.open_complaints_of_owner(session, actor.user_id)
+        if segment:
+            field, value = segment
+            complaints = [c for c in complaints if getattr(c.customer, f"segment_{field}") == value]
         items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
         return Queue(items=items, now=now, timezone=team.timezone)
 
