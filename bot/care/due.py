@@ -40,6 +40,7 @@ class OpenComplaint:
     first_response_due_at: dt.datetime | None
     first_response_at: dt.datetime | None
     resolution_due_at: dt.datetime | None
+    paused: bool = False  # waiting on the customer: its SLA clocks stand still
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,10 @@ def end_of_local_day(now: dt.datetime, calendar: WorkCalendar) -> dt.datetime:
 
 
 def overdue_clock(complaint: OpenComplaint, now: dt.datetime) -> tuple[str, dt.datetime] | None:
-    """The SLA clock a complaint has broken, if any (first response before resolution)."""
+    """The SLA clock a complaint has broken, if any (first response before resolution). A complaint
+    waiting on the customer is on nobody's plate until they reply."""
+    if complaint.paused:
+        return None
     if complaint.first_response_at is None and complaint.first_response_due_at is not None \
             and complaint.first_response_due_at < now:
         return "first_response", complaint.first_response_due_at

@@ -73,7 +73,8 @@ def as_open_callback(row: Row) -> OpenCallback:
 def as_open_complaint(row: Complaint) -> OpenComplaint:
     return OpenComplaint(id=row.id, customer=_customer_ref(row.customer), owner_id=row.owner_id, kind=row.kind,
                          severity=row.severity, first_response_due_at=row.first_response_due_at,
-                         first_response_at=row.first_response_at, resolution_due_at=row.resolution_due_at)
+                         first_response_at=row.first_response_at, resolution_due_at=row.resolution_due_at,
+                         paused=row.status == "waiting")
 
 
 # words a person may type after `/care due` -> (segment field, value)
