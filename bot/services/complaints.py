@@ -10,10 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from bot.care.escalation import ComplaintSla as SlaSnapshot
 from bot.care.escalation import SentStep
@@ -25,7 +24,6 @@ from bot.care.sla_rules import (
     RulesError,
     SlaRules,
     Target,
-    default_sla_rules,
     load_sla_rules,
 )
 from bot.services.core import Services
@@ -43,33 +41,6 @@ LOW_RATING = 2  # a call rated this or lower opens a follow-up complaint
 
 
 # --- rules and clocks -----------------------------------------------------------------------------
-
-
-def sla_rules_for(svc: Services, team: Team) -> SlaRules:
-    """The team's SLA rules: its rules file (`carebot escalation rules set`) over the shipped defaults
-    (care-domain §5); with no file of its own, the defaults in the team's timezone."""
-    session = object_session(team)
-    if session is not None:
-        row = sla_queries.team_escalation(session, team.id)
-    else:
-        with svc.db.unit_of_work() as own:
-            row = sla_queries.team_escalation(own, team.id)
-    text = row.sla_rules if row is not None else None
-    if text:
-        try:
-            return _team_rules(text)
-        except RulesError:  # validated when stored; a newer Carebot may read it differently
-            log.exception("the SLA rules of team %s no longer validate; using the defaults", team.id)
-    rules = default_sla_rules()
-    if team.timezone and team.timezone != rules.calendar.timezone:
-        calendar = rules.calendar.model_copy(update={"timezone": team.timezone})
-        rules = rules.model_copy(update={"calendar": calendar})
-    return rules
-
-
-@lru_cache(maxsize=32)
-def _team_rules(text: str) -> SlaRules:
-    return load_sla_rules(text)
 
 
 def check_sla_rules(text: str) -> SlaRules:
@@ -243,7 +214,7 @@ def create_complaint(session: Session, svc: Services, team: Team, customer: Cust
                      source: str = "slack", source_link: str | None = None, announce: bool = False,
                      call_id: int | None = None) -> Complaint:
     """Insert a complaint with its SLA row and due times (also used by the import and by low ratings)."""
-    rules = sla_rules_for(svc, team)
+    rules = svc.sla_rules_for(team)
     complaint = Complaint(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=kind, category=category,
                           severity=severity, description=description, status="open", opened_at=opened_at,
                           first_response_at=first_response_at, resolution="", source_link=source_link)
@@ -306,7 +277,7 @@ def record_first_response(svc: Services, actor: Actor, complaint_id: int) -> Non
         if complaint.first_response_at is None:
             complaint.first_response_at = now
             sla_queries.add_audit(session, complaint.id, actor.user_id, "first_response", now)
-        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+        refresh_clocks(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
 def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
@@ -322,7 +293,7 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
             session.flush()
             sla_queries.add_audit(session, complaint.id, actor.user_id, "waiting", now)
         complaint.status = "waiting"
-        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+        refresh_clocks(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
 def customer_replied(svc: Services, actor: Actor, complaint_id: int) -> None:
@@ -338,7 +309,7 @@ def customer_replied(svc: Services, actor: Actor, complaint_id: int) -> None:
             sla_queries.add_audit(session, complaint.id, actor.user_id, "resumed", now)
         if complaint.status == "waiting":
             complaint.status = "open"
-        refresh_clocks(session, complaint, sla, sla_rules_for(svc, team), now)
+        refresh_clocks(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
 def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution: str,
@@ -506,7 +477,7 @@ def list_complaints(svc: Services, actor: Actor) -> ComplaintList:
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, actor.team_id)
-        rules = sla_rules_for(svc, team)
+        rules = svc.sla_rules_for(team)
         found = sla_queries.unresolved_complaints(session, team.id, None if actor.is_supervisor else actor.user_id)
         rows = [complaint_row(session, c, sla_queries.sla_of(session, c.id), rules, now) for c in found]
     far = dt.timedelta(days=3650)
@@ -518,7 +489,7 @@ def complaint_for(svc: Services, actor: Actor, complaint_id: int) -> ComplaintRo
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
-        return complaint_row(session, complaint, sla, sla_rules_for(svc, team), now)
+        return complaint_row(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
 # --- import from a team's spreadsheet ----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -11,16 +12,23 @@ from sqlalchemy.orm import object_session
 from bot.care.calendar import WorkCalendar
 from bot.care.outcomes import OutcomeRules
 from bot.care.rules import CareRules, default_rules, load_rules
+from bot.care.sla_rules import RulesError, SlaRules, default_sla_rules, load_sla_rules
 from bot.clock import Clock
-from storage import plan_queries
+from storage import plan_queries, sla_queries
 from storage.db import Database
 from storage.models import Team
 
+log = logging.getLogger(__name__)
+
 
 @lru_cache(maxsize=32)
-def _calendar(timezone: str) -> WorkCalendar:
-    # One calendar per timezone: its holiday table is built once, not on every request.
-    return WorkCalendar(timezone=timezone)
+def _sla_rules(text: str | None, timezone: str) -> SlaRules:
+    """A team's SLA rules (its file over the shipped defaults), on the team's clock. Cached: parsing YAML
+    and building holiday tables on every request would dominate it."""
+    rules = load_sla_rules(text) if text else default_sla_rules()
+    if timezone != rules.calendar.timezone:
+        rules = rules.model_copy(update={"calendar": rules.calendar.model_copy(update={"timezone": timezone})})
+    return rules
 
 
 @dataclass
@@ -34,7 +42,25 @@ class Services:
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def calendar_for(self, team: Team) -> WorkCalendar:
-        return _calendar(team.timezone)
+        """The team's one working calendar (windows, holidays, 调休, its own days off), shared by the care
+        plan, due dates and the SLA clocks; it lives in the team's SLA rules file."""
+        return self.sla_rules_for(team).work_calendar()
+
+    def sla_rules_for(self, team: Team) -> SlaRules:
+        """The team's SLA rules (`carebot escalation rules set`) over the shipped defaults (care-domain §5),
+        always on the team's own timezone (`carebot config set timezone`)."""
+        session = object_session(team)
+        if session is not None:
+            row = sla_queries.team_escalation(session, team.id)
+        else:
+            with self.db.unit_of_work() as own:
+                row = sla_queries.team_escalation(own, team.id)
+        text = row.sla_rules if row is not None else None
+        try:
+            return _sla_rules(text or None, team.timezone)
+        except RulesError:  # validated when stored; a newer Carebot may read it differently
+            log.exception("the SLA rules of team %s no longer validate; using the defaults", team.id)
+            return _sla_rules(None, team.timezone)
 
     def care_rules_for(self, team: Team | str) -> CareRules:
         """The team's effective care rules: the shipped defaults with the team's override merged in."""

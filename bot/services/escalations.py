@@ -28,7 +28,6 @@ from bot.services.complaints import (
     complaint_row,
     refresh_clocks,
     resolve_complaint,
-    sla_rules_for,
     snapshot,
 )
 from bot.services.core import Services
@@ -151,7 +150,7 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
             if complaint.team_id not in teams:
                 team = queries.ensure_team(session, complaint.team_id)
                 manager = sla_queries.team_escalation(session, team.id)
-                teams[team.id] = (team, sla_rules_for(svc, team), _routing(
+                teams[team.id] = (team, svc.sla_rules_for(team), _routing(
                     team, manager.manager_user_id if manager else None, manager.manager_channel if manager else None))
             team, rules, route = teams[complaint.team_id]
             sla = sla_queries.sla_of(session, complaint.id)
@@ -260,12 +259,12 @@ def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None
                 post = ChannelPost(team.id, channel, team.locale, team.timezone, notice.posted_at or now,
                                    group_id=team.supervisor_group,
                                    manager_id=manager.manager_user_id if manager else None,
-                                   snooze_minutes=_snooze_minutes(sla_rules_for(svc, team)))
+                                   snooze_minutes=_snooze_minutes(svc.sla_rules_for(team)))
             last = sla_queries.last_action(session, complaint.id, ACTIONS)
             acted = Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) \
                 if last is not None and last.at >= notice.claimed_at else None
             row = complaint_row(session, complaint, sla_queries.sla_of(session, complaint.id),
-                                sla_rules_for(svc, team), now)
+                                svc.sla_rules_for(team), now)
             post.items.append(NoticeItem(notice.id, notice.clock, notice.level, notice.kind, notice.round, row, acted))
         return post
 
@@ -320,7 +319,7 @@ def snooze(svc: Services, actor: Actor, complaint_id: int,
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
-        until = snooze_until(now, sla_rules_for(svc, team))
+        until = snooze_until(now, svc.sla_rules_for(team))
         sla.snoozed_until, sla.snoozed_by = until, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "snoozed", now, until=until.isoformat())
         return until
