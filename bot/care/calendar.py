@@ -28,6 +28,12 @@ DEFAULT_WINDOWS: tuple[WorkWindow, ...] = (
 )
 
 
+def is_past_clock_time(local_now: dt.datetime, clock_time: str) -> bool:
+    """True once the local wall clock reaches "HH:MM" today: when a once-a-day job may run."""
+    hour, minute = (int(part) for part in clock_time.split(":"))
+    return local_now.time() >= dt.time(hour, minute)
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     timezone: str = "Asia/Shanghai"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.care.calendar import is_past_clock_time
 from bot.services.core import Services
 from bot.services.queue import MorningList, morning_list
 from storage import queries
@@ -18,11 +18,6 @@ log = logging.getLogger(__name__)
 class DigestRun:
     posted: list[tuple[str, str, str]] = field(default_factory=list)  # team, channel, ts
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
-
-
-def is_digest_time(local_now: dt.datetime, digest_time: str) -> bool:
-    hour, minute = (int(part) for part in digest_time.split(":"))
-    return local_now.time() >= dt.time(hour, minute)
 
 
 def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, team_id: str | None = None,
@@ -40,7 +35,7 @@ def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, t
         if not team.digest_channel:
             run.skipped.append((team.id, "no digest_channel configured"))
             continue
-        if not ignore_time and not is_digest_time(calendar.local(now), team.digest_time):
+        if not ignore_time and not is_past_clock_time(calendar.local(now), team.digest_time):
             run.skipped.append((team.id, f"before {team.digest_time}"))
             continue
         day = calendar.local_date(now)

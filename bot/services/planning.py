@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.care.calendar import WorkCalendar
+from bot.care.calendar import WorkCalendar, is_past_clock_time
 from bot.care.forecast import SUPERVISORS, ForecastRow, forecast
 from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
 from bot.care.rules import CareRules, RulesError, dump_effective, load_rules
@@ -269,11 +269,6 @@ class NightlyRun:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
 
 
-def is_plan_time(local_now: dt.datetime, plan_time: str) -> bool:
-    hour, minute = (int(part) for part in (plan_time or "02:00").split(":"))
-    return local_now.time() >= dt.time(hour, minute)
-
-
 def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time: bool = False) -> NightlyRun:
     """Plan each team once its local time passes `plan_time`, once per local day. Safe every minute, twice,
     or on several replicas: the day's run is claimed by a row unique per team and local day; a failed run
@@ -286,7 +281,7 @@ def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time:
         if team is None:
             continue
         calendar = svc.calendar_for(team)
-        if not ignore_time and not is_plan_time(calendar.local(now), team.plan_time):
+        if not ignore_time and not is_past_clock_time(calendar.local(now), team.plan_time):
             run.skipped.append((team.id, f"before {team.plan_time}"))
             continue
         day = calendar.local_date(now)
