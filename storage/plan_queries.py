@@ -91,6 +91,14 @@ def tickets_since(session: Session, team_id: str, since: dt.datetime,
     return [(cid, at) for cid, at in session.execute(stmt)]
 
 
+def complaints_resolved_since(session: Session, team_id: str, since: dt.datetime
+                              ) -> Sequence[tuple[int, int, dt.datetime]]:
+    """(customer id, complaint id, resolved at) of the team's complaints resolved since `since`."""
+    stmt = select(Complaint.customer_id, Complaint.id, Complaint.resolved_at).where(
+        Complaint.team_id == team_id, Complaint.resolved_at >= since)
+    return [(cid, complaint_id, at) for cid, complaint_id, at in session.execute(stmt)]
+
+
 def last_calls(session: Session, team_id: str, customer_id: int | None = None) -> dict[int, dt.datetime]:
     """Each customer's latest call where the customer was reached."""
     stmt = select(CallLog.customer_id, func.max(CallLog.called_at)).where(

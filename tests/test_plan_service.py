@@ -15,6 +15,7 @@ from bot.services import planning
 from bot.services.calls import log_call
 from bot.services.people import Actor, Role
 from storage.models import Callback, Complaint, Customer
+from tests import seed
 from tests.conftest import DEFAULT_NOW, SHANGHAI
 
 
@@ -128,3 +129,19 @@ def test_the_nightly_run_waits_for_plan_time_and_runs_once_a_day(team):
     assert planning.run_nightly_plans(team).planned == [("default", 1)]
     again = planning.run_nightly_plans(team)
     assert again.planned == [] and "already planned on 2026-11-24" in again.skipped[0][1]
+
+
+def test_the_nightly_run_plans_the_follow_up_a_resolution_missed(team):
+    """A resolution whose follow-up was never planned (the planner failed at the time) is caught up."""
+    cid = seed.customer(team, "R001", "Resolved Customer")
+    complaint_id = seed.complaint(team, cid, DEFAULT_NOW - dt.timedelta(days=1), DEFAULT_NOW + dt.timedelta(hours=1))
+    with team.db.unit_of_work() as session:
+        complaint = session.get(Complaint, complaint_id)
+        complaint.status, complaint.resolved_at = "resolved", DEFAULT_NOW - dt.timedelta(hours=3)
+    first = planning.plan_team(team, "default", DEFAULT_NOW)
+    again = planning.plan_team(team, "default", DEFAULT_NOW)
+    with team.db.unit_of_work() as session:
+        rules = sorted(session.scalars(select(Callback.rule).where(Callback.customer_id == cid)).all())
+    assert [r for r in rules if r.startswith("complaint_resolved.")] == [
+        "complaint_resolved.callback", "complaint_resolved.one_to_one", "complaint_resolved.survey"]
+    assert len(first.created) >= 3 and again.created == []

@@ -11,7 +11,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care.escalation import ComplaintSla as SlaSnapshot
@@ -29,8 +28,9 @@ from bot.care.sla_rules import (
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
+from bot.services.planning import on_complaint_resolved
 from storage import queries, sla_queries
-from storage.models import Callback, Complaint, Customer, Team
+from storage.models import Complaint, Customer, Team
 from storage.sla_models import ComplaintPause, ComplaintSla
 
 log = logging.getLogger(__name__)
@@ -337,73 +337,11 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
             complaint.first_response_at = now
         sla.attention_at = None
         sla_queries.add_audit(session, complaint.id, actor.user_id, "resolved", now, note=resolution)
-    return on_complaint_resolved(svc, complaint_id)
-
-
-# --- the care plan after a resolved complaint -----------------------------------------------------
-
-
-def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
-    """Create the three callbacks of care-domain §4 "complaint resolved" (callback within 24 h, survey at
-    +72 h, one-to-one at +1 month). The care-plan engine's service (bot.services.planning, issue 3) does it
-    with etiquette, caps and owners; if that module is missing or fails, the default offsets of the care
-    rules are used, so a resolution never loses its follow-up. Idempotent (dedupe keys per complaint).
-    Returns the ids of the callbacks created."""
     try:
-        from bot.services.planning import on_complaint_resolved as plan_follow_up
-    except ImportError:
-        plan_follow_up = None
-    if plan_follow_up is not None:
-        try:
-            return plan_follow_up(svc, complaint_id)
-        except Exception:  # another team's engine: never lose the follow-up of a resolution
-            log.exception("care plan failed for complaint %s; using the default offsets", complaint_id)
-    return _follow_up_by_offsets(svc, complaint_id)
-
-
-def _follow_up_by_offsets(svc: Services, complaint_id: int) -> list[int]:
-    from bot.care.rules import default_rules
-
-    now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        complaint = session.get(Complaint, complaint_id)
-        if complaint is None or complaint.resolved_at is None:
-            return []
-        customer = session.get(Customer, complaint.customer_id)
-        assert customer is not None
-        existing = sla_queries.callbacks_of_customer(session, customer.id)
-        created = []
-        for kind, due_at, rule, params, key in _planned_by_offsets(complaint, customer, existing, default_rules()):
-            try:
-                with session.begin_nested():
-                    row = Callback(team_id=complaint.team_id, customer_id=customer.id,
-                                   owner_id=customer.owner_id or complaint.owner_id, kind=kind, due_at=due_at,
-                                   status="open", rule=rule, params=params, dedupe_key=key, created_at=now)
-                    session.add(row)
-                    session.flush()
-                    created.append(row.id)
-            except IntegrityError:  # already planned (resolved twice) or one of that kind already open
-                continue
-        return created
-
-
-def _planned_by_offsets(complaint, customer, existing, rules):
-    if not customer.consent:
+        return on_complaint_resolved(svc, complaint_id)
+    except Exception:  # the resolution stands; the nightly care-plan run plans the follow-up instead
+        log.exception("planning the follow-up of complaint %s failed; the nightly run catches up", complaint_id)
         return []
-    steps = rules.triggers.complaint_resolved
-    open_kinds = {c.kind for c in existing if c.status == "open"}
-    out = []
-    for name in ("callback", "survey", "one_to_one"):
-        step = getattr(steps, name)
-        if not step.enabled or step.kind in open_kinds:
-            continue
-        delay = step.after
-        due = complaint.resolved_at + dt.timedelta(days=30 * delay.months + delay.days, hours=delay.hours)
-        params = {**dict(delay.params()), "anchor": complaint.resolved_at.date().isoformat(),
-                  "ticket": str(complaint.id)}
-        out.append((step.kind, due, f"complaint_resolved.{name}", params,
-                    f"complaint_resolved.{name}:{customer.id}:{complaint.id}"))
-    return out
 
 
 # --- lists ------------------------------------------------------------------------------------------

@@ -118,13 +118,21 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
         rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
         book = _book(session, team, rules, calendar, now, customer_ids)
         owners = _Owners(session, team.id)
+        resolved: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
+        if customer_ids is None:  # the nightly run catches up on follow-ups a resolution failed to plan
+            since = now - dt.timedelta(days=rules.planning.lookback_days + 1)
+            for cid, complaint_id, resolved_at in plan_queries.complaints_resolved_since(session, team.id, since):
+                resolved[cid].append((complaint_id, resolved_at))
         for cid, facts in book.facts.items():
             if customer_ids is not None and cid not in customer_ids:
                 continue
             result.customers += 1
             _remember_segments(book.customers[cid], book.segments[cid], now)
-            planned = plan_customer(facts, book.segments[cid], book.existing.get(cid, []), book.contacts.get(cid, 0),
-                                    rules, calendar, now)
+            existing, contacts = book.existing.get(cid, []), book.contacts.get(cid, 0)
+            planned = plan_customer(facts, book.segments[cid], existing, contacts, rules, calendar, now)
+            for complaint_id, resolved_at in resolved.get(cid, ()):
+                planned += plan_after_complaint_resolved(facts, book.segments[cid], complaint_id, resolved_at,
+                                                         existing, contacts, rules, calendar, now)
             result.created += _insert(session, team.id, facts, planned, owners, now)
     if result.created:
         log.info("care plan for %s: %d callback(s) created", team_id, len(result.created))
