@@ -133,6 +133,8 @@ def bot(services, renderer, slack) -> Iterator[RunningBot]:
     yield RunningBot(url=url, sender=SlackSender(url, SIGNING_SECRET), app=app, services=services, slack=slack)
     stop_waitress(server)
     thread.join(timeout=5)
+    # listeners run after ack on Bolt's pool: let the last ones finish before the database is emptied
+    app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 def stop_waitress(server) -> None:
