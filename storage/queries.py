@@ -31,6 +31,14 @@ def all_teams(session: Session) -> Sequence[Team]:
     return session.scalars(select(Team).order_by(Team.id)).all()
 
 
+def teams_to_run(session: Session, team_id: str | None) -> Sequence[Team]:
+    """The one team named (none if it does not exist), or every team: what a once-a-day job goes over."""
+    if team_id is None:
+        return all_teams(session)
+    team = session.get(Team, team_id)
+    return [team] if team is not None else []
+
+
 # --- staff -------------------------------------------------------------------------------------
 
 

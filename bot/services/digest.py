@@ -27,10 +27,8 @@ def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, t
     now = svc.clock.now()
     run = DigestRun()
     with svc.db.unit_of_work() as session:
-        teams = [queries.team_by_id(session, team_id)] if team_id else list(queries.all_teams(session))
+        teams = queries.teams_to_run(session, team_id)
     for team in teams:
-        if team is None:
-            continue
         calendar = svc.calendar_for(team)
         if not team.digest_channel:
             run.skipped.append((team.id, "no digest_channel configured"))

@@ -284,10 +284,8 @@ def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time:
     now = svc.clock.now()
     run = NightlyRun()
     with svc.db.unit_of_work() as session:
-        teams = [queries.team_by_id(session, team_id)] if team_id else list(queries.all_teams(session))
+        teams = queries.teams_to_run(session, team_id)
     for team in teams:
-        if team is None:
-            continue
         calendar = svc.calendar_for(team)
         if not ignore_time and not is_past_clock_time(calendar.local(now), team.plan_time):
             run.skipped.append((team.id, f"before {team.plan_time}"))
