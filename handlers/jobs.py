@@ -14,7 +14,7 @@ from messages.render import Message, Renderer
 
 log = logging.getLogger(__name__)
 LINES_PER_AGENT = 15  # a section's text stays far below Slack's 3,000 characters
-MAX_AGENT_SECTIONS = 44  # 50 blocks a message, less header, counts, divider, unassigned, hint
+MAX_AGENT_SECTIONS = 43  # 50 blocks a message, less header, counts, divider, unassigned, more people, hint
 
 
 def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:
@@ -23,7 +23,8 @@ def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:
               for a in digest.agents[:MAX_AGENT_SECTIONS]]
     unassigned = [queue_row(i, now, digest.timezone) for i in digest.unassigned]
     return renderer.message("morning_list.json.j2", digest.locale, digest=digest, agents=agents,
-                            unassigned=unassigned, line_limit=LINES_PER_AGENT)
+                            unassigned=unassigned, line_limit=LINES_PER_AGENT,
+                            more_people=max(len(digest.agents) - MAX_AGENT_SECTIONS, 0))
 
 
 def post_morning_lists(services: Services, renderer: Renderer, client: WebClient,

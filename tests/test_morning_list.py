@@ -82,3 +82,18 @@ def test_no_digest_channel_means_no_post_and_a_reason(services, renderer, bot):
     add_staff(services, "U0AGENT", Role.AGENT)
     run = post_morning_lists(services, renderer, bot.app.client)
     assert run.posted == [] and "no digest_channel" in run.skipped[0][1]
+
+
+def test_a_big_team_stays_within_one_message_and_says_who_is_left_out(team, renderer, bot):
+    from bot.services.people import Role, add_staff
+
+    for n in range(50):
+        user = f"U0BIG{n:03d}"
+        add_staff(team, user, Role.AGENT)
+        cid = seed.customer(team, f"B{n:03d}", f"Customer {n}", owner=user)
+        seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(hours=1), owner=user)
+    post_morning_lists(team, renderer, bot.app.client)
+    [post] = bot.slack.ok_calls_to("chat.postMessage")
+    assert len(post.args["blocks"]) <= 50
+    texts = str(post.args["blocks"])
+    assert "另有 7 位同事今天有待办" in texts and texts.count("<@U0BIG") == 43
