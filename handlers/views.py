@@ -13,9 +13,11 @@ from slack_bolt import App
 from bot.care.call_form import CallForm
 from bot.services.calls import log_call
 from bot.services.errors import FormErrors
+from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
 from handlers.ids import INPUT_ACTION, Action, Field, ViewId
+from handlers.views_common import home_view
 from messages.render import translate
 
 log = logging.getLogger(__name__)
@@ -78,3 +80,5 @@ def register(app: App, deps: Deps) -> None:
             client.chat_postEphemeral(channel=meta["ch"], user=actor.user_id, **message.as_kwargs())
         else:
             client.chat_postMessage(channel=actor.user_id, **message.as_kwargs())
+        # the App Home lists the queue too: without this, the call just logged would still show there
+        client.views_publish(user_id=actor.user_id, view=home_view(renderer, my_queue(svc, actor), actor))

@@ -7,11 +7,13 @@ from typing import Any
 
 from bot.care.outcomes import Channel, Outcome
 from bot.services.calls import CallTarget
+from bot.services.people import Actor
 from bot.services.queue import Queue
 from messages.present import queue_row
 from messages.render import Message, Renderer
 
 PAGE_SIZE = 20  # rows per /care due page: well inside Slack's 50 blocks per message
+HOME_ROWS = 40  # Home tabs take 100 blocks; keep room for the header and help
 
 
 def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0,
@@ -24,6 +26,13 @@ def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0,
         "due_list.json.j2", locale, rows=rows, total=len(queue.items), overdue=queue.overdue_count,
         complaints=sum(item.is_complaint for item in queue.items), first=first, timezone=queue.timezone,
         today=queue.now.astimezone(_zone(queue.timezone)).date(), segment=segment)
+
+
+def home_view(renderer: Renderer, queue: Queue, actor: Actor) -> dict:
+    rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[:HOME_ROWS]]
+    return renderer.view("home.json.j2", actor.locale, user_id=actor.user_id, rows=rows, total=len(queue.items),
+                         overdue=queue.overdue_count, complaints=sum(i.is_complaint for i in queue.items),
+                         timezone=queue.timezone)
 
 
 def parse_more_value(value: str) -> tuple[int, tuple[str, str] | None]:

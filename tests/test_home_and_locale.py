@@ -43,3 +43,26 @@ def test_the_slack_locale_is_looked_up_once_and_cached(bot, team):
     lookups = [c for c in bot.slack.ok_calls_to("users.info") if c.args.get("user") == "U0AGENT"]
     assert len(lookups) == 1
     assert str(lookups[0].args.get("include_locale")).lower() in ("1", "true")
+
+
+def test_logging_a_call_refreshes_the_home_tab(bot, team):
+    from tests.signed import form_values
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    cid = seed.customer(team, "A001", "Alice Wang")
+    cb = seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(days=1))
+    bot.sender.event({"type": "app_home_opened", "user": "U0AGENT", "tab": "home", "event_ts": "1.0"})
+    [before] = bot.slack.wait_for("views.publish")
+    assert "Alice Wang" in str(before.args["view"])
+    bot.sender.block_action(user_id="U0AGENT", action_id="log_call", value=f"cb:{cb}",
+                            trigger_id=bot.slack.new_trigger_id(), container={"type": "view", "view_id": "V0HOME"},
+                            channel_id=None)
+    [opened] = bot.slack.wait_for("views.open")
+    reply = bot.sender.view_submission(user_id="U0AGENT", view=opened.args["view"],
+                                       values=form_values(outcome="satisfied", rating=4))
+    assert reply.status == 200
+    after = bot.slack.wait_for("views.publish", count=2)[-1]
+    assert "Alice Wang" not in str(after.args["view"])
+    assert "Nothing due today" in str(after.args["view"])
+    [confirmation] = bot.slack.wait_for("chat.postMessage")  # from the Home tab: confirmed by DM
+    assert confirmation.args["channel"] == "U0AGENT"
