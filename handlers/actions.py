@@ -48,11 +48,3 @@ def register(app: App, deps: Deps) -> None:
         first, segment = parse_more_value(action.get("value", ""))
         page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment), first=first, segment=segment)
         respond(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
-
-    @app.action(Action.OPEN_QUEUE.value)
-    @guard
-    def open_queue(ack, body, client, context, **_):
-        ack()
-        actor = actor_of(context)
-        page = queue_page(renderer, actor.locale, my_queue(svc, actor))
-        client.chat_postMessage(channel=actor.user_id, **page.as_kwargs())

@@ -14,7 +14,6 @@ class Event(StrEnum):
 class Action(StrEnum):
     LOG_CALL = "log_call"  # button on a queue row; value = "cb:<callback id>" or "cu:<customer id>"
     SHOW_MORE = "due_show_more"  # value = offset of the next page
-    OPEN_QUEUE = "home_open_queue"
     CUSTOMER_SELECT = "customer_select"  # external_select in the log-call modal
     # /care complaints rows; value = complaint id
     COMPLAINT_FIRST_RESPONSE = "complaint_first_response"

@@ -92,3 +92,20 @@ def test_a_reason_names_the_rule_and_its_anchor():
 def test_a_payload_slack_would_refuse_never_leaves():
     with pytest.raises(RenderError):
         Renderer().message("notice.json.j2", "en", key="errors.internal", params={"ref": "x" * 3100})
+
+
+# catalog areas whose keys are composed at run time (e.g. 'kind.' ~ kind, f"delay.{unit}")
+COMPOSED = ("kind.", "rule.", "channel.", "outcome.", "ticket.", "clock.", "segment.", "cadence.", "delay.",
+            "complaint.categories.", "complaint.severities.", "complaint.kinds.", "complaint.category.",
+            "complaint.kind.", "complaint.severity.", "form.errors.", "errors.bad_", "plan.errors.")
+
+
+def test_every_catalog_text_is_used_somewhere():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [*root.glob("bot/**/*.py"), *root.glob("handlers/*.py"), *root.glob("messages/**/*.j2"),
+               *root.glob("messages/*.py")]
+    code = "\n".join(path.read_text(encoding="utf-8") for path in sources)
+    unused = [key for key in catalog("en") if not key.startswith(COMPOSED) and f"{key}" not in code]
+    assert unused == [], f"texts nobody shows (remove them from both catalogs): {unused}"
