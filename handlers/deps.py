@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services.core import Services
 from bot.services.errors import NotRegistered
-from bot.services.people import Actor
+from bot.services.people import Actor, SlackProfile
 from messages.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,14 @@ def actor_of(context: dict[str, Any]) -> Actor:
     return actor
 
 
-def slack_locale(client: WebClient, user_id: str) -> str | None:
+def slack_profile(client: WebClient, user_id: str) -> SlackProfile | None:
+    """The person's Slack language and timezone (users.info), or None when Slack cannot say."""
     try:
-        return client.users_info(user=user_id, include_locale=True)["user"].get("locale")
+        user = client.users_info(user=user_id, include_locale=True)["user"]
     except SlackApiError as exc:
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
         return None
+    return SlackProfile(locale=user.get("locale"), timezone=user.get("tz"))
 
 
 def channel_of(body: dict[str, Any]) -> str | None:

@@ -6,7 +6,7 @@ from slack_bolt import App
 
 from bot.services.errors import NotRegistered
 from bot.services.people import actor_for, team_locale_for_user
-from handlers.deps import Deps, slack_locale
+from handlers.deps import Deps, slack_profile
 
 
 def register(app: App, deps: Deps) -> None:
@@ -17,7 +17,7 @@ def register(app: App, deps: Deps) -> None:
         try:
             if not user_id:
                 raise NotRegistered()
-            actor = actor_for(deps.services, user_id, lambda uid: slack_locale(client, uid))
+            actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid))
             context["actor"], context["locale"] = actor, actor.locale
         except NotRegistered:
             context["locale"] = team_locale_for_user(deps.services, user_id)

@@ -109,9 +109,9 @@ def test_admin_registers_a_colleague_but_an_agent_cannot(bot, team):
     added, refused = (texts(r) for r in bot.responses("cmd", 2))
     assert "<@U0NEWBIE> is registered as supervisor" in added
     assert "Only Carebot admins" in refused
-    from bot.services.people import actor_for
+    from bot.services.people import SlackProfile, actor_for
 
-    assert actor_for(team, "U0NEWBIE", lambda _: "en-US").role.value == "supervisor"
+    assert actor_for(team, "U0NEWBIE", lambda _: SlackProfile("en-US", None)).role.value == "supervisor"
     import pytest
 
     from bot.services.errors import NotRegistered

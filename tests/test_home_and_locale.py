@@ -43,6 +43,11 @@ def test_the_slack_locale_is_looked_up_once_and_cached(bot, team):
     lookups = [c for c in bot.slack.ok_calls_to("users.info") if c.args.get("user") == "U0AGENT"]
     assert len(lookups) == 1
     assert str(lookups[0].args.get("include_locale")).lower() in ("1", "true")
+    from storage.models import Staff
+
+    with team.db.unit_of_work() as session:
+        staff = session.get(Staff, "U0AGENT")
+        assert (staff.locale, staff.timezone) == ("zh-CN", "Asia/Shanghai"), "kept from Slack's profile"
 
 
 def test_logging_a_call_refreshes_the_home_tab(bot, team):

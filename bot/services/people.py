@@ -39,6 +39,12 @@ class Actor:
         return self.role in (Role.SUPERVISOR, Role.ADMIN)
 
 
+@dataclass(frozen=True)
+class SlackProfile:
+    locale: str | None
+    timezone: str | None
+
+
 def parse_user_id(text: str) -> str:
     """Accepts U123, <@U123> or <@U123|name> (how Slack sends a mention in command text)."""
     match = re.fullmatch(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>|([UW][A-Z0-9]+)", text.strip())
@@ -72,7 +78,7 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
         return False
 
 
-def actor_for(svc: Services, user_id: str, fetch_locale: Callable[[str], str | None]) -> Actor:
+def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackProfile | None]) -> Actor:
     """The registered person, with their language (Slack's users.info, cached a week), or NotRegistered."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -81,7 +87,10 @@ def actor_for(svc: Services, user_id: str, fetch_locale: Callable[[str], str | N
             raise NotRegistered()
         team = queries.ensure_team(session, staff.team_id)
         if staff.locale_checked_at is None or now - staff.locale_checked_at > LOCALE_CACHE_FOR:
-            staff.locale = fetch_locale(user_id) or staff.locale
+            profile = fetch_profile(user_id)
+            if profile is not None:
+                staff.locale = profile.locale or staff.locale
+                staff.timezone = profile.timezone or staff.timezone
             staff.locale_checked_at = now
         return Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
                      locale=pick_locale(staff.locale, team.locale), timezone=team.timezone)
