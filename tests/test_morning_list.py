@@ -97,3 +97,26 @@ def test_a_big_team_stays_within_one_message_and_says_who_is_left_out(team, rend
     assert len(post.args["blocks"]) <= 50
     texts = str(post.args["blocks"])
     assert "另有 7 位同事今天有待办" in texts and texts.count("<@U0BIG") == 43
+
+
+def test_supervisors_get_their_own_list_in_their_channel_once(team, renderer, bot):
+    set_setting(team, "supervisor_channel", "C0SUPER")
+    seed_book(team)
+    risk = seed.customer(team, "R001", "Risky Customer", owner="U0AGENT")
+    seed.callback(team, risk, DEFAULT_NOW - dt.timedelta(hours=2), kind="churn_intervention", owner="U0SUPER")
+    post_morning_lists(team, renderer, bot.app.client)
+    post_morning_lists(team, renderer, bot.app.client)
+    posts = {c.args["channel"]: c.args for c in bot.slack.ok_calls_to("chat.postMessage")}
+    assert set(posts) == {"C0DIGEST", "C0SUPER"} and len(bot.slack.ok_calls_to("chat.postMessage")) == 2
+    theirs = str(posts["C0SUPER"]["blocks"])
+    assert "主管今日清单" in theirs and "<@U0SUPER>" in theirs and "R*（R001）" in theirs
+    assert "<@U0AGENT>" not in theirs, "only what supervisors own"
+    assert "R*（R001）" in str(posts["C0DIGEST"]["blocks"]), "the team list still has everything"
+
+
+def test_no_supervisor_items_means_no_supervisor_post(team, renderer, bot):
+    set_setting(team, "supervisor_channel", "C0SUPER")
+    seed_book(team)
+    post_morning_lists(team, renderer, bot.app.client)
+    post_morning_lists(team, renderer, bot.app.client)
+    assert [c.args["channel"] for c in bot.slack.ok_calls_to("chat.postMessage")] == ["C0DIGEST"]

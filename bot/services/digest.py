@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.care.calendar import is_past_clock_time
 from bot.services.core import Services
-from bot.services.queue import MorningList, morning_list
+from bot.services.queue import MorningList, morning_list, supervisors_list
 from storage import queries
 
 log = logging.getLogger(__name__)
@@ -20,10 +21,39 @@ class DigestRun:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
 
 
+def _post_once(svc: Services, run: DigestRun, publish: Callable[[MorningList], str], digest: MorningList,
+               team_id: str, day: dt.date, now: dt.datetime) -> None:
+    channel = digest.channel
+    assert channel is not None
+    with svc.db.unit_of_work() as session:
+        claimed = queries.claim_digest(session, team_id, channel, day, now)
+    if not claimed:
+        run.skipped.append((team_id, f"already posted in {channel} on {day}"))
+        return
+    if digest.audience == "supervisors" and not digest.total:
+        # nothing for the supervisors today: the claim (with no message) marks the day as done
+        with svc.db.unit_of_work() as session:
+            queries.record_digest_ts(session, channel, day, "")
+        run.skipped.append((team_id, f"nothing for the supervisors in {channel} on {day}"))
+        return
+    try:
+        ts = publish(digest)
+    except Exception as exc:
+        log.exception("morning list for %s in %s failed; releasing the claim so it is retried", team_id, channel)
+        with svc.db.unit_of_work() as session:
+            queries.release_digest_claim(session, channel, day)
+        run.skipped.append((team_id, f"posting failed: {exc}"))
+        return
+    with svc.db.unit_of_work() as session:
+        queries.record_digest_ts(session, channel, day, ts)
+    run.posted.append((team_id, channel, ts))
+
+
 def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, team_id: str | None = None,
                       ignore_time: bool = False) -> DigestRun:
-    """Post each due team's list via `publish` (returns the message ts). Safe to call every minute,
-    twice, or from several replicas: the claim row is unique per channel and local day."""
+    """Post each due team's list via `publish` (returns the message ts), and what supervisors own (churn-risk
+    calls …) in the supervisors' channel. Safe to call every minute, twice, or from several replicas: the
+    claim row is unique per channel and local day."""
     now = svc.clock.now()
     run = DigestRun()
     with svc.db.unit_of_work() as session:
@@ -37,20 +67,17 @@ def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, t
             run.skipped.append((team.id, f"before {team.digest_time}"))
             continue
         day = calendar.local_date(now)
-        with svc.db.unit_of_work() as session:
-            claimed = queries.claim_digest(session, team.id, team.digest_channel, day, now)
-        if not claimed:
-            run.skipped.append((team.id, f"already posted in {team.digest_channel} on {day}"))
+        channels = [team.digest_channel]
+        if team.supervisor_channel and team.supervisor_channel != team.digest_channel:
+            channels.append(team.supervisor_channel)
+        with svc.db.unit_of_work() as session:  # a cheap look first: the list itself is built once a day
+            pending = [c for c in channels if not queries.digest_posts_count(session, c, day)]
+        if not pending:
+            run.skipped.append((team.id, f"already posted in {', '.join(channels)} on {day}"))
             continue
-        try:
-            ts = publish(morning_list(svc, team, now, calendar))
-        except Exception as exc:
-            log.exception("morning list for team %s failed; releasing the claim so it is retried", team.id)
-            with svc.db.unit_of_work() as session:
-                queries.release_digest_claim(session, team.digest_channel, day)
-            run.skipped.append((team.id, f"posting failed: {exc}"))
-            continue
-        with svc.db.unit_of_work() as session:
-            queries.record_digest_ts(session, team.digest_channel, day, ts)
-        run.posted.append((team.id, team.digest_channel, ts))
+        whole = morning_list(svc, team, now, calendar)
+        lists = [whole, supervisors_list(svc, whole)] if len(channels) > 1 else [whole]
+        for digest in lists:
+            if digest.channel in pending:
+                _post_once(svc, run, publish, digest, team.id, day, now)
     return run

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Row
 
@@ -44,6 +44,7 @@ class MorningList:
     locale: str
     agents: list[AgentQueue] = field(default_factory=list)
     unassigned: list[QueueItem] = field(default_factory=list)
+    audience: str = "team"  # "team": the whole team's list; "supervisors": only what supervisors own
 
     @property
     def total(self) -> int:
@@ -130,3 +131,13 @@ def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCale
               sorted(by_owner.items(), key=lambda kv: (-sum(i.overdue for i in kv[1]), -len(kv[1]), kv[0]))]
     return MorningList(team_id=team.id, channel=team.digest_channel, local_date=calendar.local_date(now), now=now,
                        timezone=team.timezone, locale=team.locale, agents=agents, unassigned=unassigned)
+
+
+def supervisors_list(svc: Services, whole: MorningList) -> MorningList:
+    """The part of a morning list that supervisors own (churn-risk calls and the like), for their channel."""
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, whole.team_id)
+        supervisors = {s.user_id for s in queries.staff_of_team(session, team.id) if s.role in ("supervisor", "admin")}
+        channel = team.supervisor_channel
+    return replace(whole, channel=channel, audience="supervisors", unassigned=[],
+                   agents=[a for a in whole.agents if a.user_id in supervisors])
