@@ -28,7 +28,7 @@ from bot.services.complaints import (
 )
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
-from handlers.deps import Deps, actor_of, channel_of
+from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
 from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
 from handlers.sla_jobs import render_post
@@ -95,12 +95,6 @@ def read_complaint_form(view: dict[str, Any]) -> ComplaintForm:
         severity=chosen(ComplaintField.SEVERITY), description=description, source_link=meta.get("link"))
 
 
-def _form_errors(actor: Actor, view: dict, errors: dict[str, tuple[str, dict]], fallback: str) -> dict[str, str]:
-    shown = {block.get("block_id") for block in view.get("blocks", []) if block.get("type") == "input"}
-    return {(block if block in shown else fallback): str(translate(actor.locale, key, **params))
-            for block, (key, params) in errors.items()}
-
-
 def _group_members(client: WebClient) -> Callable[[str], Collection[str]]:
     return lambda group_id: client.usergroups_users_list(usergroup=group_id)["users"]
 
@@ -155,14 +149,11 @@ def register(app: App, deps: Deps) -> None:
             opened = open_complaint(svc, actor, read_complaint_form(view))
         except FormErrors as exc:
             return ack(response_action="errors",
-                       errors=_form_errors(actor, view, exc.errors, ComplaintField.DESCRIPTION.value))
+                       errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.DESCRIPTION.value))
         ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         message = renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)
-        if meta.get("ch") and not str(meta["ch"]).startswith("D"):
-            client.chat_postEphemeral(channel=meta["ch"], user=actor.user_id, **message.as_kwargs())
-        else:
-            client.chat_postMessage(channel=actor.user_id, **message.as_kwargs())
+        confirm_where_they_were(client, actor.user_id, meta.get("ch"), message)
 
     # --- the rows of /care complaints ------------------------------------------------------------------
 
@@ -205,7 +196,7 @@ def register(app: App, deps: Deps) -> None:
                 created = resolve_complaint(svc, actor, complaint_id, text)
         except FormErrors as exc:
             return ack(response_action="errors",
-                       errors=_form_errors(actor, view, exc.errors, ComplaintField.RESOLUTION.value))
+                       errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.RESOLUTION.value))
         except CareError as exc:
             return ack(response_action="errors",
                        errors={ComplaintField.RESOLUTION.value: str(translate(actor.locale, exc.key, **exc.params))})

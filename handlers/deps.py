@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from bot.services.core import Services
 from bot.services.errors import NotRegistered
 from bot.services.people import Actor, SlackProfile
-from messages.render import Renderer
+from messages.render import Message, Renderer, translate
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +45,20 @@ def channel_of(body: dict[str, Any]) -> str | None:
     """Where an interaction happened (a channel, or none for the App Home)."""
     return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") \
         or body.get("channel_id")
+
+
+def modal_errors(locale: str, view: dict[str, Any], errors: dict[str, tuple[str, dict]],
+                 fallback: str) -> dict[str, str]:
+    """FormErrors as Slack's `response_action: errors`: an error on a block the modal does not show as an
+    input (a prefilled customer) goes on `fallback`, a block that is always there."""
+    shown = {block.get("block_id") for block in view.get("blocks", []) if block.get("type") == "input"}
+    return {(block if block in shown else fallback): str(translate(locale, key, **params))
+            for block, (key, params) in errors.items()}
+
+
+def confirm_where_they_were(client: WebClient, user_id: str, channel_id: str | None, message: Message) -> None:
+    """Ephemeral in the channel the modal was opened from; a DM when it came from the App Home or a DM."""
+    if channel_id and not channel_id.startswith("D"):
+        client.chat_postEphemeral(channel=channel_id, user=user_id, **message.as_kwargs())
+    else:
+        client.chat_postMessage(channel=user_id, **message.as_kwargs())

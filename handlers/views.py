@@ -14,7 +14,7 @@ from bot.care.call_form import CallForm
 from bot.services.calls import log_call
 from bot.services.errors import FormErrors
 from bot.services.queue import my_queue
-from handlers.deps import Deps, actor_of
+from handlers.deps import Deps, actor_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
 from handlers.ids import INPUT_ACTION, Action, Field, ViewId
 from handlers.views_common import home_view
@@ -63,11 +63,8 @@ def register(app: App, deps: Deps) -> None:
         try:
             logged = log_call(svc, actor, form)
         except FormErrors as exc:
-            # an error on a block the modal does not show (the customer when it was prefilled) goes on summary
-            shown = {block["block_id"] for block in view.get("blocks", []) if block.get("type") == "input"}
-            errors = {(block if block in shown else Field.SUMMARY.value): str(translate(actor.locale, key, **params))
-                      for block, (key, params) in exc.errors.items()}
-            return ack(response_action="errors", errors=errors)
+            return ack(response_action="errors",
+                       errors=modal_errors(actor.locale, view, exc.errors, Field.SUMMARY.value))
         except Exception:
             ref = uuid.uuid4().hex[:8]
             log.exception("saving a call failed (ref %s)", ref)
@@ -76,9 +73,6 @@ def register(app: App, deps: Deps) -> None:
         ack()
         meta = json.loads(view.get("private_metadata") or "{}")
         message = renderer.message("call_logged.json.j2", actor.locale, call=logged)
-        if meta.get("ch") and not str(meta["ch"]).startswith("D"):
-            client.chat_postEphemeral(channel=meta["ch"], user=actor.user_id, **message.as_kwargs())
-        else:
-            client.chat_postMessage(channel=actor.user_id, **message.as_kwargs())
+        confirm_where_they_were(client, actor.user_id, meta.get("ch"), message)
         # the App Home lists the queue too: without this, the call just logged would still show there
         client.views_publish(user_id=actor.user_id, view=home_view(renderer, my_queue(svc, actor), actor))
