@@ -56,7 +56,7 @@ def complaints_page(renderer: Renderer, deps: Deps, actor: Actor) -> Message:
 
 
 def resolve_view(renderer: Renderer, deps: Deps, actor: Actor, complaint_id: int, **where: Any) -> dict:
-    row = complaint_for(deps.services, actor, complaint_id)
+    row = complaint_for(deps.services, actor, complaint_id, checked=bool(where.get("esc")))
     if row.status == "resolved":
         raise CareError("complaint.errors.already_resolved", id=row.id)
     return renderer.view("complaint_resolve_modal.json.j2", actor.locale, row=row,
@@ -201,7 +201,7 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={ComplaintField.RESOLUTION.value: str(translate(actor.locale, exc.key, **exc.params))})
         ack()
-        row = complaint_for(svc, actor, complaint_id)
+        row = complaint_for(svc, actor, complaint_id, checked=bool(meta.get("esc")))
         done = renderer.message("notice.json.j2", actor.locale, key="complaint.resolved",
                                 params={"ticket": translate(actor.locale, f"ticket.{row.kind}"), "id": row.id,
                                         "callbacks": len(created)})
@@ -240,7 +240,7 @@ def register(app: App, deps: Deps) -> None:
         new_owner = action.get("selected_user") or ""
         escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client))
         update_post(client, *_message_of(body))
-        row = complaint_for(svc, actor, complaint_id)
+        row = complaint_for(svc, actor, complaint_id, checked=True)
         note = renderer.message("notice.json.j2", actor.locale, key="escalation.assigned_to_you",
                                 params={"who": mention(actor.user_id), "ticket": translate(actor.locale,
                                                                                           f"ticket.{row.kind}"),

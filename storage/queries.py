@@ -64,10 +64,14 @@ def customer_by_code(session: Session, team_id: str, code: str) -> Customer | No
     ).one_or_none()
 
 
-def customers_matching(session: Session, team_id: str, query: str, limit: int) -> Sequence[Customer]:
-    """Customers whose code or name starts with / contains the query, code matches first."""
+def customers_matching(session: Session, team_id: str, query: str, limit: int,
+                       owners: Sequence[str] | None = None) -> Sequence[Customer]:
+    """Customers whose code or name starts with / contains the query, code matches first. `owners`: only
+    customers owned by one of them or by nobody (None: any owner)."""
     query = query.strip()
     stmt = select(Customer).where(Customer.team_id == team_id)
+    if owners is not None:
+        stmt = stmt.where(or_(Customer.owner_id.in_(list(owners)), Customer.owner_id.is_(None)))
     if query:
         pattern = f"%{_escape_like(query)}%"
         stmt = stmt.where(or_(Customer.code.ilike(pattern, escape="\\"),

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from bot.care.call_form import CallForm, check_call
 from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
+from bot.services import scope
 from bot.services.core import Services
-from bot.services.errors import FormErrors
+from bot.services.errors import Forbidden, FormErrors
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Callback, CallLog
@@ -46,6 +47,7 @@ def target_for_callback(svc: Services, actor: Actor, callback_id: int) -> CallTa
         callback = queries.callback_by_id(session, actor.team_id, callback_id)
         if callback is None:
             raise FormErrors({"customer": ("errors.callback_gone", {})})
+        scope.require_customer(actor, callback.customer, callback)
         return _target(callback.customer, callback)
 
 
@@ -54,18 +56,21 @@ def target_for_customer(svc: Services, actor: Actor, customer_id: int) -> CallTa
         customer = queries.customer_by_id(session, actor.team_id, customer_id)
         if customer is None:
             raise FormErrors({"customer": ("form.errors.customer_unknown", {})})
+        scope.require_customer(actor, customer)
         return _target(customer, queries.open_callback_of_customer(session, customer.id))
 
 
 def find_customer(svc: Services, actor: Actor, text: str) -> CallTarget | None:
-    """`/care log 2024001` or `/care log 张女士`: an exact code, else a unique name match."""
+    """`/care log 2024001` or `/care log 张女士`: an exact code, else a unique name match among the customers
+    the actor may act on. Forbidden when the code is a colleague's customer (bot/care/access.py)."""
     with svc.db.unit_of_work() as session:
         customer = queries.customer_by_code(session, actor.team_id, text.strip())
         if customer is None:
-            matches = queries.customers_matching(session, actor.team_id, text, limit=2)
+            matches = scope.customers_for_search(session, actor, text, limit=2)
             customer = matches[0] if len(matches) == 1 else None
         if customer is None:
             return None
+        scope.require_customer(actor, customer)
         return _target(customer, queries.open_callback_of_customer(session, customer.id))
 
 
@@ -96,6 +101,10 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
         callback = queries.callback_by_id(session, actor.team_id, form.callback_id) if form.callback_id else None
         if callback is None or callback.customer_id != customer.id or callback.status != "open":
             callback = queries.open_callback_of_customer(session, customer.id)
+        try:
+            scope.require_customer(actor, customer, callback)
+        except Forbidden as refused:
+            raise FormErrors({"customer": (refused.key, refused.params)}) from None
 
         outcome = effective_outcome(Outcome(form.outcome), form.rating, rules)
         call = CallLog(team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,

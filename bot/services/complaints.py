@@ -25,6 +25,7 @@ from bot.care.sla_rules import (
     Target,
     load_sla_rules,
 )
+from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
@@ -199,6 +200,10 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm) -> OpenedCo
         if errors:
             raise FormErrors(errors)
         assert customer is not None
+        try:
+            scope.require_customer(actor, customer)
+        except CareError as refused:
+            raise FormErrors({"customer": (refused.key, refused.params)}) from None
         complaint = create_complaint(
             session, svc, team, customer, kind=form.kind or "complaint", category=form.category or "other",
             severity=form.severity or "normal", description=form.description.strip(), opened_at=now,
@@ -263,8 +268,7 @@ def _load(session: Session, actor: Actor, complaint_id: int) -> tuple[Team, Comp
 
 
 def _may_work_on(actor: Actor, complaint: Complaint) -> None:
-    if complaint.owner_id != actor.user_id and not actor.is_supervisor:
-        raise CareError("complaint.errors.not_yours", id=complaint.id)
+    scope.require_complaint(actor, complaint)
 
 
 def record_first_response(svc: Services, actor: Actor, complaint_id: int) -> None:
@@ -423,10 +427,14 @@ def list_complaints(svc: Services, actor: Actor) -> ComplaintList:
     return ComplaintList(rows=rows, now=now, timezone=team.timezone, whole_team=actor.is_supervisor)
 
 
-def complaint_for(svc: Services, actor: Actor, complaint_id: int) -> ComplaintRow:
+def complaint_for(svc: Services, actor: Actor, complaint_id: int, *, checked: bool = False) -> ComplaintRow:
+    """One complaint with its clocks, for someone who may act on it (bot/care/access.py), else Forbidden.
+    `checked`: the caller already allowed the actor by another rule (supervisors' group on an escalation)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
+        if not checked:
+            _may_work_on(actor, complaint)
         return complaint_row(session, complaint, sla, svc.sla_rules_for(team), now)
 
 

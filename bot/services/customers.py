@@ -11,6 +11,7 @@ from bot.care.customer_rows import CustomerRow, map_headers, parse_row
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.services.people import Actor
+from bot.services.scope import customers_for_search
 from storage import queries
 from storage.models import Customer
 
@@ -23,9 +24,9 @@ class CustomerOption:
 
 
 def search_customers(svc: Services, actor: Actor, text: str, limit: int = 20) -> list[CustomerOption]:
+    """Customers `actor` may act on (bot/care/access.py) whose code or name contains `text`."""
     with svc.db.unit_of_work() as session:
-        return [CustomerOption(c.id, c.code, c.name)
-                for c in queries.customers_matching(session, actor.team_id, text, limit)]
+        return [CustomerOption(c.id, c.code, c.name) for c in customers_for_search(session, actor, text, limit)]
 
 
 @dataclass
