@@ -110,13 +110,16 @@ def sla_rules_set(file: Path, team: str | None) -> None:
 @sla_rules.command("show")
 @click.option("--team", default=None)
 def sla_rules_show(team: str | None) -> None:
-    """Print the team's own rules file, or the shipped defaults."""
+    """Print the team's own rules file (or the shipped defaults), then the quiet-hours rule in effect."""
     from importlib import resources
 
+    from bot.care.sla_rules import describe_paging, load_sla_rules
     from bot.services.complaints import team_sla_rules_text
 
     text = team_sla_rules_text(_services(), team)
     click.echo(text if text else resources.files("bot.care").joinpath("sla_default.yaml").read_text(encoding="utf-8"))
+    rule = describe_paging(load_sla_rules(text))
+    click.echo("\n# In effect:\n" + "\n".join(f"# {line}" for line in rule.splitlines()))
 
 
 @escalation.command("audit")

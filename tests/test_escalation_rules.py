@@ -69,6 +69,8 @@ def test_cli_checks_sets_and_shows_the_rules(tmp_path):
     assert runner.invoke(main, ["escalation", "rules", "set", str(good)], env=env).exit_code == 0
     shown = runner.invoke(main, ["escalation", "rules", "show"], env=env)
     assert "duration: 20m" in shown.output
+    assert "No level respects quiet hours" in shown.output and "(severity critical) break through" in shown.output
+    assert "a working-time clock re-raises only in working time" in shown.output
 
 
 def test_cli_prints_the_audit_trail_of_a_complaint(tmp_path):

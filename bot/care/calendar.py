@@ -16,10 +16,17 @@ import holidays
 
 @dataclass(frozen=True)
 class WorkWindow:
-    """One stretch of working time in a day, local wall clock, start inclusive, end exclusive."""
+    """One stretch of working time, local wall clock, start inclusive, end exclusive.
+
+    An `end` at or before `start` is on the next day: `21:00-02:00` (a night shift; `24:00` is written
+    `end=00:00`) belongs to the day it starts on, so it works only when that day is a working day."""
 
     start: dt.time
     end: dt.time
+
+    @property
+    def crosses_midnight(self) -> bool:
+        return self.end <= self.start
 
 
 DEFAULT_WINDOWS: tuple[WorkWindow, ...] = (
@@ -39,7 +46,7 @@ class WorkCalendar:
     timezone: str = "Asia/Shanghai"
     holiday_country: str | None = "CN"
     windows: tuple[WorkWindow, ...] = DEFAULT_WINDOWS
-    weekend: frozenset[int] = frozenset({5, 6})  # Monday is 0
+    weekend: frozenset[int] = frozenset({5, 6})  # weekly days off, Monday is 0; empty: works every day
     extra_days_off: frozenset[dt.date] = field(default_factory=frozenset)
     extra_working_days: frozenset[dt.date] = field(default_factory=frozenset)
 
@@ -99,7 +106,15 @@ class WorkCalendar:
         """The working stretches of `day` as aware datetimes; empty on a day off."""
         if not self.is_working_day(day):
             return []
-        return [(self.at(day, w.start), self.at(day, w.end)) for w in self.windows]
+        next_day = day + dt.timedelta(days=1)
+        return [(self.at(day, w.start), self.at(next_day if w.crosses_midnight else day, w.end))
+                for w in self.windows]
+
+    def is_working_time(self, moment: dt.datetime) -> bool:
+        """Inside a working window (of its own day, or of yesterday's night shift)."""
+        day = self.local_date(moment)
+        return any(begin <= moment < end for d in (day - dt.timedelta(days=1), day)
+                   for begin, end in self.working_intervals(d))
 
     def first_working_moment(self, day: dt.date) -> dt.datetime:
         """Start of the first working window on the first working day on or after `day`."""

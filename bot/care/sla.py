@@ -33,7 +33,7 @@ Span = tuple[dt.datetime, dt.datetime]
 def _working_stretches(start: dt.datetime, calendar: WorkCalendar) -> Iterator[Span]:
     """Working intervals in UTC that end after `start`, clipped to begin no earlier than it."""
     start = _aware(start).astimezone(UTC)
-    day = calendar.local_date(start)
+    day = calendar.local_date(start) - dt.timedelta(days=1)  # yesterday's night shift may still run
     idle_days = 0
     while True:
         intervals = calendar.working_intervals(day)
@@ -113,6 +113,7 @@ class ClockState:
     breached: bool  # the due time has passed (or passed before the clock was stopped)
     paused: bool
     stopped: bool
+    business_hours: bool = False  # the clock counts working time (its re-raises do too)
 
 
 @dataclass(frozen=True)
@@ -185,4 +186,5 @@ def clock_state(opened_at: dt.datetime, target: Target, pauses: Sequence[Pause],
         breached=end > due_at,
         paused=paused,
         stopped=stopped_at is not None,
+        business_hours=target.business_hours,
     )

@@ -14,13 +14,14 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, ValidationError, field_validator, model_validator
 
-from bot.care.calendar import WorkCalendar, WorkWindow
+from bot.care.calendar import WorkCalendar
+from bot.care.calendar_rules import CalendarRules, TimeRange, _AtPath, _Model
+
+__all__ = ["CalendarRules", "TimeRange"]  # the calendar section, re-exported for callers of this module
 
 Kind = Literal["complaint", "inquiry", "suggestion"]
 Severity = Literal["low", "normal", "high", "critical"]
@@ -37,14 +38,6 @@ LEVEL_ORDER: tuple[str, ...] = get_args(LevelName)
 
 class RulesError(ValueError):
     """A rules document is invalid; the message names each bad key path and its YAML line."""
-
-
-class _AtPath(ValueError):
-    """Raised inside validators to point the error at a sub-path of the validated value."""
-
-    def __init__(self, subpath: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.subpath = subpath
 
 
 # --- scalar types -----------------------------------------------------------------------------
@@ -94,102 +87,6 @@ def _positive(value: dt.timedelta) -> dt.timedelta:
 
 Duration = Annotated[dt.timedelta, BeforeValidator(lambda v: _non_negative(parse_duration(v)))]
 PositiveDuration = Annotated[dt.timedelta, BeforeValidator(lambda v: _positive(parse_duration(v)))]
-
-_TIME_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
-
-
-def _parse_time_range(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    match = _TIME_RANGE.match(value)
-    if not match:
-        raise ValueError(f"not a time range: {value!r} (use 'HH:MM-HH:MM')")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    try:
-        return {"start": dt.time(h1, m1), "end": dt.time(h2, m2)}
-    except ValueError as exc:
-        raise ValueError(f"not a time range: {value!r} ({exc})") from None
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimeRange(_Model):
-    """Local wall-clock stretch; `end` before `start` wraps past midnight (quiet hours)."""
-
-    start: dt.time
-    end: dt.time
-
-    def contains(self, time: dt.time) -> bool:
-        if self.start <= self.end:
-            return self.start <= time < self.end
-        return time >= self.start or time < self.end
-
-
-TimeRangeField = Annotated[TimeRange, BeforeValidator(_parse_time_range)]
-
-
-# --- calendar ---------------------------------------------------------------------------------
-
-class CalendarRules(_Model):
-    timezone: str
-    holiday_country: str | None
-    working_windows: tuple[TimeRangeField, ...]
-    extra_days_off: tuple[dt.date, ...]
-    extra_working_days: tuple[dt.date, ...]
-    quiet_hours: TimeRangeField
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown timezone {value!r}") from None
-        return value
-
-    @field_validator("holiday_country")
-    @classmethod
-    def _known_country(cls, value: str | None) -> str | None:
-        if value is not None and value not in holidays.list_supported_countries():
-            raise ValueError(f"holidays has no calendar for country {value!r}")
-        return value
-
-    @field_validator("working_windows")
-    @classmethod
-    def _ordered_windows(cls, windows: tuple[TimeRange, ...]) -> tuple[TimeRange, ...]:
-        if not windows:
-            raise ValueError("at least one working window is needed")
-        previous_end = dt.time.min
-        for i, window in enumerate(windows):
-            if window.start >= window.end:
-                raise _AtPath((i,), "a working window must end after it starts, on the same day")
-            if window.start < previous_end:
-                raise _AtPath((i,), "working windows must be in order and must not overlap")
-            previous_end = window.end
-        return windows
-
-    def work_calendar(self) -> WorkCalendar:
-        return _work_calendar(self)
-
-    def in_quiet_hours(self, moment: dt.datetime) -> bool:
-        if moment.tzinfo is None:
-            raise ValueError("naive datetime: every moment must carry a timezone")
-        return self.quiet_hours.contains(moment.astimezone(ZoneInfo(self.timezone)).time())
-
-
-@lru_cache(maxsize=8)
-def _work_calendar(rules: CalendarRules) -> WorkCalendar:
-    # Cached so the holiday tables a WorkCalendar builds lazily are built once per rules version.
-    return WorkCalendar(
-        timezone=rules.timezone,
-        holiday_country=rules.holiday_country,
-        windows=tuple(WorkWindow(w.start, w.end) for w in rules.working_windows),
-        extra_days_off=frozenset(rules.extra_days_off),
-        extra_working_days=frozenset(rules.extra_working_days),
-    )
-
 
 # --- targets ----------------------------------------------------------------------------------
 
@@ -250,7 +147,7 @@ class Targets(_Model):
 
 class Level(_Model):
     name: LevelName
-    respects_quiet_hours: bool
+    respects_quiet_hours: bool  # this level's pings about non-urgent complaints wait until quiet hours end
     warn_at: float | None = None  # owner only
     after: Duration | None = None  # breach levels only
     retrigger: PositiveDuration | None = None  # breach levels only
@@ -276,8 +173,19 @@ class Level(_Model):
         return self.name != "owner"
 
 
+class Urgency(_Model):
+    """Which complaints break through quiet hours (PagerDuty's high urgency): any listed severity or tier."""
+
+    severities: tuple[Severity, ...]
+    tiers: tuple[Tier, ...]
+
+    def covers(self, severity: str, tier: str) -> bool:
+        return severity in self.severities or tier in self.tiers
+
+
 class EscalationRules(_Model):
     snooze: PositiveDuration
+    urgent: Urgency
     levels: tuple[Level, ...]
 
     @field_validator("levels")
@@ -294,6 +202,9 @@ class EscalationRules(_Model):
 
     def level(self, name: str) -> Level | None:
         return next((level for level in self.levels if level.name == name), None)
+
+    def is_urgent(self, severity: str, tier: str) -> bool:
+        return self.urgent.covers(severity, tier)
 
 
 # --- the whole document -----------------------------------------------------------------------
@@ -420,3 +331,22 @@ def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
             break
         node = child
     return node.start_mark.line + 1
+
+
+def describe_paging(rules: SlaRules) -> str:
+    """The quiet-hours rule in effect, in words (printed by `carebot escalation rules show`)."""
+    calendar, escalation = rules.calendar, rules.escalation
+    quiet = f"quiet hours {calendar.quiet_hours}"
+    if calendar.quiet_on_days_off:
+        quiet += " and the team's days off outside working windows"
+    held = [level.name for level in escalation.levels if level.respects_quiet_hours]
+    urgent = [f"severity {s}" for s in escalation.urgent.severities] + \
+        [f"tier {t}" for t in escalation.urgent.tiers]
+    lines = [
+        f"In {quiet}, pings about a non-urgent complaint to {', '.join(held)} wait until the quiet time ends "
+        "(nothing is dropped)." if held else "No level respects quiet hours: every level pings at any hour.",
+        f"Urgent complaints ({' or '.join(urgent) or 'none'}) break through quiet hours.",
+        "Re-raises and next levels count in their clock's own time: a working-time clock re-raises only "
+        "in working time.",
+    ]
+    return "\n".join(lines)

@@ -143,7 +143,8 @@ def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: S
                        clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
                        acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
                        snoozed_until=sla.snoozed_until, sent=tuple(sent),
-                       resolved=complaint.status == "resolved")
+                       resolved=complaint.status == "resolved",
+                       urgent=rules.escalation.is_urgent(complaint.severity, sla.tier))
 
 
 # --- opening --------------------------------------------------------------------------------------

@@ -52,8 +52,11 @@ def _post_once(svc: Services, run: DigestRun, publish: Callable[[MorningList], s
 def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, team_id: str | None = None,
                       ignore_time: bool = False) -> DigestRun:
     """Post each due team's list via `publish` (returns the message ts), and what supervisors own (churn-risk
-    calls …) in the supervisors' channel. Safe to call every minute, twice, or from several replicas: the
-    claim row is unique per channel and local day."""
+    calls …) in the supervisors' channel. Nothing on the team's days off (weekly days off, public holidays,
+    its own days off; 调休 working days are working days): overdue items wait for the next working
+    morning. `ignore_time` (`carebot digest`, a person asking now) posts whatever the time and day.
+    Safe to call every minute, twice, or from several replicas: the claim row is unique per channel and
+    local day."""
     now = svc.clock.now()
     run = DigestRun()
     with svc.db.unit_of_work() as session:
@@ -67,6 +70,9 @@ def run_morning_lists(svc: Services, publish: Callable[[MorningList], str], *, t
             run.skipped.append((team.id, f"before {team.digest_time}"))
             continue
         day = calendar.local_date(now)
+        if not ignore_time and not calendar.is_working_day(day):  # what fell due waits for the next working day
+            run.skipped.append((team.id, f"{day} is a day off in the team calendar"))
+            continue
         channels = [team.digest_channel]
         if team.supervisor_channel and team.supervisor_channel != team.digest_channel:
             channels.append(team.supervisor_channel)

@@ -5,11 +5,14 @@ its `escalation_notice` row (UNIQUE step_key) and committing; only the replica w
 posts it. When posting fails the claim is deleted so the next sweep retries; a claim never posted (the
 process died in between) is given back after STALE_CLAIM.
 
-Routing: the owner's warning goes to the owner by DM (deferred during their Slack do-not-disturb and
-the team's quiet hours); supervisors' breaches go to `team.supervisor_channel` (else the digest
-channel) mentioning `team.supervisor_group`; the manager level goes to the team's manager channel or
-the manager by DM (`carebot escalation manager`), else to the supervisors' channel. Several notices
-for one channel in one sweep become one post.
+Quiet time: in the team's quiet hours (and on its days off) every level that respects them holds
+its notices about non-urgent complaints until the quiet time ends; urgent ones (the rules' `urgent`, by
+severity or tier) break through. The owner's warning also waits for their Slack do-not-disturb.
+
+Routing: the owner's warning goes to the owner by DM; supervisors' breaches go to
+`team.supervisor_channel` (else the digest channel) mentioning `team.supervisor_group`; the manager
+level goes to the team's manager channel or the manager by DM (`carebot escalation manager`), else to
+the supervisors' channel. Several notices for one channel in one sweep become one post.
 
 Who may act (acknowledge, reassign, resolve, snooze): staff registered as supervisor or admin, and
 members of the team's supervisor user group (usergroups.users.list).
@@ -142,6 +145,7 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
         return dnd_cache[user_id]
 
     claimed: list[Notification] = []
+    quiet_of: dict[str, bool] = {}  # team -> its quiet time now
     channel_of: dict[str, str] = {}
     items: dict[str, tuple[Team, NoticeItem]] = {}
     with svc.db.unit_of_work() as session:
@@ -156,13 +160,14 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
             sla = sla_queries.sla_of(session, complaint.id)
             assert sla is not None
             facts = snapshot(session, complaint, sla, rules, now)
-            due = due_notifications(facts, rules, now)
-            if any(n.level == "owner" for n in due):
-                quiet = rules.calendar.in_quiet_hours(now) or \
-                    (complaint.owner_id is not None and owner_in_dnd(complaint.owner_id))
-                if quiet:
-                    due = due_notifications(facts, rules, now, do_not_disturb=True)
-            if sla.announce and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
+            quiet = quiet_of.setdefault(team.id, rules.calendar.in_quiet_hours(now))
+            due = due_notifications(facts, rules, now, quiet=quiet)
+            if any(n.level == "owner" for n in due) and complaint.owner_id is not None \
+                    and owner_in_dnd(complaint.owner_id):
+                due = due_notifications(facts, rules, now, quiet=quiet, owner_dnd=True)
+            supervisors = rules.escalation.level("supervisors")
+            held = quiet and not facts.urgent and (supervisors is None or supervisors.respects_quiet_hours)
+            if sla.announce and not held and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
                     session, complaint.id)):
                 due.insert(0, Notification(str(complaint.id), "opened", "supervisors", "alert",
                                            f"sla:{complaint.id}:opened:supervisors"))

@@ -42,7 +42,7 @@ def snapshot(now, *, sent=(), ack=None, snoozed=None, resolved=False, responded=
 
 
 def due(now, *, dnd=False, **facts):
-    return due_notifications(snapshot(now, **facts), RULES, now, do_not_disturb=dnd)
+    return due_notifications(snapshot(now, **facts), RULES, now, owner_dnd=dnd)
 
 
 def steps(notifications):
@@ -109,22 +109,24 @@ def test_retrigger_while_acknowledged_but_unresolved():
     assert (first.level, first.kind, first.round, first.step_key) == (
         "supervisors", "retrigger", 1, "sla:C1:first_response:supervisors:r1")
     after_one = ESCALATED + sent(("supervisors", 1, at(16, 11, 40)))
-    assert due(at(16, 12, 9), sent=after_one, ack=ack) == []
-    [second] = due(at(16, 12, 10), sent=after_one, ack=ack)
+    # a working-time clock re-raises after 30 working minutes: 20 before the lunch break, 10 after it
+    assert due(at(16, 13, 39), sent=after_one, ack=ack) == []
+    [second] = due(at(16, 13, 40), sent=after_one, ack=ack)
     assert second.step_key == "sla:C1:first_response:supervisors:r2"
 
 
 def test_reacknowledging_restarts_the_wait_but_not_the_round_numbers():
     after_one = ESCALATED + sent(("supervisors", 1, at(16, 11, 40)))
     reack = at(16, 11, 50)
-    assert due(at(16, 12, 15), sent=after_one, ack=reack) == []
-    assert steps(due(at(16, 12, 20), sent=after_one, ack=reack)) == [
+    assert due(at(16, 13, 49), sent=after_one, ack=reack) == []
+    assert steps(due(at(16, 13, 50), sent=after_one, ack=reack)) == [
         ("first_response", "supervisors", "retrigger", 2)]
 
 
 def test_acknowledging_the_manager_retriggers_the_manager():
     both = ESCALATED + sent(("manager", at(16, 11, 31)))
-    assert steps(due(at(16, 12, 5), sent=both, ack=at(16, 11, 35))) == [
+    assert due(at(16, 13, 34), sent=both, ack=at(16, 11, 35)) == []  # 25 working minutes, then lunch
+    assert steps(due(at(16, 13, 35), sent=both, ack=at(16, 11, 35))) == [
         ("first_response", "manager", "retrigger", 1)]
 
 
@@ -199,7 +201,7 @@ def test_a_day_of_sweeps():
     log, now = [], OPENED
     while now <= at(17, 14):
         quiet = RULES.calendar.in_quiet_hours(now)
-        for n in due_notifications(snapshot(now, sent=[s for s, _ in log]), RULES, now, do_not_disturb=quiet):
+        for n in due_notifications(snapshot(now, sent=[s for s, _ in log]), RULES, now, quiet=quiet):
             log.append((n.sent(now), n))
         now += dt.timedelta(minutes=1)
     assert [(n.clock, n.level, s.sent_at) for s, n in log] == [

@@ -28,8 +28,9 @@ def test_default_file_loads_with_care_domain_values():
     esc = rules.escalation
     assert [level.name for level in esc.levels] == ["owner", "supervisors", "manager"]
     assert esc.level("owner").warn_at == 0.8 and esc.level("owner").respects_quiet_hours
-    assert not esc.level("supervisors").respects_quiet_hours
-    assert not esc.level("manager").respects_quiet_hours
+    assert esc.level("supervisors").respects_quiet_hours and esc.level("manager").respects_quiet_hours
+    assert esc.is_urgent("critical", "ordinary") and not esc.is_urgent("high", "high_value")
+    assert cal.weekly_days_off == ("saturday", "sunday") and cal.quiet_on_days_off
     assert esc.level("supervisors").retrigger == 30 * M
     assert esc.snooze == 30 * M
 
@@ -265,3 +266,34 @@ def test_quiet_hours_wrap_midnight(local, quiet):
 def test_quiet_hours_refuse_naive():
     with pytest.raises(ValueError, match="naive"):
         default_sla_rules().calendar.in_quiet_hours(dt.datetime(2026, 9, 16, 22))
+
+
+@pytest.mark.parametrize(("windows", "message"), [
+    ("['21:00-02:00', '23:00-23:30']", "only the last working window may run past midnight"),
+    ("['01:00-08:00', '21:00-02:00']", "runs into the next day's first window"),
+    ("['09:00-12:00', '11:00-13:00']", "must be in order by start and must not overlap"),
+    ("['09:00-24:30']", "not a time range"),
+    ("['24:00-08:00']", "not a time range"),
+])
+def test_working_windows_refused_with_the_reason(windows, message):
+    with pytest.raises(RulesError) as error:
+        load_sla_rules(f"calendar:\n  working_windows: {windows}\n")
+    assert message in str(error.value) and "calendar.working_windows" in str(error.value)
+
+
+def test_quiet_hours_may_end_at_24_00_and_days_off_are_quiet_outside_working_windows():
+    rules = load_sla_rules(
+        "calendar:\n  quiet_hours: '22:00-24:00'\n  working_windows: ['09:00-12:00', '20:00-01:00']\n")
+    cal = rules.calendar
+    assert cal.in_quiet_hours(dt.datetime(2026, 11, 26, 23, 59, tzinfo=SH))
+    assert not cal.in_quiet_hours(dt.datetime(2026, 11, 26, 8, 0, tzinfo=SH))
+    assert not cal.in_quiet_hours(dt.datetime(2026, 11, 28, 0, 30, tzinfo=SH)), "Friday's shift, on a Saturday"
+    assert cal.in_quiet_hours(dt.datetime(2026, 11, 28, 10, 0, tzinfo=SH)), "a Saturday off"
+    assert not load_sla_rules("calendar: {quiet_on_days_off: false}").calendar.in_quiet_hours(
+        dt.datetime(2026, 11, 28, 10, 0, tzinfo=SH))
+
+
+def test_weekly_days_off_take_short_names_and_refuse_unknown_days():
+    assert load_sla_rules("calendar: {weekly_days_off: [Fri, sun]}").calendar.weekly_days_off == ("friday", "sunday")
+    with pytest.raises(RulesError, match="calendar.weekly_days_off"):
+        load_sla_rules("calendar: {weekly_days_off: [someday]}")
