@@ -233,6 +233,9 @@ def _reason(ctx: Any, rule: str, params: dict[str, Any]) -> Mrkdwn:
     params.setdefault("after", _delay(locale, params))
     if f"cadence.{params.get('cadence')}" in catalog(locale):  # the periodic preset's row, e.g. high_value
         params["cadence"] = catalog(locale)[f"cadence.{params['cadence']}"]
+    if "fields" in params:  # a record's missing key fields, each named in the person's language
+        names = [catalog(locale).get(f"record_field.{f.strip()}", f.strip()) for f in str(params["fields"]).split(",")]
+        params["fields"] = "、".join(names) if locale.startswith("zh") else ", ".join(names)
     if key in catalog(locale):
         try:
             return translate(locale, key, **params)

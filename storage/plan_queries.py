@@ -126,6 +126,21 @@ def supervisors_of_team(session: Session, team_id: str) -> Sequence[str]:
     return [uid for uid, role in sorted(rows, key=lambda r: (r[1] != "supervisor", r[0]))]
 
 
+def admins_of_team(session: Session, team_id: str) -> Sequence[str]:
+    """The team's admins by id: who completes a record that has no owner (care-domain §2)."""
+    return session.scalars(select(Staff.user_id).where(Staff.team_id == team_id, Staff.role == "admin")
+                           .order_by(Staff.user_id)).all()
+
+
+def close_open_callbacks_of_kind(session: Session, customer_id: int, kind: str, status: str,
+                                 now: dt.datetime) -> int:
+    """Close the customer's open callbacks of `kind` (e.g. a record task once the record is complete)."""
+    result = session.execute(update(Callback).where(Callback.customer_id == customer_id, Callback.kind == kind,
+                                                    Callback.status == "open")
+                             .values(status=status, closed_at=now))
+    return result.rowcount or 0
+
+
 def customer_of_complaint(session: Session, complaint_id: int) -> Complaint | None:
     return session.get(Complaint, complaint_id)
 

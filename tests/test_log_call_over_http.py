@@ -85,9 +85,10 @@ def test_valid_submit_stores_the_log_closes_the_callback_and_plans_the_next(bot,
         assert (log.outcome, log.rating, log.channel, log.staff_id) == ("satisfied", 5, "phone", "U0AGENT")
         assert session.get(Callback, cb).status == "done"
         [following] = session.scalars(select(Callback).where(Callback.status == "open")).all()
-        # satisfied -> light touch a month later (2026-12-24, a Thursday, a working day) at the first window
+        # satisfied -> light touch 30 days later (2026-12-24, a Thursday, a working day) at the plan's default
+        # time, 10:00, like every callback the care plan places
         assert following.kind == "light_touch"
-        assert following.due_at == dt.datetime(2026, 12, 24, 9, 0, tzinfo=DEFAULT_NOW.tzinfo)
+        assert following.due_at == dt.datetime(2026, 12, 24, 10, 0, tzinfo=DEFAULT_NOW.tzinfo)
         assert session.get(Customer, cid).last_contact_at == DEFAULT_NOW
     [confirmation] = bot.slack.wait_for("chat.postEphemeral")
     assert "Logged your call with *Alice Wang*" in confirmation.args["text"]

@@ -97,7 +97,8 @@ def test_a_payload_slack_would_refuse_never_leaves():
 # catalog areas whose keys are composed at run time (e.g. 'kind.' ~ kind, f"delay.{unit}")
 COMPOSED = ("kind.", "rule.", "channel.", "outcome.", "ticket.", "clock.", "segment.", "cadence.", "delay.",
             "complaint.categories.", "complaint.severities.", "complaint.kinds.", "complaint.category.",
-            "complaint.kind.", "complaint.severity.", "form.errors.", "errors.bad_", "plan.errors.")
+            "complaint.kind.", "complaint.severity.", "form.errors.", "errors.bad_", "plan.errors.",
+            "record_field.")
 
 
 def test_every_catalog_text_is_used_somewhere():

@@ -40,9 +40,10 @@ def test_care_plan_shows_the_load_per_person_to_a_supervisor_only(bot, team, tmp
     assert "Only supervisors" in texts(bot.responses("cmd")[0])
     bot.command("plan 14", user_id="U0SUPER")
     body = texts(bot.responses("cmd", 2)[1])
-    # welcome today; first use 11-23 + 7 = Mon 11-30 (13:30); the weekly touch of a new customer 7 days later
+    # welcome today; first use 11-23 + 7 = Mon 11-30 (13:30); the weekly touch of a new customer at most 7
+    # days later: 11-30 + 7 = Mon 12-07 10:00 is in the Monday-morning avoid slot -> Fri 12-04 10:00
     assert "next 14 days" in body and "<@U0AGENT> · *3* in 14 days" in body
-    assert "11-24: 1 · 11-30: 1 · 12-07: 1" in body and "Dec 7, 2026" in body
+    assert "11-24: 1 · 11-30: 1 · 12-04: 1" in body and "Dec 7, 2026" in body
 
 
 def test_a_callback_created_by_the_import_shows_its_reason_in_care_due(bot, team, tmp_path):

@@ -60,13 +60,14 @@ def forecast(
     for offset in range(days):
         today = start + dt.timedelta(days=offset)
         now = calendar.start_of_day(today)
-        known = [_done_before(c, today, customers, calendar) for c in known]
+        known = [_done_before(c, today, customers, calendar, rules.triggers.record.kind) for c in known]
         for cid, customer in customers.items():
             segments = Segments(
                 tiers[cid], activity_of(customer, rules, now), lifecycle_of(customer, rules, now)
             )
             mine = [c for c in known if c.customer_id == cid]
-            contacts = sum(1 for c in mine if c.status == DONE and _same_month(c.due_at, today, calendar))
+            contacts = sum(1 for c in mine if c.status == DONE and c.kind != rules.triggers.record.kind
+                           and _same_month(c.due_at, today, calendar))
             for planned in plan_customer(customer, segments, mine, contacts, rules, calendar, now):
                 known.append(_as_existing(planned))
                 due_on = calendar.local_date(planned.due_at)
@@ -80,7 +81,7 @@ def load_by_agent_and_day(rows: Sequence[ForecastRow]) -> dict[tuple[str | int |
 
 
 def _row(customer: CustomerFacts, kind: str, rule: str, owner_role: str, day: dt.date) -> ForecastRow:
-    owner = customer.owner_id if owner_role == "owner" else SUPERVISORS
+    owner = SUPERVISORS if owner_role == "supervisor" else customer.owner_id
     return ForecastRow(day, owner, customer.code, kind, rule)
 
 
@@ -89,13 +90,18 @@ def _as_existing(planned: PlannedCallback) -> OpenCallback:
 
 
 def _done_before(
-    callback: OpenCallback, today: dt.date, customers: dict[int, CustomerFacts], calendar: WorkCalendar
+    callback: OpenCallback,
+    today: dt.date,
+    customers: dict[int, CustomerFacts],
+    calendar: WorkCalendar,
+    record_kind: str,
 ) -> OpenCallback:
-    """Close an open callback whose due day has passed, and record the contact on its customer."""
+    """Close an open callback whose due day has passed, and record the contact on its customer (a record
+    task is work on our data, not a contact; the record stays as it is, so the task comes back)."""
     if not callback.is_open or calendar.local_date(callback.due_at) >= today:
         return callback
     customer = customers.get(callback.customer_id)
-    if customer is not None:
+    if customer is not None and callback.kind != record_kind:
         last = customer.last_interaction_at
         if last is None or last < callback.due_at:
             customers[callback.customer_id] = dataclasses.replace(

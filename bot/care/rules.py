@@ -28,11 +28,15 @@ from pydantic import (
 )
 
 from bot.care.outcomes import OutcomeRules
-from bot.care.segments import Activity, Lifecycle, Tier
+from bot.care.tiers import Activity, Lifecycle, Tier
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules_default.yaml")
 
-OwnerRole = Literal["owner", "supervisor"]
+# owner: the customer's owner; supervisor: a supervisor of the team; owner_or_admin: the owner, or an admin of
+# the team when the customer has none (a record task must be in someone's queue, care-domain §2)
+OwnerRole = Literal["owner", "supervisor", "owner_or_admin"]
+# Fields of the customer record a rule may call key (care-domain §2): one missing marks the customer 待跟进.
+KeyField = Literal["phone", "email", "company", "owner", "birthday", "first_purchase"]
 Params = tuple[tuple[str, str], ...]
 
 
@@ -152,6 +156,12 @@ class ComplaintResolved(_Model):
     one_to_one: Step
 
 
+class RecordCompletion(Step):
+    """A "complete the record" task while a key field is missing (care-domain §2)."""
+
+    key_fields: tuple[KeyField, ...]
+
+
 class Triggers(_Model):
     first_purchase: FirstPurchase
     complaint_resolved: ComplaintResolved
@@ -160,6 +170,7 @@ class Triggers(_Model):
     silent: Step
     churn_risk: Step
     periodic: Periodic
+    record: RecordCompletion
 
 
 class SegmentRules(_Model):
@@ -223,6 +234,7 @@ class Etiquette(_Model):
     monthly_cap: dict[Tier, int]
     cap_exempt_kinds: tuple[str, ...]
     max_open_per_kind: int = Field(ge=1)
+    earlier_days: int = Field(14, ge=0)  # how far back an `align: earlier` callback may move
 
     @field_validator("monthly_cap")
     @classmethod

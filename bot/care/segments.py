@@ -11,30 +11,10 @@ from calendar import monthrange
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-if TYPE_CHECKING:
-    from bot.care.rules import CareRules
-
-
-class Tier(StrEnum):
-    HIGH_VALUE = "high_value"  # 高价值 (VIP)
-    POTENTIAL = "potential"  # 潜力
-    ORDINARY = "ordinary"  # 普通
-
-
-class Activity(StrEnum):
-    ACTIVE = "active"  # 活跃
-    SILENT = "silent"  # 沉默
-    CHURN_RISK = "churn_risk"  # 流失风险
-    UNKNOWN = "unknown"  # no interaction and no deal on record
-
-
-class Lifecycle(StrEnum):
-    PROSPECT = "prospect"  # 潜在
-    NEW = "new"  # 新成交
-    EXISTING = "existing"  # 老客户
+from bot.care.rules import CareRules
+from bot.care.tiers import Activity, Lifecycle, Tier
 
 
 def require_aware(moment: dt.datetime, what: str = "datetime") -> dt.datetime:
@@ -57,6 +37,7 @@ class CustomerFacts:
     consent: bool = False
     tickets_at: tuple[dt.datetime, ...] = ()  # complaints and inquiries
     tags: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()  # key fields the record lacks (care-domain §2), e.g. ("phone",)
 
     def __post_init__(self) -> None:
         if self.last_interaction_at is not None:

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from bot.care.call_form import CallForm, check_call
 from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
+from bot.care.plan import OutcomeStep
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import Forbidden, FormErrors
+from bot.services.next_callback import schedule_next
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Callback, CallLog
@@ -125,28 +127,20 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
         session.flush()
         from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
         open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)
+        next_due = None  # issue 11: every next callback passes the care plan's etiquette, caps and consent
         if step.kind and step.due_on:
-            kind = callback.kind if (outcome is Outcome.UNREACHABLE and callback) else step.kind
-            _schedule(session, team.id, customer.id, customer.owner_id or actor.user_id, kind,
-                      calendar.first_working_moment(step.due_on), step.rule, dict(step.params),
-                      attempts if outcome is Outcome.UNREACHABLE else 0, now)
+            retry = outcome is Outcome.UNREACHABLE
+            kind = callback.kind if (retry and callback) else step.kind
+            next_due = schedule_next(svc, session, team, customer,
+                                     OutcomeStep(kind, step.due_on, step.rule, step.params, call.id, retry),
+                                     customer.owner_id or actor.user_id, attempts if retry else 0, now)
         session.flush()
         logged = LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
-                            outcome=outcome.value, next_kind=step.kind, next_due_on=step.due_on, flagged=step.flag,
+                            outcome=outcome.value, next_kind=step.kind if next_due else "",
+                            next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,
                             attempts=attempts)
     from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
 
     plan_customer_now(svc, customer.id, team.id)
     return logged
 
-
-def _schedule(session, team_id: str, customer_id: int, owner_id: str, kind: str, due_at: dt.datetime,
-              rule: str, params: dict[str, str], attempts: int, now: dt.datetime) -> None:
-    """Create the next callback; if one of that kind is already open, keep the earlier due time."""
-    existing = queries.open_callback_of_kind(session, customer_id, kind)
-    if existing is not None:
-        if due_at < existing.due_at:
-            existing.due_at, existing.rule, existing.params = due_at, rule, params
-        return
-    session.add(Callback(team_id=team_id, customer_id=customer_id, owner_id=owner_id, kind=kind, due_at=due_at,
-                         status="open", attempts=attempts, rule=rule, params=params, created_at=now))

@@ -40,8 +40,23 @@ def effective_rules(svc: Services, team_id: str | None = None) -> CareRules:
     return svc.care_rules_for(team_id or svc.default_team)
 
 
+HOW_RULES_COMBINE = """\
+# How the rules combine (README "The care plan"):
+# - each trigger plans its own callbacks; when several apply, the customer is touched at the earliest date
+#   any of them gives;
+# - the tier cadence (triggers.periodic) is a ceiling on the gap between two touches: a callback planned
+#   sooner (a problem follow-up, a greeting) counts as a touch and the cadence counts on from it; one planned
+#   later (an outcome's light touch in 30 days) never holds the periodic touch back;
+# - every callback, from a trigger, a call's outcome or a date the agent picked, passes the same etiquette:
+#   days off and avoid slots are skipped in the rule's `align` direction (earlier: the last allowed slot
+#   before, e.g. Friday morning instead of Monday morning; later: the next allowed one), and the tier's
+#   monthly cap holds (a trigger waits for room; an outcome's callback moves to the first month with room);
+# - no care callback without consent; a record missing a key field gets a "complete the record" task.
+"""
+
+
 def effective_rules_yaml(svc: Services, team_id: str | None = None) -> str:
-    return dump_effective(effective_rules(svc, team_id))
+    return HOW_RULES_COMBINE + dump_effective(effective_rules(svc, team_id))
 
 
 def read_rules_file(path: Path) -> str:
@@ -116,7 +131,7 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id)
         rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-        book = _book(session, team, rules, calendar, now, customer_ids)
+        book = book_of(session, team, rules, calendar, now, customer_ids)
         owners = _Owners(session, team.id)
         resolved: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
         if customer_ids is None:  # the nightly run catches up on follow-ups a resolution failed to plan
@@ -134,6 +149,7 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
                 planned += plan_after_complaint_resolved(facts, book.segments[cid], complaint_id, resolved_at,
                                                          existing, contacts, rules, calendar, now)
             result.created += _insert(session, team.id, facts, planned, owners, now)
+            _close_completed_record_tasks(session, facts, rules, now)
     if result.created:
         log.info("care plan for %s: %d callback(s) created", team_id, len(result.created))
     return result
@@ -172,7 +188,7 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
             return []
         team = queries.ensure_team(session, complaint.team_id)
         rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-        book = _book(session, team, rules, calendar, now, {complaint.customer_id})
+        book = book_of(session, team, rules, calendar, now, {complaint.customer_id})
         facts = book.facts.get(complaint.customer_id)
         if facts is None:
             return []
@@ -185,11 +201,13 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
 
 class _Owners:
     """Who makes a planned callback: the customer's owner, or for owner_role supervisor a supervisor of the
-    team (supervisors before admins); with nobody to give it to, it is unassigned (the morning list says so)."""
+    team (supervisors before admins), for owner_or_admin an admin when the customer has no owner; with
+    nobody to give it to, it is unassigned (the morning list says so)."""
 
     def __init__(self, session: Session, team_id: str, fallback: str | None = None):
         self._session, self._team_id, self._fallback = session, team_id, fallback
         self._supervisor: str | None | bool = False
+        self._admin: str | None | bool = False
 
     def for_(self, facts: CustomerFacts, planned: PlannedCallback) -> str | None:
         if planned.owner_role == "supervisor":
@@ -197,7 +215,13 @@ class _Owners:
                 found = plan_queries.supervisors_of_team(self._session, self._team_id)
                 self._supervisor = found[0] if found else None
             return self._supervisor or None  # type: ignore[return-value]
-        return str(facts.owner_id) if facts.owner_id else self._fallback
+        if facts.owner_id:
+            return str(facts.owner_id)
+        if planned.owner_role == "owner_or_admin" and self._fallback is None:
+            if self._admin is False:
+                self._admin = next(iter(plan_queries.admins_of_team(self._session, self._team_id)), None)
+            return self._admin or None  # type: ignore[return-value]
+        return self._fallback
 
 
 def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Sequence[PlannedCallback],
@@ -218,13 +242,22 @@ def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Seque
     return created
 
 
+def _close_completed_record_tasks(session: Session, facts: CustomerFacts, rules: CareRules,
+                                  now: dt.datetime) -> None:
+    """A "complete the record" task is done once no key field is missing any more (care-domain §2)."""
+    step = rules.triggers.record
+    if any(f in facts.missing for f in step.key_fields):
+        return
+    plan_queries.close_open_callbacks_of_kind(session, facts.customer_id, step.kind, "done", now)
+
+
 def _remember_segments(customer: Customer, segments: Segments, now: dt.datetime) -> None:
     """Keep the latest segments on the customer, so they can be shown and filtered on."""
     customer.segment_tier, customer.segment_activity = segments.tier.value, segments.activity.value
     customer.segment_lifecycle, customer.segmented_at = segments.lifecycle.value, now
 
 
-def _book(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
+def book_of(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
           customer_ids: Collection[int] | None) -> _Book:
     # A top-percent tier ranks the whole book; thresholds only need the customers planned.
     whole = customer_ids is None or rules.segments.tier_method == "top_percent"
@@ -265,7 +298,15 @@ def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime 
                          annual_spend=spend, first_purchase_on=customer.first_purchase_on,
                          last_interaction_at=max(moments) if moments else None, birthday=customer.birthday,
                          consent=bool(customer.consent), tickets_at=tuple(sorted(tickets)),
-                         tags=tuple(customer.tags or ()))
+                         tags=tuple(customer.tags or ()), missing=missing_fields(customer))
+
+
+def missing_fields(customer: Customer) -> tuple[str, ...]:
+    """The fields a rule may call key (bot.care.rules.KeyField) that this record leaves empty."""
+    values = {"phone": customer.phone, "email": customer.email, "company": customer.company,
+              "owner": customer.owner_id, "birthday": customer.birthday,
+              "first_purchase": customer.first_purchase_on}
+    return tuple(name for name, value in values.items() if value in (None, ""))
 
 
 # --- the nightly run -----------------------------------------------------------------------------------
@@ -337,7 +378,7 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
         team = queries.ensure_team(session, team_id)
         rules = rules or svc.care_rules_for(team)
         calendar = svc.calendar_for(team)
-        book = _book(session, team, rules, calendar, now, None)
+        book = book_of(session, team, rules, calendar, now, None)
         supervisors = plan_queries.supervisors_of_team(session, team.id)
         # the real owner of each open callback (the engine assumes the customer's owner)
         owner_of = {(c.customer_id, c.kind, calendar.local_date(c.due_at)): c.owner_id

@@ -10,12 +10,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.care.calendar import WorkCalendar
+from bot.care.etiquette import is_allowed, latest_allowed, next_allowed
 from bot.care.plan import (
     OpenCallback,
     PlannedCallback,
-    is_allowed,
-    latest_allowed,
-    next_allowed,
     plan_after_complaint_resolved,
     plan_customer,
 )
@@ -139,11 +137,16 @@ def test_complaint_callback_is_not_capped_but_the_rest_is():
     ("birthday", "now", "expected"),
     [
         ((1990, 10, 13), at(2026, 10, 10), "2026-10-10 10:00"),  # Sat 10-10 is worked (调休)
-        ((1990, 11, 19), at(2026, 11, 16), "2026-11-16 13:30"),  # Monday: the afternoon of that day
+        # Thu 11-19 - 3 = Mon 11-16 10:00, in the Monday-morning avoid slot: align earlier puts it on the last
+        # allowed slot before, Fri 11-13 10:00 (issue 11), planned by Friday's run
+        ((1990, 11, 19), at(2026, 11, 13), "2026-11-13 10:00"),
         ((1990, 11, 24), at(2026, 11, 20), "2026-11-20 10:00"),  # Sat 11-21 -> Friday before
         ((1990, 10, 4), at(2026, 9, 30), "2026-09-30 10:00"),  # 10-01 is 国庆 -> Wed 09-30
         ((2000, 2, 29), at(2027, 2, 25), "2027-02-25 10:00"),  # 02-28 in a common year, 3 days before
-        ((1990, 11, 19), at(2026, 11, 15), None),  # Sunday run: not yet (Monday's run makes it)
+        # a run on Sunday that finds Friday's slot missed (within the 2-day lookback) catches up at once:
+        # the first allowed slot, Mon 11-16 13:30, still before the birthday
+        ((1990, 11, 19), at(2026, 11, 15), "2026-11-16 13:30"),
+        ((1990, 11, 19), at(2026, 11, 12), None),  # Thursday's run: Friday 10:00 is past its horizon
     ],
 )
 def test_birthday_greeting(birthday, now, expected):

@@ -2,7 +2,8 @@
 
 Calendar facts used (CN 2026): 中秋节 Fri 09-25; 国庆节 10-01..10-07 off (10-04 is a Sunday);
 Sun 09-20 and Sat 10-10 are worked (调休). Etiquette: no Monday mornings (a Monday callback moves to
-13:30, same day) and no Friday afternoons. Default rules: welcome at once, first use +7 d, survey +30 d;
+13:30, same day, when it aligns later; to Friday morning when it aligns earlier) and no Friday
+afternoons. Default rules: welcome at once, first use +7 d, survey +30 d;
 holiday greeting on the eve for high value / potential; birthday greeting 3 days before; periodic touch
 when nobody touched the customer for: new 7 d, high value 14 d, potential 2 months, ordinary 1 month.
 """
@@ -74,24 +75,28 @@ EXPECTED = [
     (9, 1, N, "welcome", "first_purchase.welcome"),
     (9, 1, S, "reactivation", "silent.reactivation"),
     (9, 1, ("R001", SUPERVISORS), "churn_intervention", "churn_risk.intervention"),
-    # N001 first use 08-31 + 7 = Mon 09-07 (13:30). The weekly touch counts from the latest touch.
+    # N001 first use 08-31 + 7 = Mon 09-07 (13:30). The weekly touch counts from the latest touch, and the
+    # cadence is a ceiling (periodic align: earlier): 09-07 + 7 = Mon 09-14 10:00 is in the Monday-morning
+    # avoid slot -> the last allowed slot before, Fri 09-11 10:00; 09-11 + 7 = Fri 09-18 10:00 (a morning).
     (9, 7, N, "first_use", "first_purchase.first_use"),
     # V001: 08-25 + 14 = Tue 09-08.
     (9, 8, V, "periodic_touch", "periodic.touch"),
-    (9, 14, N, "periodic_touch", "periodic.touch"),
-    (9, 21, N, "periodic_touch", "periodic.touch"),
+    (9, 11, N, "periodic_touch", "periodic.touch"),
+    (9, 18, N, "periodic_touch", "periodic.touch"),
     (9, 22, V, "periodic_touch", "periodic.touch"),
-    # 中秋 eve Thu 09-24, for the VIP and the potential customer.
+    # 中秋 eve Thu 09-24, for the VIP and the potential customer. N001: 09-18 + 7 = Fri 09-25 is 中秋 -> Thu 09-24.
     (9, 24, B, "holiday_greeting", "holiday.greeting"),
     (9, 24, V, "holiday_greeting", "holiday.greeting"),
-    (9, 28, N, "periodic_touch", "periodic.touch"),
+    (9, 24, N, "periodic_touch", "periodic.touch"),
     # 国庆 eve Wed 09-30; N001 survey 08-31 + 30 = 09-30 (6th contact of September: exactly the cap).
+    # S001 (active again since 09-01): 09-01 + 1 month = 10-01 is 国庆 -> the working day before, Wed 09-30.
     (9, 30, N, "satisfaction_survey", "first_purchase.survey"),
     (9, 30, B, "holiday_greeting", "holiday.greeting"),
     (9, 30, V, "holiday_greeting", "holiday.greeting"),
-    # N001 09-30 + 7 = 10-07 (day off) -> Thu 10-08. S001 (active again since 09-01): 10-01 -> 10-08.
+    (9, 30, S, "periodic_touch", "periodic.touch"),
+    # N001: the survey 09-30 is the latest touch; 09-30 + 7 = 10-07 and nothing after 09-30 is a working day
+    # before it (10-01..10-07 off): the first allowed slot after, Thu 10-08.
     (10, 8, N, "periodic_touch", "periodic.touch"),
-    (10, 8, S, "periodic_touch", "periodic.touch"),
     # B001 birthday 10-13 - 3 = Sat 10-10, a worked Saturday. R001 leaves churn risk on 10-10 (two
     # complaints left in 60 days); its monthly touch (09-01 + 1 month) is overdue, so due at once: 10-10.
     (10, 10, B, "birthday_greeting", "birthday.greeting"),
@@ -103,8 +108,8 @@ EXPECTED = [
     (10, 28, V, "periodic_touch", "periodic.touch"),
     (10, 29, N, "periodic_touch", "periodic.touch"),
     (11, 5, N, "periodic_touch", "periodic.touch"),
-    # S001: 10-08 + 1 month = Sun 11-08 -> Mon 11-09 (13:30). R001: 10-10 + 1 month = Tue 11-10.
-    (11, 9, S, "periodic_touch", "periodic.touch"),
+    # S001: 09-30 + 1 month = Fri 10-30 10:00. R001: 10-10 + 1 month = Tue 11-10.
+    (10, 30, S, "periodic_touch", "periodic.touch"),
     (11, 10, R, "periodic_touch", "periodic.touch"),
     (11, 11, V, "periodic_touch", "periodic.touch"),
     (11, 12, N, "periodic_touch", "periodic.touch"),
@@ -112,6 +117,8 @@ EXPECTED = [
     (11, 25, V, "periodic_touch", "periodic.touch"),
     # N001 is still new on 11-26 (new until 08-31 + 3 months = 11-30).
     (11, 26, N, "periodic_touch", "periodic.touch"),
+    # S001: 10-30 + 1 month = Mon 11-30 10:00 (avoid slot) -> Fri 11-27 10:00.
+    (11, 27, S, "periodic_touch", "periodic.touch"),
     # B001: every greeting pushed its 2-month touch on; the last one (10-10) puts it at 12-10, past the range.
 ]
 

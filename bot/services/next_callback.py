@@ -1,0 +1,39 @@
+"""The next callback of a logged call (care-domain §4, "worksheet" §4): the outcome's rule or the date the
+agent picked, placed by the same etiquette as every planned callback (bot.care.etiquette.place), within the
+tier's monthly cap, never for a customer without consent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from bot.care.plan import OutcomeStep, plan_outcome
+from bot.services.core import Services
+from bot.services.planning import book_of
+from storage import queries
+from storage.models import Callback, Customer, Team
+
+
+def schedule_next(svc: Services, session: Session, team: Team, customer: Customer, step: OutcomeStep,
+                  owner_id: str, attempts: int, now: dt.datetime) -> dt.datetime | None:
+    """Create the next callback in `session` and return its due time; None when none is made (no consent).
+    If one of that kind is already open, the earlier of the two due times is kept."""
+    rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
+    book = book_of(session, team, rules, calendar, now, {customer.id})
+    facts = book.facts.get(customer.id)
+    if facts is None:
+        return None
+    planned = plan_outcome(facts, book.segments[customer.id], step, book.existing.get(customer.id, []),
+                           book.contacts.get(customer.id, 0), rules, calendar, now)
+    if planned is None:
+        return None
+    existing = queries.open_callback_of_kind(session, customer.id, planned.kind)
+    if existing is not None:
+        if planned.due_at < existing.due_at:
+            existing.due_at, existing.rule, existing.params = planned.due_at, planned.rule, dict(planned.params)
+        return min(planned.due_at, existing.due_at)
+    session.add(Callback(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=planned.kind,
+                         due_at=planned.due_at, status="open", attempts=attempts, rule=planned.rule,
+                         params=dict(planned.params), dedupe_key=planned.dedupe_key, created_at=now))
+    return planned.due_at
