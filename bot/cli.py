@@ -241,6 +241,9 @@ _attach_complaints(main, import_)  # `carebot import complaints`, `carebot escal
 from bot.cli_plan import attach as _attach_plan  # noqa: E402  (issue 3)
 
 _attach_plan(main)  # `carebot rules show|check|set`, `carebot plan`
+from bot.cli_report import attach as _attach_report  # noqa: E402  (issue 13)
+
+_attach_report(main)  # `carebot report --week|--month --out DIR`, `carebot report settings`
 
 if __name__ == "__main__":
     main()

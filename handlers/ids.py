@@ -60,6 +60,7 @@ class Field(StrEnum):
     SUMMARY = "summary"
     FEEDBACK = "feedback"
     NEXT_ON = "next_on"
+    NPS = "nps"  # issue 13
 
 
 INPUT_ACTION = "value"

@@ -38,6 +38,7 @@ def read_call_form(view: dict[str, Any]) -> CallForm:
 
     customer = chosen(Field.CUSTOMER, Action.CUSTOMER_SELECT.value) or meta.get("cu")
     rating = chosen(Field.RATING)
+    recommend = chosen(Field.NPS)
     date = (values.get(Field.NEXT_ON.value, {}).get(INPUT_ACTION) or {}).get("selected_date")
     return CallForm(
         customer_id=int(customer) if customer is not None and str(customer).isdigit() else None,
@@ -48,6 +49,7 @@ def read_call_form(view: dict[str, Any]) -> CallForm:
         summary=typed(Field.SUMMARY),
         feedback=typed(Field.FEEDBACK),
         next_on=dt.date.fromisoformat(date) if date else None,
+        nps=int(recommend) if recommend and recommend.isdigit() else None,
     )
 
 

@@ -165,6 +165,7 @@ class CallLog(Base):
     channel: Mapped[str] = mapped_column(String(16))
     outcome: Mapped[str] = mapped_column(String(16))
     rating: Mapped[int | None] = mapped_column(Integer)
+    nps: Mapped[int | None] = mapped_column(Integer)  # issue 13: 0-10 "would you recommend", optional
     summary: Mapped[str] = mapped_column(Text, default="")
     feedback: Mapped[str] = mapped_column(Text, default="")
     next_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -248,4 +249,5 @@ class PlanRun(Base):
 Index("ix_callback_team_customer", Callback.team_id, Callback.customer_id)
 Index("ix_complaint_customer_opened", Complaint.customer_id, Complaint.opened_at)
 
+import storage.insight_models  # noqa: E402,F401  (issue 13: report claims, metric thresholds)
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)

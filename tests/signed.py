@@ -87,7 +87,7 @@ class SlackSender:
 
 def form_values(*, channel: str | None = "phone", outcome: str | None = "satisfied", rating: int | None = 5,
                 summary: str = "", feedback: str = "", next_on: str | None = None,
-                customer_id: int | None = None) -> dict[str, Any]:
+                customer_id: int | None = None, nps: int | None = None) -> dict[str, Any]:
     """The `state.values` Slack sends for the log-call modal."""
     def selected(value: str | None, kind: str) -> dict[str, Any]:
         return {"value": {"type": kind, "selected_option": {"value": value} if value else None}}
@@ -99,6 +99,7 @@ def form_values(*, channel: str | None = "phone", outcome: str | None = "satisfi
         "summary": {"value": {"type": "plain_text_input", "value": summary}},
         "feedback": {"value": {"type": "plain_text_input", "value": feedback}},
         "next_on": {"value": {"type": "datepicker", "selected_date": next_on}},
+        "nps": selected(str(nps) if nps is not None else None, "static_select"),
     }
     if customer_id is not None:
         values["customer"] = {"customer_select": {"type": "external_select",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from bot.care.outcomes import Channel, Outcome, is_reached
 
 RATINGS = range(1, 6)
+NPS_SCORES = range(0, 11)  # issue 13: "would you recommend us", 0-10
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class CallForm:
     summary: str
     feedback: str
     next_on: dt.date | None
+    nps: int | None = None  # optional 0-10
 
 
 # field -> (catalog key, params); the handler maps fields onto modal block ids
@@ -38,6 +40,8 @@ def check_call(form: CallForm, today: dt.date, max_summary: int = 3000) -> Field
         errors["rating"] = ("form.errors.rating_missing", {})
     if form.rating is not None and form.rating not in RATINGS:
         errors["rating"] = ("form.errors.rating_range", {})
+    if form.nps is not None and form.nps not in NPS_SCORES:
+        errors["nps"] = ("insight.form.nps_range", {})
     if form.next_on is not None and form.next_on <= today:
         errors["next_on"] = ("form.errors.next_in_past", {"today": today.isoformat()})
     if len(form.summary) > max_summary:

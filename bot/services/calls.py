@@ -111,7 +111,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
         outcome = effective_outcome(Outcome(form.outcome), form.rating, rules)
         call = CallLog(team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,
                        staff_id=actor.user_id, channel=form.channel, outcome=outcome.value, rating=form.rating,
-                       summary=form.summary, feedback=form.feedback, next_on=form.next_on, called_at=now)
+                       nps=form.nps, summary=form.summary, feedback=form.feedback, next_on=form.next_on, called_at=now)
         session.add(call)
         attempts = (callback.attempts if callback else 0) + 1
         step = next_step(outcome, called_on=today, attempts=attempts, requested_on=form.next_on,

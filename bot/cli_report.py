@@ -1,0 +1,95 @@
+"""`carebot report`: a period's charts and every number (CSV, XLSX) without Slack, and the team's metric
+thresholds (`carebot report settings`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.services.errors import CareError
+
+
+def _services():
+    from bot.cli import _services as services
+
+    return services()
+
+
+def _fail(error: CareError) -> None:
+    from bot.cli import _fail as fail
+
+    fail(error)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--week", "week", metavar="YYYY-Www", help="An ISO week in the team's timezone, e.g. 2026-W48.")
+@click.option("--month", "month", metavar="YYYY-MM", help="A month in the team's timezone, e.g. 2026-11.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for the charts, the CSV and the XLSX.")
+@click.option("--lang", type=click.Choice(["zh-CN", "en"]), default=None, help="Language of the charts (team's).")
+@click.pass_context
+def report(ctx: click.Context, week: str | None, month: str | None, out: Path, lang: str | None) -> None:
+    """Write a week's or a month's report: charts (PNG), report.csv and report.xlsx with every number."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if bool(week) == bool(month):
+        raise click.UsageError("give one of --week 2026-W48 or --month 2026-11")
+    from bot.insight_files import write_csv, write_xlsx
+    from bot.services.insight import build_insight, period_in_team_timezone
+
+    svc = _services()
+    try:
+        period = period_in_team_timezone(svc, week or month or "")
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    insight = build_insight(svc, period=period)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"report-{period.label}"
+    written = [write_csv(insight, out / f"{stem}.csv"), write_xlsx(insight, out / f"{stem}.xlsx")]
+    try:
+        from bot.insight_charts import write_charts
+    except ImportError:  # pragma: no cover - charts come with the package
+        write_charts = None
+    if write_charts is not None:
+        written += write_charts(insight, out, lang or insight.locale)
+    click.echo(render_text(insight, lang or insight.locale))
+    for path in written:
+        click.echo(f"wrote {path}")
+
+
+def render_text(insight, locale: str) -> str:
+    from messages.insight_text import report_text
+
+    return report_text(insight, locale)
+
+
+@report.group()
+def settings() -> None:
+    """The team's metric thresholds: nps_min_answers, reopen_days, repeat_days."""
+
+
+@settings.command("show")
+def settings_show() -> None:
+    from bot.services.insight import metric_settings
+
+    for key, value in metric_settings(_services()).__dict__.items():
+        click.echo(f"{key} = {value}")
+
+
+@settings.command("set")
+@click.argument("key")
+@click.argument("value")
+def settings_set(key: str, value: str) -> None:
+    from bot.services.insight import set_metric_setting
+
+    try:
+        updated = set_metric_setting(_services(), key, value)
+    except CareError as error:
+        _fail(error)
+        return
+    click.echo(f"{key} = {getattr(updated, key)}")
+
+
+def attach(main: click.Group) -> None:
+    main.add_command(report)

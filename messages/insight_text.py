@@ -1,0 +1,97 @@
+"""How insight numbers read, in the person's language: values with their unit, changes with an arrow, and the
+plain-text report `carebot report` prints. Slack payloads are the templates `stats.json.j2`, `report.json.j2`."""
+
+from __future__ import annotations
+
+from babel.dates import format_date
+
+from bot.care.metrics import Change
+from bot.services.insight import Figures, Insight
+from messages.render import translate
+
+_BABEL = {"zh-CN": "zh_Hans_CN", "en": "en"}
+
+
+def value_text(value: float | int | None, unit: str, locale: str) -> str:
+    if value is None:
+        return str(translate(locale, "insight.no_data"))
+    if unit == "%":
+        return f"{value:.1f}%"
+    if unit == "mean":
+        return f"{value:.2f}"
+    if unit == "score":
+        return f"{int(value):+d}"
+    if unit == "hours":
+        return str(translate(locale, "insight.unit.hours", value=f"{value:.1f}"))
+    return str(int(value))
+
+
+def delta_text(change: Change, locale: str) -> str:
+    delta = change.delta
+    if delta is None:
+        return "—" if change.previous is not None or change.value is None else str(translate(locale, "insight.first"))
+    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "＝"
+    if change.unit == "%":
+        number = f"{delta:+.1f} {translate(locale, 'insight.unit.points')}"
+    elif change.unit == "mean":
+        number = f"{delta:+.2f}"
+    elif change.unit == "hours":
+        number = str(translate(locale, "insight.unit.hours", value=f"{delta:+.1f}"))
+    else:
+        number = f"{int(delta):+d}"
+    return f"{arrow} {number}"
+
+
+def change_value_text(change: Change, locale: str) -> str:
+    if change.key == "nps" and change.value is None and change.n:
+        return str(translate(locale, "insight.too_few", n=change.n))
+    return value_text(change.value, change.unit, locale)
+
+
+def headline(changes: list[Change], locale: str) -> list[dict[str, str]]:
+    """Each headline number as label, value, and its change against the period before."""
+    return [{"key": c.key, "label": str(translate(locale, f"insight.metric.{c.key}")),
+             "value": change_value_text(c, locale), "delta": delta_text(c, locale),
+             "previous": value_text(c.previous, c.unit, locale)} for c in changes]
+
+
+def short(figures: Figures, locale: str) -> dict[str, str]:
+    """The few numbers of one person or scope, for a line."""
+    return {"csat": value_text(figures.csat.mean, "mean", locale),
+            "on_time": value_text(figures.callbacks.on_time_rate, "%", locale),
+            "complaints": str(figures.complaints.opened),
+            "nps": (value_text(figures.nps.score, "score", locale) if figures.nps.enough
+                    else str(translate(locale, "insight.too_few", n=figures.nps.n))),
+            "fr": value_text(figures.complaints.first_response.within_sla, "%", locale),
+            "res": value_text(figures.complaints.resolution.within_sla, "%", locale)}
+
+
+def day(value, locale: str) -> str:
+    return format_date(value, format="medium", locale=_BABEL.get(locale, "en"))
+
+
+def category_counts(insight: Insight, locale: str) -> str:
+    counts = insight.team.current.complaints.by_category
+    return " · ".join(f"{translate(locale, f'complaint.categories.{name}')} {count}" for name, count in counts.items())
+
+
+def report_text(insight: Insight, locale: str) -> str:
+    """The report as plain text (what `carebot report` prints)."""
+    period = insight.period
+    lines = [str(translate(locale, f"insight.report.title_{period.kind}", period=period.label)),
+             str(translate(locale, "insight.report.intro", team=insight.team_name, start=day(period.first, locale),
+                           end=day(period.last, locale), previous=period.previous().label)), ""]
+    for item in headline(insight.headline, locale):
+        lines.append(f"  {item['label']}: {item['value']}  ({item['delta']})")
+    lines.append("")
+    lines.append(str(translate(locale, "insight.report.moved")).strip("*"))
+    for change in insight.moved:
+        lines.append("  " + str(translate(locale, "insight.report.moved_line",
+                                          metric=translate(locale, f"insight.metric.{change.key}"),
+                                          value=change_value_text(change, locale),
+                                          delta=delta_text(change, locale))))
+    if not insight.moved:
+        lines.append("  " + str(translate(locale, "insight.report.nothing_moved", previous=period.previous().label)))
+    lines.append(str(translate(locale, "insight.report.categories", counts=category_counts(insight, locale))))
+    text = "\n".join(lines)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")  # plain text, not mrkdwn

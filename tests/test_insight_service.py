@@ -1,0 +1,122 @@
+"""The insight service on a real database: the facts of a period come from the stored calls, callbacks and
+complaints, in the team's timezone, by agent and by tier, this period against the one before."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.care.metrics import Period
+from bot.services.errors import CareError
+from bot.services.insight import build_insight, metric_settings, set_metric_setting
+from storage.models import Callback, CallLog, Complaint
+from storage.sla_models import ComplaintPause, ComplaintSla
+from tests import seed
+
+SH = ZoneInfo("Asia/Shanghai")
+
+
+def at(day: int, hour: int, minute: int = 0, month: int = 11) -> dt.datetime:
+    return dt.datetime(2026, month, day, hour, minute, tzinfo=SH)
+
+
+def call(session, customer: int, staff: str, when: dt.datetime, rating: int | None, nps: int | None = None,
+         outcome: str = "satisfied") -> None:
+    session.add(CallLog(team_id="default", customer_id=customer, staff_id=staff, channel="phone", outcome=outcome,
+                        rating=rating, nps=nps, called_at=when))
+
+
+@pytest.fixture
+def book(team, clock):
+    """W48 (Nov 23-29) and W47, two agents, a VIP and an ordinary customer."""
+    vip = seed.customer(team, "V1", "Vera", owner="U0AGENT", tier="high_value")
+    plain = seed.customer(team, "P1", "Paul", owner="U0AGENT2")
+    silent = seed.customer(team, "S1", "Sam", owner="U0AGENT2")
+    with team.db.unit_of_work() as session:
+        # W48: ratings 5, 4 (U0AGENT, VIP) and 2 (U0AGENT2); NPS 10, 9, 3
+        call(session, vip, "U0AGENT", at(23, 10), 5, 10)
+        call(session, vip, "U0AGENT", at(29, 23, 30), 4, 9)  # Sunday 23:30 in Shanghai: still W48
+        call(session, plain, "U0AGENT2", at(24, 11), 2, 3)
+        call(session, plain, "U0AGENT2", at(30, 0, 30), 1)  # Monday 00:30: W49, not counted
+        call(session, plain, "U0AGENT2", at(25, 15), None, outcome="unreachable")
+        # W47: one rating of 3
+        call(session, vip, "U0AGENT", at(17, 10), 3)
+        # the silent customer was last reached in May: churn risk in both weeks
+        call(session, silent, "U0AGENT2", at(1, 10, month=5), 5)
+        for owner, due, status, closed in (
+                ("U0AGENT", at(23, 10), "done", at(23, 10)),  # on time
+                ("U0AGENT", at(24, 10), "done", at(26, 10)),  # late
+                ("U0AGENT2", at(25, 10), "open", None),  # missed
+                ("U0AGENT2", at(18, 10), "done", at(18, 11))):  # W47, on time
+            session.add(Callback(team_id="default", customer_id=plain, owner_id=owner, kind="survey", due_at=due,
+                                 status=status, closed_at=closed, created_at=at(1, 9)))
+        # a complaint paused over the week's end: answered in time, still waiting on the customer
+        paused = Complaint(team_id="default", customer_id=plain, owner_id="U0AGENT2", kind="complaint",
+                           category="logistics", severity="normal", opened_at=at(27, 9),
+                           first_response_at=at(27, 9, 20))
+        solved = Complaint(team_id="default", customer_id=vip, owner_id="U0AGENT", kind="complaint",
+                           category="quality", severity="normal", opened_at=at(23, 9, 30),
+                           first_response_at=at(23, 9, 45), resolved_at=at(23, 15, 30))
+        session.add_all([paused, solved])
+        session.flush()
+        session.add_all([ComplaintSla(complaint_id=paused.id, tier="ordinary"),
+                         ComplaintSla(complaint_id=solved.id, tier="high_value"),
+                         ComplaintPause(complaint_id=paused.id, paused_at=at(27, 10), resumed_at=None)])
+    clock.set(at(1, 10, month=12))  # the Tuesday after
+    return team
+
+
+def test_the_week_in_the_team_timezone_by_agent_and_tier(book):
+    insight = build_insight(book, period=Period.parse("2026-W48", "Asia/Shanghai"))
+    now = insight.team.current
+    assert (now.csat.n, now.csat.mean) == (3, pytest.approx(11 / 3))  # 5, 4 and 2; the Monday 00:30 call is W49
+    assert now.csat.satisfied_share == pytest.approx(200 / 3)
+    assert (now.nps.n, now.nps.promoters, now.nps.detractors, now.nps.score) == (3, 2, 1, 33)
+    assert now.nps.enough is False  # under the default 10 answers
+    assert (now.callbacks.planned, now.callbacks.on_time, now.callbacks.late, now.callbacks.missed) == (3, 1, 1, 1)
+    assert now.complaints.opened == 2 and now.complaints.resolved == 1
+    assert (now.complaints.resolution.met, now.complaints.resolution.pending) == (1, 1)  # the paused one waits
+    assert now.complaints.first_response.within_sla == 100.0
+    assert now.churn_risk == 1  # Sam, not reached since May
+    before = insight.team.previous
+    assert (before.csat.n, before.csat.mean, before.callbacks.on_time_rate) == (1, 3.0, 100.0)
+
+    agent = insight.by_agent["U0AGENT"].current
+    assert (agent.csat.n, agent.csat.mean, agent.callbacks.planned, agent.callbacks.on_time) == (2, 4.5, 2, 1)
+    other = insight.by_agent["U0AGENT2"].current
+    assert (other.csat.mean, other.callbacks.missed, other.churn_risk) == (2.0, 1, 1)
+    assert insight.by_tier["high_value"].current.csat.mean == 4.5
+    assert insight.by_tier["ordinary"].current.csat.mean == 2.0
+
+    changes = {c.key: c for c in insight.headline}
+    assert changes["csat_mean"].delta == pytest.approx(11 / 3 - 3)
+    assert changes["callbacks_on_time_pct"].delta == pytest.approx(100 / 3 - 100)  # 1 of 3 against 1 of 1
+    assert changes["nps"].value is None  # too few answers: not a headline number
+    assert [w for w, _ in insight.csat_trend][-1] == "2026-W48" and len(insight.csat_trend) == 8
+    assert insight.csat_trend[-2][1].mean == 3.0
+    rows = {(s, g, k): (v, p) for s, g, k, _, v, p in insight.rows()}
+    assert rows[("team", "default", "csat_n")] == (3, 1)
+    assert rows[("agent", "U0AGENT2", "callbacks_missed")] == (1, 0)
+    assert rows[("team", "default", "complaints_category_logistics")] == (1, 0)
+
+
+def test_a_month_and_an_empty_period(book):
+    november = build_insight(book, period=Period.parse("2026-11", "Asia/Shanghai")).team.current
+    assert november.csat.n == 5  # W47's 3 and Monday Nov 30 00:30 too; the May call is another month
+    empty = build_insight(book, period=Period.parse("2026-08", "Asia/Shanghai")).team.current
+    assert empty.csat.n == 0 and empty.csat.mean is None and empty.callbacks.on_time_rate is None
+    assert empty.complaints.opened == 0 and empty.nps.score is None
+
+
+def test_thresholds_are_the_team_s(book):
+    assert metric_settings(book).nps_min_answers == 10
+    set_metric_setting(book, "nps_min_answers", "3")
+    insight = build_insight(book, period=Period.parse("2026-W48", "Asia/Shanghai"))
+    assert insight.team.current.nps.enough is True
+    assert {c.key: c for c in insight.headline}["nps"].value == 33
+    with pytest.raises(CareError):
+        set_metric_setting(book, "nps_min_answers", "0")
+    with pytest.raises(CareError):
+        set_metric_setting(book, "colour", "3")
