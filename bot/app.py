@@ -5,10 +5,12 @@ from __future__ import annotations
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from bot.health import Health, ops_routes
+from bot.observe import observed
 from bot.services.core import Services
 from bot.settings import Settings
+from bot.slack_client import build_client as new_client
 from handlers import register_all
 from handlers.deps import Deps
 from messages.render import Renderer
@@ -17,11 +19,8 @@ EVENTS_PATH = "/slack/events"
 
 
 def build_client(settings: Settings) -> WebClient:
-    return WebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=2), ConnectionErrorRetryHandler()],
-    )
+    """Every Slack client comes from here (see bot/slack_client.py: retries, timeouts, metrics)."""
+    return new_client(settings)
 
 
 def build_app(settings: Settings, services: Services, renderer: Renderer | None = None,
@@ -35,14 +34,16 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     return app
 
 
-def wsgi_app(app: App):
-    """The WSGI callable: Bolt at /slack/events, a health check at /healthz."""
-    bolt = SlackRequestHandler(app, path=EVENTS_PATH)
+def wsgi_app(app: App, health: Health | None = None):
+    """The WSGI callable: Bolt at /slack/events (each request counted, timed and given a request id),
+    the operator routes (/healthz, /readyz, /metrics: bot/health.py)."""
+    bolt = observed(SlackRequestHandler(app, path=EVENTS_PATH))
+    operator = ops_routes(health)
 
     def application(environ, start_response):
-        if environ.get("PATH_INFO") == "/healthz":
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
+        answer = operator(environ, start_response)
+        if answer is not None:
+            return answer
         return bolt(environ, start_response)
 
     return application

@@ -33,10 +33,13 @@ def _fail(error: CareError) -> None:
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log what the bot does.")
-def main(verbose: bool) -> None:
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object a line (ts, level, logger, message, request_id).")
+def main(verbose: bool, log_format: str) -> None:
     """Carebot: callbacks due, call logs and complaint SLAs for customer-care teams, in Slack."""
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.logs import configure
+
+    configure(logging.INFO if verbose else logging.WARNING, log_format)
 
 
 @main.command()
@@ -47,14 +50,27 @@ def serve(host: str, port: int) -> None:
     from waitress import serve as waitress_serve
 
     from bot.app import build_app, wsgi_app
+    from bot.health import Health
     from bot.scheduler import build_scheduler
 
     logging.getLogger().setLevel(logging.INFO)
-    settings, services, renderer = Settings.from_env(), _services(), Renderer()
+    settings = Settings.from_env()
+    _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
+    services, renderer = _services(), Renderer()
     app = build_app(settings, services, renderer)
-    build_scheduler(services, renderer, app.client).start()
+    health = Health(services)
+    build_scheduler(services, renderer, app.client, health=health).start()
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
-    waitress_serve(wsgi_app(app), host=host, port=port, threads=8)
+    waitress_serve(wsgi_app(app, health), host=host, port=port, threads=8)
+
+
+def _one_sqlite_process(settings: Settings):
+    from bot.single_process import AlreadyServing, hold_serve_lock
+
+    try:
+        return hold_serve_lock(settings.database_url)
+    except AlreadyServing as refused:
+        raise click.ClickException(str(refused)) from None
 
 
 @main.command()
@@ -68,6 +84,7 @@ def socket() -> None:
     settings = Settings.from_env()
     if not settings.slack_app_token:
         raise click.ClickException("SLACK_APP_TOKEN is not set (an xapp- token with connections:write).")
+    _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
     services, renderer = _services(), Renderer()
     app = build_app(settings, services, renderer)
     build_scheduler(services, renderer, app.client).start()

@@ -17,6 +17,8 @@ class Settings:
     slack_app_token: str | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
     default_team: str = "default"
+    slack_timeout: int = 10  # seconds per Slack Web API attempt (CAREBOT_SLACK_TIMEOUT)
+    slack_retries: int = 2  # retries per call after 429 / 5xx / a connection error (CAREBOT_SLACK_RETRIES)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -28,4 +30,6 @@ class Settings:
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
             default_team=env.get("CAREBOT_TEAM") or "default",
+            slack_timeout=int(env.get("CAREBOT_SLACK_TIMEOUT") or 10),
+            slack_retries=int(env.get("CAREBOT_SLACK_RETRIES") or 2),
         )

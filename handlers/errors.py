@@ -14,6 +14,8 @@ from typing import Any
 
 from slack_bolt import App
 
+from bot import metrics
+from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from handlers.deps import Deps
 from messages.render import Renderer
@@ -25,10 +27,12 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
     locale = context.get("locale") or "zh-CN"
     if isinstance(error, CareError):
         key, params = error.key, error.params
+        metrics.LISTENER_ERRORS.labels("care").inc()
     else:
-        ref = uuid.uuid4().hex[:8]
+        ref = context.get("request_id") or uuid.uuid4().hex[:8]  # the id in every log line of this request
         log.error("unhandled error (ref %s)", ref, exc_info=error)
         key, params = "errors.internal", {"ref": ref}
+        metrics.LISTENER_ERRORS.labels("internal").inc()
     message = renderer.message("notice.json.j2", locale, key=key, params=params)
     try:
         if body.get("response_url"):
@@ -44,6 +48,7 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def listener(ack, body, context, respond, client, payload, action, command, view, event):
+            token = REQUEST_ID.set(context.get("request_id"))  # listeners run on Bolt's pool, after the ack
             try:
                 return fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
                           action=action, command=command, view=view, event=event)
@@ -51,6 +56,8 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 report(deps.renderer, error, body, context, respond, client)
                 if ack is not None and ack.response is None:
                     ack()  # never leave Slack waiting for the 3-second timeout
+            finally:
+                REQUEST_ID.reset(token)
 
         listener.__name__ = fn.__name__
         return listener

@@ -4,12 +4,28 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from bot.logs import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
 from bot.services.errors import NotRegistered
 from bot.services.people import actor_for, team_locale_for_user
+from bot.slack_client import counted
 from handlers.deps import Deps, slack_profile
 
 
 def register(app: App, deps: Deps) -> None:
+    @app.middleware
+    def request_id(request, context, next):
+        """The id our WSGI layer gave this request (bot/observe.py): logs and error messages quote it.
+        The request's Slack client is the counted one (bot/slack_client.py)."""
+        ids = request.headers.get(REQUEST_ID_HEADER.lower()) or []
+        context["request_id"] = ids[0] if ids else new_request_id()
+        if context.get("client") is not None:
+            context["client"] = counted(context["client"])  # Slack calls counted for /metrics
+        token = REQUEST_ID.set(context["request_id"])
+        try:
+            next()
+        finally:
+            REQUEST_ID.reset(token)
+
     @app.middleware
     def load_actor(context, client, next):
         user_id = context.user_id

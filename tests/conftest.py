@@ -19,6 +19,7 @@ from waitress.server import create_server
 
 from bot.app import build_app, wsgi_app
 from bot.clock import ManualClock
+from bot.health import Health
 from bot.services.core import Services
 from bot.services.people import Role, add_staff
 from bot.settings import Settings
@@ -103,6 +104,11 @@ class RunningBot:
     app: object
     services: Services
     slack: SlackStandIn
+    health: Health | None = None
+
+    @property
+    def base(self) -> str:
+        return self.url.rsplit("/slack/events", 1)[0]
 
     def responses(self, name: str, count: int = 1, timeout: float = 5.0) -> list[dict]:
         """What the bot posted to response_urls named `name`, once `count` have arrived (listeners run after ack)."""
@@ -125,12 +131,14 @@ def bot(services, renderer, slack) -> Iterator[RunningBot]:
     settings = Settings(database_url=services.db.url, slack_bot_token=BOT_TOKEN,
                         slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url)
     app = build_app(settings, services, renderer)
-    server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=4,
+    health = Health(services, expects_scheduler=False)
+    server = create_server(wsgi_app(app, health), host="127.0.0.1", port=0, threads=4,
                            asyncore_loop_timeout=0.1)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}/slack/events"
-    yield RunningBot(url=url, sender=SlackSender(url, SIGNING_SECRET), app=app, services=services, slack=slack)
+    yield RunningBot(url=url, sender=SlackSender(url, SIGNING_SECRET), app=app, services=services, slack=slack,
+                     health=health)
     stop_waitress(server)
     thread.join(timeout=5)
     # listeners run after ack on Bolt's pool: let the last ones finish before the database is emptied

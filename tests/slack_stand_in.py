@@ -27,6 +27,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import random
 import re
 import secrets
 import threading
@@ -463,6 +464,7 @@ METHODS: dict[str, _Method] = {
     ),
     "conversations.open": _Method("_m_conversations_open", True),
     "conversations.info": _Method("_m_conversations_info", False, (("channel", "channel_not_found"),)),
+    "conversations.history": _Method("_m_conversations_history", False, (("channel", "channel_not_found"),)),
     "views.open": _Method("_m_views_open", True, (("view", "invalid_arguments"),)),
     "views.push": _Method("_m_views_push", True, (("view", "invalid_arguments"),)),
     "views.update": _Method("_m_views_update", True, (("view", "invalid_arguments"),)),
@@ -547,6 +549,8 @@ class SlackStandIn:
         self._triggers: dict[str, dict] = {}
         self._trigger_counter = 0
         self._failures: dict[str, list[dict]] = {}
+        self._chaos: dict | None = None  # set by chaos(): seeded random faults
+        self.faults: list[tuple[str, str]] = []  # (method, fault) for every fault served, in order
         self._users: dict[str, dict] = {}
         self._usergroups: dict[str, dict] = {}
         self._channels: dict[str, dict] = {}
@@ -726,6 +730,46 @@ class SlackStandIn:
                     {"error": error, "status": status, "retry_after": retry_after}
                 )
 
+    def hang_next(self, method: str, seconds: float, *, after_effect: bool = True, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``method`` hang ``seconds`` before answering (past the client's
+        timeout). ``after_effect``: the call takes effect first (a message IS posted, the answer is lost),
+        else nothing happens (the worst and the mildest cases of a lost answer)."""
+        with self._lock:
+            for _ in range(times):
+                self._failures.setdefault(method, []).append(
+                    {"hang": seconds, "after_effect": after_effect, "error": "", "status": 0})
+
+    def chaos(self, seed: int, share: float = 0.2, *, methods: tuple[str, ...] | None = None,
+              hang_seconds: float = 1.5, retry_after: int = 1) -> None:
+        """From now on, a ``share`` of calls (of ``methods``, default all) fail, chosen by a random generator
+        seeded with ``seed``: 429 with Retry-After, 500, or a hang of ``hang_seconds`` (after the effect
+        or before it). Every fault served is appended to ``faults``. ``chaos_off()`` stops it."""
+        with self._lock:
+            self._chaos = {"random": random.Random(seed), "share": share, "methods": methods,
+                           "hang": hang_seconds, "retry_after": retry_after}
+
+    def chaos_off(self) -> None:
+        with self._lock:
+            self._chaos = None
+
+    def _next_fault(self, method: str) -> dict | None:
+        with self._lock:
+            queue = self._failures.get(method)
+            if queue:
+                return queue.pop(0)
+            chaos = self._chaos
+            if chaos is None or (chaos["methods"] is not None and method not in chaos["methods"]):
+                return None
+            rng = chaos["random"]
+            if rng.random() >= chaos["share"]:
+                return None
+            kind = rng.choice(("ratelimited", "internal_error", "hang_after", "hang_before"))
+            if kind == "ratelimited":
+                return {"error": "ratelimited", "status": 429, "retry_after": chaos["retry_after"]}
+            if kind == "internal_error":
+                return {"error": "internal_error", "status": 500}
+            return {"hang": chaos["hang"], "after_effect": kind == "hang_after", "error": "", "status": 0}
+
     def reset(self, *, state: bool = False) -> None:
         """Clear recorded calls, responses and pending fail_next. ``state=True`` also clears
         messages, ephemerals, views and trigger ids (users, groups, channels, DND always stay)."""
@@ -828,6 +872,7 @@ class SlackStandIn:
         method = parts.path[len("/api/") :]
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         status, body, extra_headers = 200, None, {}
+        hang: dict | None = None
         args: dict = {}
         json_ignored = False
         try:
@@ -837,9 +882,18 @@ class SlackStandIn:
                 raise SlackRefusal("unknown_method", status=404)
             json_ignored = bool(raw_body) and ctype == "application/json" and not spec.json_ok
             args, form_token = self._parse_args(spec, query, raw_body, ctype, http_method)
-            with self._lock:
-                queue = self._failures.get(method)
-                failure = queue.pop(0) if queue else None
+            failure = self._next_fault(method)
+            if failure is not None and "hang" in failure:
+                hang = failure
+                failure = None
+                with self._lock:
+                    self.faults.append((method, "hang_after" if hang["after_effect"] else "hang_before"))
+                if not hang["after_effect"]:
+                    time.sleep(hang["hang"])  # the client has given up; nothing happened
+                    return
+            elif failure is not None:
+                with self._lock:
+                    self.faults.append((method, str(failure["status"])))
             if failure is not None:
                 if failure["status"] == 429:
                     extra_headers["Retry-After"] = str(failure["retry_after"])
@@ -882,7 +936,12 @@ class SlackStandIn:
                 content_type=ctype,
             )
         )
-        req._send(status, body, extra_headers)
+        if hang is not None:
+            time.sleep(hang["hang"])  # it happened, but the client has given up waiting for the answer
+        try:
+            req._send(status, body, extra_headers)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client left (timed out)
 
     def _parse_args(
         self, spec: _Method, query: dict, raw: bytes, ctype: str, http_method: str
@@ -1365,6 +1424,22 @@ class SlackStandIn:
         if _truthy(args.get("include_num_members")):
             info["num_members"] = len(ch["members"])
         return {"channel": info}
+
+    def _m_conversations_history(self, args: dict) -> dict:
+        """Newest first; ``oldest``/``latest`` bounds; message ``metadata`` only with include_all_metadata."""
+        cid = self._channel_or_refuse(args.get("channel"))
+        oldest = float(args.get("oldest") or 0)
+        latest = float(args.get("latest") or 9e12)
+        limit = int(args.get("limit") or 100)
+        found = [m for m in self._messages.get(cid, []) if oldest < float(m["ts"]) <= latest]
+        found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        out = []
+        for m in found[:limit]:
+            m = copy.deepcopy(m)
+            if not _truthy(args.get("include_all_metadata")):
+                m.pop("metadata", None)
+            out.append(m)
+        return {"messages": out, "has_more": len(found) > limit}
 
     def _m_views_open(self, args: dict) -> dict:
         view = self._check_view_or_refuse(args.get("view"), ("modal",))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,8 +31,9 @@ def served(services, slack, tmp_path: Path):
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "CAREBOT_DATABASE_URL": services.db.url}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
-                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-format", "json", "serve", "--host", "127.0.0.1",
+                                "--port", str(port)],
+                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -40,11 +44,31 @@ def served(services, slack, tmp_path: Path):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError("carebot serve did not come up:\n" + (process.stdout.read() or "")) from None
+                raise AssertionError("carebot serve did not come up:\n" + (process.stderr.read() or "")) from None
             time.sleep(0.1)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    yield Served(base, process, env)
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@dataclass
+class Served:
+    base: str
+    process: subprocess.Popen
+    env: dict
+
+    def __str__(self) -> str:
+        return self.base
+
+    def __add__(self, path: str) -> str:
+        return self.base + path
+
+    def stop(self) -> list[str]:
+        """SIGTERM, wait, and return what it logged on stderr."""
+        self.process.terminate()
+        _, err = self.process.communicate(timeout=15)
+        return err.splitlines()
 
 
 def test_carebot_serve_answers_signed_commands_and_refuses_unsigned(served, services, slack):
@@ -60,3 +84,29 @@ def test_carebot_serve_answers_signed_commands_and_refuses_unsigned(served, serv
 
     forged = SlackSender(served + "/slack/events", "not-the-secret")
     assert forged.command("help", user_id="U0AGENT", response_url=slack.response_url("forged")).status == 401
+
+
+def test_logs_are_json_lines_and_the_error_a_person_sees_quotes_the_request_id(served, services, slack):
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    slack.fail_next("views.open", error="fatal_error", status=500, times=3)
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    assert sender.command("log", user_id="U0AGENT", response_url=slack.response_url("cmd")).status == 200
+    deadline = time.monotonic() + 10
+    while not slack.responses("cmd") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    ref = re.search(r"reference (\w+)", str(slack.responses("cmd"))).group(1)
+    lines = [json.loads(line) for line in served.stop() if line.startswith("{")]
+    errors = [line for line in lines if line["level"] == "ERROR"]
+    assert errors and errors[0]["request_id"] == ref and ref in errors[0]["message"]
+    assert "Traceback" in errors[0]["exc"]
+
+
+def test_a_second_serve_on_the_same_sqlite_file_is_refused(served, services):
+    if not services.db.url.startswith("sqlite"):
+        pytest.skip("the one-process rule is SQLite's; PostgreSQL runs replicas")
+    second = subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port",
+                             str(free_port())], env=served.env, capture_output=True, text=True, timeout=60)
+    assert second.returncode == 1
+    assert "already serving the SQLite database" in second.stderr and "PostgreSQL" in second.stderr
+    assert served.process.poll() is None  # the first one goes on

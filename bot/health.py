@@ -1,0 +1,88 @@
+"""What an operator's probes and Prometheus see: `GET /healthz` (live), `GET /readyz` (ready, or 503 with
+the reasons), `GET /metrics`.
+
+Ready means: the database answers, its migrations are at head, the scheduler ticked within
+SCHEDULER_STALE (2 minutes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from bot import metrics
+from bot.services.core import Services
+from storage.migrate import alembic_config
+
+SCHEDULER_STALE = dt.timedelta(minutes=2)
+
+
+@dataclass
+class Health:
+    """This process's probe state. `wall` is the real time (probes are about real minutes, not a team's clock)."""
+
+    services: Services
+    expects_scheduler: bool = True
+    wall: Callable[[], float] = time.time
+    started: float = field(default_factory=time.time)
+    last_tick: float | None = None
+    stopping: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def tick(self) -> None:
+        """The scheduler calls this at each run of a job."""
+        with self._lock:
+            self.last_tick = self.wall()
+
+    def problems(self) -> list[str]:
+        """Why this process is not ready; empty when it is."""
+        if self.stopping:
+            return ["shutting down"]
+        reasons: list[str] = []
+        try:
+            with self.services.db.engine.connect() as connection:
+                current = set(MigrationContext.configure(connection).get_current_heads())
+        except Exception as exc:  # noqa: BLE001 - the reason is the answer
+            return [f"database does not answer: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"]
+        head = set(ScriptDirectory.from_config(alembic_config(self.services.db.url)).get_heads())
+        if current != head:
+            reasons.append(f"migrations not at head: database {sorted(current) or 'empty'}, code {sorted(head)} "
+                           "(run `carebot db upgrade`)")
+        if self.expects_scheduler:
+            since = self.wall() - (self.last_tick if self.last_tick is not None else self.started)
+            if since > SCHEDULER_STALE.total_seconds():
+                reasons.append(f"scheduler has not run for {int(since)} s")
+        return reasons
+
+
+def ops_routes(health: Health | None) -> Callable:
+    """A WSGI callable for the operator routes, or None for any other path (kept apart from Bolt's routes)."""
+
+    def route(environ, start_response):
+        path = environ.get("PATH_INFO")
+        if path == "/healthz" and "ready" not in (environ.get("QUERY_STRING") or ""):
+            return _answer(start_response, "200 OK", b"ok")
+        if path == "/readyz" or path == "/healthz":
+            if health is None:
+                return _answer(start_response, "503 Service Unavailable", b"not ready: no readiness probe")
+            problems = health.problems()
+            if problems:
+                return _answer(start_response, "503 Service Unavailable",
+                               ("not ready: " + "; ".join(problems)).encode())
+            return _answer(start_response, "200 OK", b"ready")
+        if path == "/metrics":
+            return _answer(start_response, "200 OK", metrics.exposition(),
+                           "text/plain; version=0.0.4; charset=utf-8")
+        return None
+
+    return route
+
+
+def _answer(start_response, status: str, body: bytes, content_type: str = "text/plain; charset=utf-8"):
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body)))])
+    return [body]

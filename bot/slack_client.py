@@ -1,0 +1,100 @@
+"""The one factory for Slack Web API clients: every client (the Bolt app's, the scheduler's, the CLI's)
+retries what Slack asks to be retried and counts every call for /metrics.
+
+Retries (slack_sdk's handlers, https://docs.slack.dev/tools/python-slack-sdk/web#retryhandler):
+* 429 `ratelimited`: waits the `Retry-After` seconds Slack sends (RateLimitErrorRetryHandler);
+* 500/503: once more after a short backoff (ServerErrorRetryHandler);
+* connection errors and timeouts: again, but only when repeating cannot double an effect: reads
+  (users.info, dnd.info, conversations.history …) always; writes (chat.postMessage, chat.update …) only
+  when the connection was never made. A write whose answer was lost is left to the outbox, which looks
+  for the message in the channel before posting again (bot/services/outbox.py).
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from http.client import RemoteDisconnected
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from bot import metrics
+from bot.settings import Settings
+
+# methods whose repetition changes what people see; everything else is a read
+WRITE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
+                           "views.open", "views.push", "views.update", "views.publish", "conversations.open"})
+
+
+def _method_of(url: str) -> str:
+    return url.rsplit("/", 1)[-1].split("?", 1)[0]
+
+
+def _is_timeout(error: Exception) -> bool:
+    if isinstance(error, TimeoutError | socket.timeout):
+        return True
+    return isinstance(error, URLError) and isinstance(error.reason, TimeoutError | socket.timeout)
+
+
+class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
+    """slack_sdk's connection-error handler, plus timeouts, minus any retry that could double a write."""
+
+    def __init__(self, max_retry_count: int = 2):
+        super().__init__(max_retry_count=max_retry_count,
+                         error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError])
+
+    def _can_retry(self, *, state, request, response=None, error=None) -> bool:
+        if not super()._can_retry(state=state, request=request, response=response, error=error):
+            return False
+        if _method_of(request.url) not in WRITE_METHODS:
+            return True
+        # a write may be repeated only when it surely never reached Slack: the connection was refused
+        return isinstance(error, URLError) and isinstance(error.reason, ConnectionRefusedError)
+
+
+class CountedWebClient(WebClient):
+    """A WebClient that counts each API call by method and error (`carebot_slack_api_calls_total`)."""
+
+    def api_call(self, api_method: str, **kwargs):  # noqa: D102 - same contract as WebClient.api_call
+        started = time.monotonic()
+        try:
+            response = super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            metrics.SLACK_CALLS.labels(api_method, str(exc.response.get("error") or "unknown")).inc()
+            raise
+        except Exception as exc:
+            metrics.SLACK_CALLS.labels(api_method, "timeout" if _is_timeout(exc) else type(exc).__name__).inc()
+            raise
+        finally:
+            metrics.SLACK_LATENCY.labels(api_method).observe(time.monotonic() - started)
+        metrics.SLACK_CALLS.labels(api_method, "ok").inc()
+        return response
+
+
+def retry_handlers(settings: Settings) -> list:
+    return [RateLimitErrorRetryHandler(max_retry_count=settings.slack_retries),
+            ServerErrorRetryHandler(max_retry_count=settings.slack_retries),
+            SafeConnectionErrorRetryHandler(max_retry_count=settings.slack_retries)]
+
+
+def build_client(settings: Settings) -> WebClient:
+    """A client on `settings.slack_api_url` with the bot token, a timeout of `settings.slack_timeout`
+    seconds per attempt and the retry handlers above."""
+    return CountedWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url,
+                            timeout=settings.slack_timeout, retry_handlers=retry_handlers(settings))
+
+
+def counted(client: WebClient) -> WebClient:
+    """The same client as a CountedWebClient (Bolt makes a plain WebClient per request from the app's)."""
+    if isinstance(client, CountedWebClient):
+        return client
+    return CountedWebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
+                            proxy=client.proxy, headers=client.headers, team_id=client.default_params.get("team_id"),
+                            logger=client.logger, retry_handlers=client.retry_handlers)
