@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from pathlib import Path
 
 import click
@@ -233,25 +232,6 @@ def import_() -> None:
     """Bring a team's existing data in."""
 
 
-@import_.command("customers")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--team", default=None)
-def import_customers_cmd(file: Path, team: str | None) -> None:
-    """Customers from a CSV or Excel sheet (客户编号, 姓名, 联系方式, 客户经理, tier, 首次购买时间, 生日 …)."""
-    from bot.services.customers import import_customers
-
-    try:
-        report = import_customers(_services(), file, team_id=team)
-    except CareError as error:
-        _fail(error)
-    click.echo(f"created {report.created}, updated {report.updated}, "
-               f"needing follow-up (no phone) {report.needs_follow_up}, rejected {len(report.errors)}")
-    for line, problem in report.errors:
-        click.echo(f"  line {line}: {problem}", err=True)
-    if report.errors:
-        sys.exit(1)
-
-
 from bot.cli_complaints import attach as _attach_complaints  # noqa: E402  (issue 4)
 
 _attach_complaints(main, import_)  # `carebot import complaints`, `carebot escalation manager`
@@ -261,6 +241,9 @@ _attach_plan(main)  # `carebot rules show|check|set`, `carebot plan`
 from bot.cli_report import attach as _attach_report  # noqa: E402  (issue 13)
 
 _attach_report(main)  # `carebot report --week|--month --out DIR`, `carebot report settings`
+from bot.cli_data import attach as _attach_data  # noqa: E402  (issue 9)
+
+_attach_data(main, import_)  # `carebot import customers`, `carebot export`
 
 if __name__ == "__main__":
     main()

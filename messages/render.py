@@ -30,6 +30,10 @@ LOCALES = ("zh-CN", "en")
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_OPTIONS = 100
+# Slack's length limits (characters) on plain_text fields we fill with customer data: an option's text, a
+# button's text, a header, a modal title, an input's initial value (Block Kit reference, ../shared/slack)
+SLACK_TEXT_LIMITS = {"option": 75, "button": 75, "header": 150, "placeholder": 150, "modal_title": 24,
+                     "initial_value": 3000}
 _BABEL_LOCALE = {"zh-CN": "zh_Hans_CN", "en": "en"}
 _SLACK_ID = re.compile(r"^[UWBSC][A-Z0-9]{2,}$")
 
@@ -48,6 +52,14 @@ class JsonFragment(str):
 
 def escape_mrkdwn(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def clip(text: object, limit: int | str) -> str:
+    """Text cut to Slack's limit for the field, "…" included: `clip(name, "option")` or `clip(name, 75)`.
+    The one helper for every plain_text field built from customer data (issue 9)."""
+    size = SLACK_TEXT_LIMITS[limit] if isinstance(limit, str) else int(limit)
+    text = _plain_str(text)
+    return text if len(text) <= size else text[:size - 1].rstrip() + "…"
 
 
 def _json_body(text: str) -> str:
@@ -155,6 +167,7 @@ class Renderer:
             plain=lambda v: JsonFragment(_json_body(_plain_str(v))),
             mask_phone=mask_phone,
             mask_name=mask_name,
+            clip=clip,
         )
         self.env.globals.update(mention=mention, subteam_mention=subteam_mention, t=_t, tp=_tp,
                                 date=_date, datetime=_datetime, time=_time, span=_span,

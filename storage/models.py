@@ -248,6 +248,9 @@ class PlanRun(Base):
 # tickets of a customer within the spike window
 Index("ix_callback_team_customer", Callback.team_id, Callback.customer_id)
 Index("ix_complaint_customer_opened", Complaint.customer_id, Complaint.opened_at)
+# issue 9: an import merges duplicates by phone or email (storage/customer_queries.py)
+Index("ix_customer_team_phone", Customer.team_id, Customer.phone)
+Index("ix_customer_team_email", Customer.team_id, Customer.email)
 
 import storage.insight_models  # noqa: E402,F401  (issue 13: report claims, metric thresholds)
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)

@@ -69,8 +69,8 @@ def test_import_customers_saves_good_rows_and_reports_bad_ones(tmp_path):
     result = invoke(tmp_path, "import", "customers", str(sheet))
     assert result.exit_code == 1
     assert "created 2" in result.output and "needing follow-up (no phone) 1" in result.output
-    assert "line 3: not a valid phone number: '138'" in result.output
-    assert "line 5: owner U0NOBODY is not registered" in result.output
+    assert "line 3: refused: not a valid phone number: '138'" in result.output
+    assert "line 5: refused: owner U0NOBODY is not registered" in result.output
     again = invoke(tmp_path, "import", "customers", str(sheet))
     assert "created 0, updated 2" in again.output
 
@@ -95,4 +95,4 @@ def test_import_customers_from_excel(tmp_path):
     book.save(path)
     result = invoke(tmp_path, "import", "customers", str(path))
     assert result.exit_code == 0, result.output
-    assert "created 1" in result.output and "rejected 0" in result.output
+    assert "created 1" in result.output and "refused 0" in result.output

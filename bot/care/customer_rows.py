@@ -1,123 +1,213 @@
-"""Reading one customer row of a team's spreadsheet (pure): headers in Chinese or English."""
+"""Reading one customer row of a team's spreadsheet (pure): headers in Chinese or English, cells as the sheet
+holds them (care-domain §2: phone valid and in E.164, email valid, names normalised, a missing key field
+marks the customer 待跟进)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from email_validator import EmailNotValidError, validate_email
 
 from bot.care.privacy import normalise_phone
+from bot.care.sheet_cells import Cell, cell_text, parse_amount, parse_date, parse_yes_no
 
 HEADERS: dict[str, tuple[str, ...]] = {
-    "code": ("客户编号", "编号", "code", "customer code", "id"),
-    "name": ("姓名", "姓名/昵称", "昵称", "客户名称", "name"),
-    "phone": ("联系方式", "电话", "手机", "phone", "mobile"),
-    "email": ("邮箱", "email", "e-mail"),
-    "company": ("公司", "company"),
-    "owner": ("客户经理", "负责人", "owner", "account manager"),
-    "tier": ("客户等级", "等级", "分层", "tier", "level"),
-    "first_purchase": ("首次购买时间", "首次购买", "first purchase", "first_purchase"),
-    "birthday": ("生日", "birthday"),
-    "annual_spend": ("年消费", "年度消费金额", "annual spend", "annual_spend"),
-    "tags": ("标签", "tags"),
+    "code": ("客户编号", "客户编码", "客户代码", "客户号", "客户id", "会员编号", "会员号", "编号", "code",
+             "customer code", "customer id", "customer no", "customer number", "id", "no"),
+    "name": ("姓名", "姓名/昵称", "昵称", "客户姓名", "客户名称", "客户名", "名称", "联系人", "name",
+             "customer name", "full name", "nickname"),
+    "phone": ("手机号码", "手机号", "手机", "联系电话", "电话", "电话号码", "联系方式", "联系号码", "移动电话",
+              "联系手机", "phone", "mobile", "mobile phone", "cell", "cellphone", "tel", "telephone",
+              "phone number", "contact number"),
+    "email": ("邮箱", "电子邮箱", "电子邮件", "邮件", "邮箱地址", "email", "e-mail", "mail", "email address"),
+    "company": ("公司", "公司名称", "单位", "企业", "企业名称", "所在公司", "company", "organisation",
+                "organization"),
+    "owner": ("客户经理", "负责人", "所属客服", "跟进人", "owner", "account manager", "agent"),
+    "tier": ("客户等级", "等级", "级别", "分层", "客户分层", "tier", "level"),
+    "first_purchase": ("首次购买时间", "首次购买", "首次购买日期", "首购时间", "首购日期", "首次成交时间",
+                       "first purchase", "first purchase date", "first_purchase"),
+    "birthday": ("生日", "出生日期", "出生年月日", "birthday", "date of birth", "dob", "birth date"),
+    "annual_spend": ("年消费", "年消费金额", "年度消费", "年度消费金额", "annual spend", "annual_spend",
+                     "yearly spend"),
+    "tags": ("标签", "客户标签", "tags", "tag", "labels"),
+    "consent": ("同意", "授权", "是否同意", "是否授权", "授权状态", "同意授权", "个人信息授权", "隐私授权",
+                "consent", "pipl consent", "authorised", "authorized"),
 }
 TIERS = {
     "high_value": ("high_value", "high value", "高价值", "vip"),
     "potential": ("potential", "潜力"),
     "ordinary": ("ordinary", "普通", ""),
 }
-REQUIRED = ("code", "name")
-_DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M")
+REQUIRED = ("code", "name", "phone")
+# the longest value each column holds (the customer table's column sizes); a longer cell refuses its row
+LIMITS = {"code": 64, "name": 200, "phone": 64, "email": 254, "company": 200, "owner": 32, "tier": 32,
+          "tags": 2000, "annual_spend": 32, "first_purchase": 64, "birthday": 64, "consent": 16}
+MAX_TAG = 64
+_BIRTH_YEARS = (1900, 2100)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class CustomerRow:
+    """One good row. `consent` is None when the sheet does not say (a new customer then gets the default)."""
+
+    line: int
     code: str
     name: str
     phone: str | None
     email: str | None
     company: str | None
     owner_id: str | None
-    tier: str
+    tier: str | None  # None: the sheet has no tier (an existing customer keeps theirs)
     first_purchase_on: dt.date | None
     birthday: dt.date | None
     annual_spend: Decimal | None
     tags: tuple[str, ...]
-    needs_follow_up: bool  # a key field (phone) is missing
+    consent: bool | None
+
+    @property
+    def needs_follow_up(self) -> bool:
+        """A key field (the phone) is missing: 待跟进 (care-domain §2)."""
+        return self.phone is None
 
 
-def map_headers(headers: list[str]) -> dict[str, int]:
-    """Column index per field; raises ValueError naming the missing required columns."""
-    wanted = {alias.lower(): field for field, aliases in HEADERS.items() for alias in aliases}
+@dataclass(frozen=True)
+class Columns:
+    """Which column holds which field, and the headers nobody understood (named in the report)."""
+
+    index: dict[str, int]
+    unknown: tuple[str, ...]
+
+
+def normalise_header(header: Cell) -> str:
+    """`手机号码（必填）`, ` Mobile Phone *`, `E_mail` -> a key to look up in HEADERS."""
+    text = unicodedata.normalize("NFKC", cell_text(header)).lower()
+    text = re.sub(r"\(.*?\)|\[.*?\]|【.*?】|[*:：]", "", text)
+    return re.sub(r"[\s_]+", " ", text).strip()
+
+
+def map_headers(headers: list[Cell], require_phone: bool = True) -> Columns:
+    """Column index per field; raises ValueError naming the required columns that are missing. Without a
+    phone column a sheet would silently mark everyone 待跟进, so it is refused unless `require_phone` is
+    False (a sheet that has no phones on purpose, e.g. birthdays for customers already in the book)."""
+    wanted = {normalise_header(alias): field for field, aliases in HEADERS.items() for alias in aliases}
     found: dict[str, int] = {}
+    unknown: list[str] = []
     for index, header in enumerate(headers):
-        field = wanted.get((header or "").strip().lower())
+        key = normalise_header(header)
+        field = wanted.get(key)
         if field and field not in found:
             found[field] = index
-    missing = [field for field in REQUIRED if field not in found]
+        elif key:
+            unknown.append(cell_text(header) + (" (a second column for the same field)" if field else ""))
+    missing = [field for field in REQUIRED if field not in found and (require_phone or field != "phone")]
     if missing:
-        raise ValueError("missing columns: " + ", ".join(f"{f} ({HEADERS[f][0]})" for f in missing))
-    return found
+        raise ValueError("no column for " + ", ".join(f"{f} ({'/'.join(HEADERS[f][:4])}…)" for f in missing))
+    return Columns(found, tuple(unknown))
 
 
-def parse_row(values: dict[str, str]) -> CustomerRow:
-    """One row as field -> raw text; raises ValueError with every problem of the row."""
+def normalise_name(name: str) -> str:
+    """Full-width letters and digits to half-width, spaces collapsed (care-domain §2: names normalised)."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip()
+
+
+def normalise_email(raw: str) -> str:
+    """A valid address, normalised and lower-cased (one person, one key: care-domain §2), or ValueError."""
+    try:
+        return validate_email(raw.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise ValueError(f"not an email address: {raw!r} ({exc})") from None
+
+
+def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
+    """One row as field -> cell; raises ValueError with every problem of the row."""
     problems: list[str] = []
+    texts = {field: cell_text(value) for field, value in values.items()}
+    for field, text in texts.items():
+        if len(text) > LIMITS.get(field, 200):
+            problems.append(f"{field} is {len(text):,} characters long (at most {LIMITS.get(field, 200):,})")
+            texts[field] = ""
+            values = {**values, field: None}
 
     def text(field: str) -> str | None:
-        value = (values.get(field) or "").strip()
-        return value or None
+        return texts.get(field) or None
 
-    code, name = text("code"), text("name")
+    code, name = text("code"), normalise_name(text("name") or "") or None
     if not code:
         problems.append("code is empty")
     if not name:
         problems.append("name is empty")
-    phone = None
-    if text("phone"):
+    phone = _phone(text("phone"), problems)
+    email = None
+    if text("email"):
         try:
-            phone = normalise_phone(text("phone") or "")
+            email = normalise_email(text("email") or "")
         except ValueError as exc:
             problems.append(str(exc))
-    email = text("email")
-    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        problems.append(f"not an email address: {email!r}")
     owner = text("owner")
     if owner and not re.fullmatch(r"[UW][A-Z0-9]{2,}", owner):
         problems.append(f"owner must be a Slack user id (U…): {owner!r}")
-    tier = _tier(text("tier") or "", problems)
-    first_purchase = _date(text("first_purchase"), "first purchase", problems)
-    birthday = _date(text("birthday"), "birthday", problems)
+    tier = _tier(text("tier"), problems) if "tier" in values else None
+    first_purchase = _date(values.get("first_purchase"), "first purchase", problems)
+    birthday = _date(values.get("birthday"), "birthday", problems)
+    if birthday and not _BIRTH_YEARS[0] <= birthday.year < _BIRTH_YEARS[1]:
+        problems.append(f"birthday {birthday.isoformat()} is not a birthday")
     spend = None
     if text("annual_spend"):
         try:
-            spend = Decimal((text("annual_spend") or "").replace(",", "").replace("¥", ""))
-        except InvalidOperation:
+            spend = parse_amount(values["annual_spend"])
+        except ValueError:
             problems.append(f"annual spend is not a number: {text('annual_spend')!r}")
+        else:
+            if spend < 0 or spend >= Decimal("1e12"):
+                problems.append(f"annual spend {spend} is out of range")
+    consent = None
+    if text("consent"):
+        try:
+            consent = parse_yes_no(values["consent"])
+        except ValueError:
+            problems.append(f"consent is not yes or no (是/否, yes/no, 1/0): {text('consent')!r}")
+    tags = tuple(dict.fromkeys(t for t in re.split(r"[,，、;；\s]+", text("tags") or "") if t))
+    long_tags = [t for t in tags if len(t) > MAX_TAG]
+    if long_tags:
+        problems.append(f"a tag is longer than {MAX_TAG} characters: {long_tags[0][:20]!r}…")
     if problems:
         raise ValueError("; ".join(problems))
-    tags = tuple(t for t in re.split(r"[,，、;；\s]+", text("tags") or "") if t)
-    return CustomerRow(code=code or "", name=name or "", phone=phone, email=email, company=text("company"),
-                       owner_id=owner, tier=tier, first_purchase_on=first_purchase, birthday=birthday,
-                       annual_spend=spend, tags=tags, needs_follow_up=phone is None)
+    return CustomerRow(line=line, code=code or "", name=name or "", phone=phone, email=email,
+                       company=text("company"), owner_id=owner, tier=tier, first_purchase_on=first_purchase,
+                       birthday=birthday, annual_spend=spend, tags=tags, consent=consent)
 
 
-def _tier(value: str, problems: list[str]) -> str:
+def _phone(raw: str | None, problems: list[str]) -> str | None:
+    if not raw:
+        return None
+    if re.fullmatch(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+", raw):
+        problems.append(f"phone {raw!r} was shortened by Excel to scientific notation and its digits are lost: "
+                        "format the column as text and export again")
+        return None
+    try:
+        return normalise_phone(unicodedata.normalize("NFKC", raw))
+    except ValueError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _tier(value: str | None, problems: list[str]) -> str | None:
     for tier, aliases in TIERS.items():
-        if value.strip().lower() in aliases:
+        if (value or "").strip().lower() in aliases:
             return tier
     problems.append(f"unknown tier {value!r} (high_value/高价值, potential/潜力, ordinary/普通)")
-    return "ordinary"
-
-
-def _date(value: str | None, what: str, problems: list[str]) -> dt.date | None:
-    if not value:
-        return None
-    for fmt in _DATE_FORMATS:
-        try:
-            return dt.datetime.strptime(value, fmt).date()
-        except ValueError:
-            continue
-    problems.append(f"{what} is not a date (YYYY-MM-DD): {value!r}")
     return None
+
+
+def _date(value: Cell, what: str, problems: list[str]) -> dt.date | None:
+    if value is None or cell_text(value) == "":
+        return None
+    try:
+        return parse_date(value)
+    except ValueError:
+        problems.append(f"{what} is not a date (2024-05-01, 2024/5/1, 2024年5月1日): {cell_text(value)!r}")
+        return None

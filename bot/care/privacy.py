@@ -6,16 +6,22 @@ import phonenumbers
 
 
 def mask_phone(e164: str | None) -> str:
-    """+8613812345678 -> 138****5678: keep the first three and last four national digits."""
+    """+8613812345678 -> 138****5678 (the mainland mobile form of care-domain §8); any other number shows at
+    most half its national digits, whatever the country: +852 9123 4567 -> 91****67, 010-12345678 ->
+    10*****678."""
     if not e164:
         return ""
     try:
-        national = str(phonenumbers.parse(e164, None).national_number)
+        number = phonenumbers.parse(e164, None)
+        national, country = str(number.national_number), number.country_code
     except phonenumbers.NumberParseException:
-        national = "".join(ch for ch in e164 if ch.isdigit())
-    if len(national) <= 7:
-        return national[:1] + "*" * (len(national) - 1) if national else ""
-    return national[:3] + "*" * (len(national) - 7) + national[-4:]
+        national, country = "".join(ch for ch in e164 if ch.isdigit()), None
+    if country == 86 and len(national) == 11 and national.startswith("1"):
+        return national[:3] + "****" + national[-4:]
+    shown = len(national) // 2
+    head = shown // 2
+    tail = shown - head
+    return national[:head] + "*" * (len(national) - shown) + (national[-tail:] if tail else "")
 
 
 def mask_name(name: str) -> str:

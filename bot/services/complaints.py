@@ -471,6 +471,8 @@ class ComplaintImport:
 def _import_moment(text: str, timezone: str, what: str) -> dt.datetime:
     from zoneinfo import ZoneInfo
 
+    from bot.care.sheet_cells import parse_datetime
+
     text = text.strip()
     try:
         moment = dt.datetime.fromisoformat(text)
@@ -483,7 +485,10 @@ def _import_moment(text: str, timezone: str, what: str) -> dt.datetime:
             except ValueError:
                 continue
     if moment is None:
-        raise ValueError(f"{what} {text!r} is not a date and time (e.g. 2026-11-20 14:30)")
+        try:  # 2026年11月20日 14:30, 2026.11.20, an Excel serial … (issue 9)
+            moment = parse_datetime(text)
+        except ValueError:
+            raise ValueError(f"{what} {text!r} is not a date and time (e.g. 2026-11-20 14:30)") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -501,14 +506,12 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
     """Complaints already open in a spreadsheet, with their real opened time (and first response if any), so
     their clocks are right from the first sweep. Bad rows are reported by line and save nothing; a row
     imported before (same customer and opened time) is skipped."""
-    from bot.services.customers import read_table
+    from bot.services.sheets import read_lines
 
-    table = [row for row in read_table(path) if any(cell.strip() for cell in row)]
-    if not table:
-        raise CareError("errors.empty_file", path=str(path))
+    headers, lines = read_lines(path)  # lines numbered as the editor shows them (issue 9)
     wanted = {alias.lower(): name for name, aliases in IMPORT_HEADERS.items() for alias in aliases}
     columns: dict[str, int] = {}
-    for index, header in enumerate(table[0]):
+    for index, header in enumerate(headers):
         name = wanted.get((header or "").strip().lower())
         if name and name not in columns:
             columns[name] = index
@@ -520,7 +523,7 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
-        for line, raw in enumerate(table[1:], start=2):
+        for line, raw in lines:
             cell = {name: (raw[i] if i < len(raw) else "").strip() for name, i in columns.items()}
             try:
                 customer = queries.customer_by_code(session, team.id, cell.get("code", ""))

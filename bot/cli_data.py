@@ -1,0 +1,105 @@
+"""`carebot import customers FILE` and `carebot export …` (issue 9), attached to bot/cli.py's groups."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from bot.services.errors import CareError
+
+
+def _services():
+    from bot.cli import _services as services
+
+    return services()
+
+
+def _fail(error: CareError) -> None:
+    from bot.cli import _fail as fail
+
+    fail(error)
+
+
+class _Bar:
+    """click.progressbar over the import's two phases (reading the file, saving it), on stderr."""
+
+    def __init__(self, enabled: bool):
+        self.enabled, self.bar, self.phase, self.shown = enabled, None, "", 0
+
+    def __call__(self, phase: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        if phase != self.phase:
+            self.close()
+            label = {"read": "reading", "save": "saving"}.get(phase, phase)
+            self.bar = click.progressbar(length=1000, label=f"{label:8}", file=sys.stderr, width=30)
+            self.bar.__enter__()
+            self.phase, self.shown = phase, 0
+        step = int(fraction * 1000) - self.shown
+        if step > 0 and self.bar is not None:
+            self.bar.update(step)
+            self.shown += step
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def report_lines(report) -> list[str]:
+    """The import report as a person reads it: totals, then merges, then every refused row by line."""
+    verb = "would create" if report.dry_run else "created"
+    lines = [f"{report.file} ({report.encoding}): {report.rows} rows; {verb} {report.created}, "
+             f"updated {report.updated}, merged {len(report.merged)}, refused {report.refused}",
+             f"needing follow-up (no phone) {report.needs_follow_up}, without consent {report.without_consent}"]
+    lines.append("columns read: " + ", ".join(report.columns))
+    if report.unknown_columns:
+        lines.append("columns not understood (not imported): " + ", ".join(report.unknown_columns))
+    for line, what in report.merged:
+        lines.append(f"  line {line}: {what}")
+    for line, problem in report.errors:
+        lines.append(f"  line {line}: refused: {problem}")
+    if report.dry_run:
+        lines.append("dry run: nothing was saved")
+    elif report.plan_deferred:
+        lines.append("callbacks for the new customers are planned by tonight's planning run")
+    elif report.planned:
+        lines.append(f"planned {report.planned} callbacks for the new customers")
+    return lines
+
+
+@click.command("customers")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--team", default=None)
+@click.option("--dry-run", is_flag=True, help="Check the file and print the report; save nothing.")
+@click.option("--without-phones", is_flag=True,
+              help="The sheet has no phone column on purpose (new customers are marked 待跟进; stored phones kept).")
+@click.option("--progress/--no-progress", default=None, help="A progress bar on stderr (default: on a terminal).")
+def import_customers_cmd(file: Path, team: str | None, dry_run: bool, without_phones: bool,
+                         progress: bool | None) -> None:
+    """Customers from a CSV (UTF-8 or GB18030) or Excel sheet: 客户编号, 姓名, 手机号码 (required), 邮箱, 公司,
+    客户经理, 等级, 首次购买时间, 生日, 年消费, 标签, 同意 … Duplicates by code, phone or email are merged; the
+    whole file is saved in one transaction. Exit 1 if any row was refused."""
+    from bot.services.customer_import import import_customers
+
+    bar = _Bar(sys.stderr.isatty() if progress is None else progress)
+    try:
+        report = import_customers(_services(), file, team_id=team, dry_run=dry_run, progress=bar,
+                                  require_phone=not without_phones)
+    except CareError as error:
+        bar.close()
+        if error.key == "errors.bad_header" and "phone" in str(error.params.get("detail")):
+            error.params["detail"] += " (a sheet without phones on purpose: --without-phones)"
+        _fail(error)
+        return
+    bar.close()
+    for text in report_lines(report):
+        click.echo(text)
+    if report.errors:
+        sys.exit(1)
+
+
+def attach(main: click.Group, import_group: click.Group) -> None:
+    import_group.add_command(import_customers_cmd)
