@@ -101,5 +101,42 @@ def import_customers_cmd(file: Path, team: str | None, dry_run: bool, without_ph
         sys.exit(1)
 
 
+@click.command("export")
+@click.argument("kind", type=click.Choice(["customers", "calls", "complaints"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write here (default: CSV on stdout; .xlsx needs a file).")
+@click.option("--since", default=None, help="Only rows from this day on (2024-05-01, 2024年5月1日 …).")
+@click.option("--full", is_flag=True, help="Unmasked names, phones, emails, birthdays and notes (admins only).")
+@click.option("--as", "acting", default=None, help="Your Slack user id (U…): required with --full.")
+@click.option("--team", default=None)
+def export_cmd(kind: str, fmt: str, output: Path | None, since: str | None, full: bool, acting: str | None,
+               team: str | None) -> None:
+    """The team's customers, calls or complaints as CSV (UTF-8 with BOM, opens in Excel) or .xlsx. Masked
+    (张*, 138****5678) unless --full by an admin; every export is logged. Cells that a spreadsheet would run
+    as a formula (= + - @) are written as text."""
+    from bot.care.sheet_cells import parse_date
+    from bot.services.exports import export
+
+    day = None
+    if since:
+        try:
+            day = parse_date(since)
+        except ValueError:
+            raise click.BadParameter(f"{since!r} is not a date (2024-05-01)", param_hint="--since") from None
+    if full and not acting:
+        raise click.UsageError("--full needs --as U… (your Slack user id, an admin's)")
+    try:
+        result = export(_services(), kind, fmt, output or click.get_text_stream("stdout"), since=day, full=full,
+                        actor_id=acting, team_id=team)
+    except CareError as error:
+        _fail(error)
+        return
+    where = f" to {output}" if output else ""
+    note = "unmasked" if result.full else "masked"
+    click.echo(f"exported {result.rows} {kind}{where} ({note}; recorded in the carebot.audit log)", err=True)
+
+
 def attach(main: click.Group, import_group: click.Group) -> None:
     import_group.add_command(import_customers_cmd)
+    main.add_command(export_cmd)

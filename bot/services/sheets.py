@@ -105,6 +105,7 @@ class Sheet:
         dialect: type[csv.Dialect] | csv.Dialect = csv.excel
         if "\t" in sample.split("\n", 1)[0] and "," not in sample.split("\n", 1)[0]:
             dialect = csv.excel_tab
+        csv.field_size_limit(max(csv.field_size_limit(), self.limits.max_file_bytes))  # a huge cell refuses its row
         reader = csv.reader(text, dialect)
         previous_end = 0
         limit = self.limits.max_cell_chars
@@ -245,10 +246,15 @@ def _decodes(sample: bytes, encoding: str) -> bool:
 
 
 def _guess_encoding(sample: bytes) -> str | None:
+    """charset-normalizer's guess; among its candidates the Chinese ones first (a care team's sheet in Big5
+    is likelier than one in Korean, and short samples fit both)."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(sample).best()
-    return best.encoding if best is not None else None
+    candidates = [match.encoding for match in from_bytes(sample)]
+    for preferred in (*_GB_FAMILY, "big5", "cp950", "big5hkscs"):
+        if preferred in candidates and _decodes(sample, preferred):
+            return preferred
+    return candidates[0] if candidates else None
 
 
 def _encoding_name(guess: str | None) -> str:
