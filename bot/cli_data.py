@@ -23,22 +23,27 @@ def _fail(error: CareError) -> None:
 
 
 class _Bar:
-    """click.progressbar over the import's two phases (reading the file, saving it), on stderr."""
+    """click.progressbar over the import's two phases (reading the file, saving it), on stderr; a row count
+    when the workbook does not say how long it is."""
 
     def __init__(self, enabled: bool):
         self.enabled, self.bar, self.phase, self.shown = enabled, None, "", 0
 
-    def __call__(self, phase: str, fraction: float) -> None:
+    def __call__(self, phase: str, fraction: float | None, rows: int) -> None:
         if not self.enabled:
             return
+        label = {"read": "reading", "save": "saving"}.get(phase, phase)
         if phase != self.phase:
             self.close()
-            label = {"read": "reading", "save": "saving"}.get(phase, phase)
+            self.phase, self.shown = phase, 0
+        if fraction is None:
+            click.echo(f"\r{label:8} {rows:,} rows", nl=False, err=True)
+            return
+        if self.bar is None:
             self.bar = click.progressbar(length=1000, label=f"{label:8}", file=sys.stderr, width=30)
             self.bar.__enter__()
-            self.phase, self.shown = phase, 0
         step = int(fraction * 1000) - self.shown
-        if step > 0 and self.bar is not None:
+        if step > 0:
             self.bar.update(step)
             self.shown += step
 
@@ -46,6 +51,8 @@ class _Bar:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+        elif self.phase:
+            click.echo("", err=True)
 
 
 def report_lines(report) -> list[str]:

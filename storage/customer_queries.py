@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import CallLog, Complaint, Customer, Staff
@@ -56,6 +56,21 @@ def customers_by_emails(session: Session, team_id: str, emails: Collection[str])
     return found
 
 
+def insert_customers(session: Session, values: Sequence[dict]) -> None:
+    """New customers in one bulk INSERT (executemany / insertmanyvalues), one dict of columns each."""
+    if values:
+        session.execute(insert(Customer), list(values))
+
+
+def customer_ids_by_codes(session: Session, team_id: str, codes: Collection[str]) -> dict[str, int]:
+    """code -> id of the team's customers with these codes."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(codes):
+        found.update(session.execute(select(Customer.code, Customer.id).where(Customer.team_id == team_id,
+                                                                              Customer.code.in_(chunk))).all())
+    return found
+
+
 def registered_staff(session: Session, user_ids: Collection[str]) -> set[str]:
     """Which of these Slack user ids are registered staff."""
     known: set[str] = set()
@@ -92,7 +107,7 @@ def calls_for_export(session: Session, team_id: str, since: dt.datetime | None,
                 .where(CallLog.team_id == team_id, CallLog.id > last))
         if since is not None:
             stmt = stmt.where(CallLog.called_at >= since)
-        rows = session.execute(stmt.order_by(CallLog.id).limit(batch)).tuples().all()
+        rows = session.execute(stmt.order_by(CallLog.id).limit(batch)).all()
         if not rows:
             return
         yield rows
@@ -109,7 +124,7 @@ def complaints_for_export(session: Session, team_id: str, since: dt.datetime | N
                 .where(Complaint.team_id == team_id, Complaint.id > last))
         if since is not None:
             stmt = stmt.where(Complaint.opened_at >= since)
-        rows = session.execute(stmt.order_by(Complaint.id).limit(batch)).tuples().all()
+        rows = session.execute(stmt.order_by(Complaint.id).limit(batch)).all()
         if not rows:
             return
         yield rows

@@ -28,13 +28,14 @@ from storage.models import Customer
 
 log = logging.getLogger(__name__)
 
-FLUSH_EVERY = 2000  # customers per INSERT/UPDATE batch inside the one transaction
+FLUSH_EVERY = 2000  # new customers per bulk INSERT inside the one transaction
 PLAN_AT_ONCE = 2000  # new customers planned right after the import; more are left to the nightly run
 PLAN_BATCH = 500  # customers per planning transaction
 _MERGED_FIELDS = ("phone", "email", "company", "owner_id", "tier", "first_purchase_on", "birthday",
                   "annual_spend", "consent")
 
-Progress = Callable[[str, float], None]  # (phase: "read" | "save", fraction done 0..1)
+# (phase "read" | "save", fraction done 0..1 or None when unknown, rows done)
+Progress = Callable[[str, float | None, int], None]
 
 
 @dataclass
@@ -68,7 +69,7 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None, *, d
     """Import the first sheet of a .csv/.xlsx. Good rows are saved together in one transaction; refused rows
     are listed with their line and save nothing. Raises CareError (errors.bad_file, errors.bad_header,
     errors.empty_file, errors.import_failed) when the file as a whole cannot be imported: nothing is saved."""
-    progress = progress or (lambda _phase, _fraction: None)
+    progress = progress or (lambda _phase, _fraction, _rows: None)
     report = ImportReport(file=path.name, dry_run=dry_run)
     with Sheet(path, limits) as sheet:
         report.encoding = sheet.encoding
@@ -84,8 +85,8 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None, *, d
             if row is not None:
                 book.add(row)
             if count % 1000 == 0:
-                progress("read", sheet.fraction_read())
-        progress("read", 1.0)
+                progress("read", sheet.fraction_read(), count)
+        progress("read", 1.0, report.rows)
     team_id = team_id or svc.default_team
     saved_new = _save(svc, team_id, book, report, progress, dry_run)
     report.errors.sort()
@@ -206,7 +207,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
     rows = sorted(book.rows.values(), key=lambda r: r.line)
     now = svc.clock.now()
     new_ids: set[int] = set()
-    started = time.perf_counter()
+    writing = time.perf_counter()
     try:
         with svc.db.unit_of_work() as session:
             team = queries.ensure_team(session, team_id)
@@ -214,8 +215,8 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
             by_code = customer_queries.customers_by_codes(session, team.id, [r.code for r in rows])
             by_phone = customer_queries.customers_by_phones(session, team.id, [r.phone for r in rows if r.phone])
             by_email = customer_queries.customers_by_emails(session, team.id, [r.email for r in rows if r.email])
-            created: list[Customer] = []
-            for done, row in enumerate(rows, start=1):
+            fresh: list[dict[str, Any]] = []
+            for row in rows:
                 if row.owner_id and row.owner_id not in staff:
                     report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
                     continue
@@ -223,25 +224,28 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                 if customer is _REFUSED:
                     continue
                 if customer is None:
-                    customer = _new_customer(team.id, row, now)
-                    session.add(customer)
-                    created.append(customer)
+                    values = new_customer_values(team.id, row, now)
+                    fresh.append(values)
                     report.created += 1
-                elif customer.code == row.code:
+                    report.needs_follow_up += values["needs_follow_up"]
+                    report.without_consent += not values["consent"]
+                    continue
+                if customer.code == row.code:
                     _update(customer, row)
                     report.updated += 1
                 report.needs_follow_up += customer.needs_follow_up
                 report.without_consent += not customer.consent
-                if done % FLUSH_EVERY == 0:
-                    session.flush()
-                    new_ids.update(c.id for c in created)
-                    created.clear()
-                    progress("save", done / len(rows))
-            session.flush()
-            new_ids.update(c.id for c in created)
-            progress("save", 1.0)
+            writing = time.perf_counter()  # SQLite takes its write lock at the first write, from here
+            session.flush()  # the stored customers updated or merged into
+            for start in range(0, len(fresh), FLUSH_EVERY):
+                customer_queries.insert_customers(session, fresh[start:start + FLUSH_EVERY])
+                progress("save", min(1.0, (start + FLUSH_EVERY) / len(fresh)), start + FLUSH_EVERY)
+            progress("save", 1.0, len(fresh))
             if dry_run:
                 raise _DryRun
+            if len(fresh) <= PLAN_AT_ONCE:
+                new_ids = set(customer_queries.customer_ids_by_codes(session, team.id,
+                                                                     [v["code"] for v in fresh]).values())
     except _DryRun:
         pass
     except CareError:
@@ -250,8 +254,10 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
         log.exception("import of %s failed; rolled back", report.file)
         raise CareError("errors.import_failed", path=report.file, detail=f"{type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:200]}") from None
-    report.lock_seconds = time.perf_counter() - started
-    return set() if dry_run else new_ids
+    report.lock_seconds = time.perf_counter() - writing
+    if len(fresh) > PLAN_AT_ONCE and not dry_run:
+        report.plan_deferred = True
+    return new_ids
 
 
 class _Refused:
@@ -288,12 +294,13 @@ def _match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, C
     return customer
 
 
-def _new_customer(team_id: str, row: CustomerRow, now: dt.datetime) -> Customer:
-    customer = Customer(team_id=team_id, code=row.code, created_at=now, tags=list(row.tags))
-    _update(customer, row)
-    customer.tier = row.tier or "ordinary"
-    customer.consent = True if row.consent is None else row.consent
-    return customer
+def new_customer_values(team_id: str, row: CustomerRow, now: dt.datetime) -> dict[str, Any]:
+    """The columns of a new customer from its row (the model's defaults where the sheet says nothing)."""
+    return {"team_id": team_id, "code": row.code, "name": row.name, "phone": row.phone, "email": row.email,
+            "company": row.company, "owner_id": row.owner_id, "tier": row.tier or "ordinary",
+            "tags": list(row.tags), "first_purchase_on": row.first_purchase_on, "birthday": row.birthday,
+            "annual_spend": row.annual_spend, "consent": True if row.consent is None else row.consent,
+            "needs_follow_up": row.needs_follow_up, "created_at": now}
 
 
 def _update(customer: Customer, row: CustomerRow) -> None:
@@ -313,9 +320,6 @@ def _plan(svc: Services, team_id: str, new_ids: set[int], report: ImportReport) 
     left to the nightly run, which plans every customer anyway."""
     from bot.services.planning import plan_customers_now
 
-    if len(new_ids) > PLAN_AT_ONCE:
-        report.plan_deferred = True
-        return
     ordered = sorted(new_ids)
     for start in range(0, len(ordered), PLAN_BATCH):
         result = plan_customers_now(svc, team_id, ordered[start:start + PLAN_BATCH])

@@ -82,11 +82,12 @@ class Sheet:
                 raise bad_file(self.path, f"more than {self.limits.max_rows:,} rows; split the file")
             yield line, cells
 
-    def fraction_read(self) -> float:
+    def fraction_read(self) -> float | None:
+        """How much of the file is read, 0..1; None when the workbook does not say how many rows it has."""
         return self._fraction()
 
-    def _fraction(self) -> float:
-        return 0.0
+    def _fraction(self) -> float | None:
+        return None
 
     # --- CSV -----------------------------------------------------------------------------------
 
@@ -153,7 +154,7 @@ class Sheet:
         self._close = book.close
         total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
         state = {"line": 0}
-        self._fraction = (lambda: min(1.0, state["line"] / total)) if total else (lambda: 0.0)
+        self._fraction = (lambda: min(1.0, state["line"] / total)) if total else (lambda: None)
         return self._xlsx_records(sheet, state)
 
     def _xlsx_records(self, sheet, state: dict[str, int]) -> Iterator[tuple[int, list[Cell]]]:
