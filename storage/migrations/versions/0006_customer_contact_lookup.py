@@ -1,12 +1,12 @@
 """indexes for finding a team's customer by phone or email (import merges, issue 9)
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0011
 """
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
