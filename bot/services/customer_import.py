@@ -29,7 +29,7 @@ from storage.models import Customer
 log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 2000  # new customers per bulk INSERT inside the one transaction
-PLAN_AT_ONCE = 2000  # new customers planned right after the import; more are left to the nightly run
+PLAN_AT_ONCE = 2000  # customers (new or changed) planned right after the import; more: the nightly run
 PLAN_BATCH = 500  # customers per planning transaction
 _MERGED_FIELDS = ("phone", "email", "company", "owner_id", "tier", "first_purchase_on", "birthday",
                   "annual_spend", "consent")
@@ -216,6 +216,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
             by_phone = customer_queries.customers_by_phones(session, team.id, [r.phone for r in rows if r.phone])
             by_email = customer_queries.customers_by_emails(session, team.id, [r.email for r in rows if r.email])
             fresh: list[dict[str, Any]] = []
+            touched: set[int] = set()
             for row in rows:
                 if row.owner_id and row.owner_id not in staff:
                     report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
@@ -233,6 +234,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                 if customer.code == row.code:
                     _update(customer, row)
                     report.updated += 1
+                touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
                 report.needs_follow_up += customer.needs_follow_up
                 report.without_consent += not customer.consent
             writing = time.perf_counter()  # SQLite takes its write lock at the first write, from here
@@ -243,9 +245,9 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
             progress("save", 1.0, len(fresh))
             if dry_run:
                 raise _DryRun
-            if len(fresh) <= PLAN_AT_ONCE:
-                new_ids = set(customer_queries.customer_ids_by_codes(session, team.id,
-                                                                     [v["code"] for v in fresh]).values())
+            if len(fresh) + len(touched) <= PLAN_AT_ONCE:
+                new_ids = touched | set(customer_queries.customer_ids_by_codes(
+                    session, team.id, [v["code"] for v in fresh]).values())
     except _DryRun:
         pass
     except CareError:
@@ -255,7 +257,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
         raise CareError("errors.import_failed", path=report.file, detail=f"{type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:200]}") from None
     report.lock_seconds = time.perf_counter() - writing
-    if len(fresh) > PLAN_AT_ONCE and not dry_run:
+    if len(fresh) + len(touched) > PLAN_AT_ONCE and not dry_run:
         report.plan_deferred = True
     return new_ids
 
