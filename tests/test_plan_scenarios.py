@@ -118,6 +118,27 @@ def test_a_record_without_a_phone_is_in_the_owners_or_an_admins_queue_until_the_
     assert [kind for kind, *_ in open_callbacks(team, _ids(team, "R1")[0])] == []
 
 
+def test_a_customer_not_reached_after_the_last_retry_is_in_the_owners_queue_until_reached(team):
+    cid = add_customer(team, "U1", first_purchase_on=dt.date(2024, 1, 1), last_contact_at=at(2026, 11, 2))
+    team.clock.set(at(2026, 11, 24, 10, 30))  # Tue: three tries, each retry the next working day
+    log(team, AGENT, cid, None, outcome="unreachable", rating=None)
+    for day in (dt.date(2026, 11, 25), dt.date(2026, 11, 26)):
+        [(code, kind, due)] = queue(team, AGENT, day, 14)
+        assert (code, kind, due) == ("U1", "retry", at(day.year, day.month, day.day))
+        [retry] = open_callback_ids(team, cid)
+        logged = log(team, AGENT, cid, retry, outcome="unreachable", rating=None)
+    assert logged.flagged  # 26th, third try: flagged 待跟进 ...
+    # ... and at once in the owner's queue (now, 14:00), with why
+    assert open_callbacks(team, cid) == [("complete_record", at(2026, 11, 26, 14), "record.check")]
+    night(team, dt.date(2026, 11, 27))
+    assert [kind for _, kind, _ in queue(team, AGENT, dt.date(2026, 11, 27))] == ["complete_record"]
+    [task] = open_callback_ids(team, cid)
+    log(team, AGENT, cid, task)  # reached: the flag ends, nothing comes back
+    for day in days(dt.date(2026, 11, 28), dt.date(2026, 12, 2)):
+        night(team, day)
+        assert "complete_record" not in [kind for kind, *_ in open_callbacks(team, cid)]
+
+
 def _ids(svc, code: str) -> list[int]:
     with svc.db.unit_of_work() as session:
         return list(session.scalars(select(Customer.id).where(Customer.code == code)))

@@ -38,6 +38,7 @@ class CustomerFacts:
     tickets_at: tuple[dt.datetime, ...] = ()  # complaints and inquiries
     tags: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()  # key fields the record lacks (care-domain §2), e.g. ("phone",)
+    flagged: bool = False  # marked 待跟进 by a person or a rule (e.g. not reached after the last retry)
 
     def __post_init__(self) -> None:
         if self.last_interaction_at is not None:

@@ -28,6 +28,7 @@ from bot.care.segments import (
 
 PERIODIC = "periodic.touch"
 RECORD = "record.complete"
+RECORD_CHECK = "record.check"
 
 
 @dataclass(frozen=True)
@@ -210,15 +211,18 @@ def churn_risk(
 
 
 def record(customer: CustomerFacts, rules: CareRules, calendar: WorkCalendar, now: dt.datetime) -> Iterator[Occurrence]:
-    """Care-domain §2: a record missing a key field (待跟进) is in someone's queue until the field is filled.
-    Named by the day it is found, so a task closed while the field is still empty comes back the next run."""
+    """Care-domain §2: a record missing a key field (待跟进) is in someone's queue until the field is filled;
+    a customer flagged 待跟进 otherwise (not reached after the last retry) until a call reaches them. Named
+    by the day it is found, so a task closed while the cause holds comes back the next run."""
     step = rules.triggers.record
     missing = [f for f in step.key_fields if f in customer.missing]
-    if not missing:
-        return
     today = calendar.local_date(now).isoformat()
-    yield Occurrence(RECORD, step, f"{'+'.join(missing)}:{today}", state_target(now, rules, calendar),
-                     (("fields", ", ".join(missing)),), dated=False, fires=now)
+    if missing:
+        yield Occurrence(RECORD, step, f"{'+'.join(missing)}:{today}", state_target(now, rules, calendar),
+                         (("fields", ", ".join(missing)),), dated=False, fires=now)
+    elif customer.flagged:  # 待跟进 with a full record (not reached after the last retry): check it
+        yield Occurrence(RECORD_CHECK, step, f"flagged:{today}", state_target(now, rules, calendar), (),
+                         dated=False, fires=now)
 
 
 def periodic(

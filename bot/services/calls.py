@@ -11,7 +11,7 @@ from bot.care.plan import OutcomeStep
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import Forbidden, FormErrors
-from bot.services.next_callback import schedule_next
+from bot.services.next_callback import clear_reached_flag, schedule_next
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Callback, CallLog
@@ -124,6 +124,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
             customer.last_contact_at = now
         if step.flag:
             customer.needs_follow_up = True
+        elif is_reached(outcome):
+            clear_reached_flag(svc, team, customer)
         session.flush()
         from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
         open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)

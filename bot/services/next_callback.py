@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from bot.care.plan import OutcomeStep, plan_outcome
 from bot.services.core import Services
-from bot.services.planning import book_of
+from bot.services.planning import book_of, missing_fields
 from storage import queries
 from storage.models import Callback, Customer, Team
 
@@ -37,3 +37,9 @@ def schedule_next(svc: Services, session: Session, team: Team, customer: Custome
                          due_at=planned.due_at, status="open", attempts=attempts, rule=planned.rule,
                          params=dict(planned.params), dedupe_key=planned.dedupe_key, created_at=now))
     return planned.due_at
+
+
+def clear_reached_flag(svc: Services, team: Team, customer: Customer) -> None:
+    """A call that reached the customer ends a 待跟进 flag, unless a key field is still missing."""
+    key_fields = svc.care_rules_for(team).triggers.record.key_fields
+    customer.needs_follow_up = any(f in key_fields for f in missing_fields(customer))

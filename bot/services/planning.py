@@ -1,5 +1,5 @@
-"""The care plan in the product: each team's effective rules, the runs that turn them into callbacks, and
-the forecast of the load they make.
+"""The care plan in the product: the runs that turn each team's rules (bot.services.care_rules) into
+callbacks, and the forecast of the load they make.
 
 Planning reads the book from the database (care-domain §2–§4), asks the pure engine (bot.care.plan) what is
 due, and inserts it idempotently: every planned callback carries a dedupe key unique per customer, and a
@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,83 +23,24 @@ from sqlalchemy.orm import Session
 from bot.care.calendar import WorkCalendar, is_past_clock_time
 from bot.care.forecast import SUPERVISORS, ForecastRow, forecast
 from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
-from bot.care.rules import CareRules, RulesError, dump_effective, load_rules
+from bot.care.rules import CareRules
 from bot.care.segments import CustomerFacts, Segments, segment, segment_book
+from bot.services.care_rules import (  # re-exported: planning is where callers look for the rules in effect
+    HOW_RULES_COMBINE,
+    RulesOverview,
+    check_rules,
+    describe_rules_error,
+    effective_rules,
+    effective_rules_yaml,
+    read_rules_file,
+    rules_overview,
+    set_rules,
+)
 from bot.services.core import Services
-from bot.services.errors import CareError
 from storage import plan_queries, queries
 from storage.models import Callback, Customer, Team
 
 log = logging.getLogger(__name__)
-
-# --- rules ---------------------------------------------------------------------------------------------
-
-
-def effective_rules(svc: Services, team_id: str | None = None) -> CareRules:
-    return svc.care_rules_for(team_id or svc.default_team)
-
-
-HOW_RULES_COMBINE = """\
-# How the rules combine (README "The care plan"):
-# - each trigger plans its own callbacks; when several apply, the customer is touched at the earliest date
-#   any of them gives;
-# - the tier cadence (triggers.periodic) is a ceiling on the gap between two touches: a callback planned
-#   sooner (a problem follow-up, a greeting) counts as a touch and the cadence counts on from it; one planned
-#   later (an outcome's light touch in 30 days) never holds the periodic touch back;
-# - every callback, from a trigger, a call's outcome or a date the agent picked, passes the same etiquette:
-#   days off and avoid slots are skipped in the rule's `align` direction (earlier: the last allowed slot
-#   before, e.g. Friday morning instead of Monday morning; later: the next allowed one), and the tier's
-#   monthly cap holds (a trigger waits for room; an outcome's callback moves to the first month with room);
-# - no care callback without consent; a record missing a key field gets a "complete the record" task.
-"""
-
-
-def effective_rules_yaml(svc: Services, team_id: str | None = None) -> str:
-    return HOW_RULES_COMBINE + dump_effective(effective_rules(svc, team_id))
-
-
-def read_rules_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise CareError("errors.bad_encoding", path=str(path)) from None
-
-
-def check_rules(text: str) -> CareRules:
-    """The rules `text` makes of the shipped defaults; RulesError (key path, line) when it is not valid."""
-    return load_rules(text + "\n")  # the newline keeps a one-line text from being taken for a file name
-
-
-def set_rules(svc: Services, text: str, set_by: str | None, team_id: str | None = None) -> CareRules:
-    """Validate, then store as the team's override. Nothing is stored when the text is invalid."""
-    rules = check_rules(text)
-    team_id = team_id or svc.default_team
-    with svc.db.unit_of_work() as session:
-        queries.ensure_team(session, team_id)
-        plan_queries.store_team_rules(session, team_id, text, set_by, svc.clock.now())
-    svc.forget_rules(team_id)
-    return rules
-
-
-@dataclass(frozen=True)
-class RulesOverview:
-    team_id: str
-    yaml_text: str  # the effective rules
-    set_by: str | None  # None: the shipped defaults
-    set_at: dt.datetime | None
-
-
-def rules_overview(svc: Services, team_id: str | None = None) -> RulesOverview:
-    team_id = team_id or svc.default_team
-    with svc.db.unit_of_work() as session:
-        override = plan_queries.team_rules(session, team_id)
-        set_by, set_at = (override.set_by or "?", override.set_at) if override is not None else (None, None)
-    return RulesOverview(team_id, effective_rules_yaml(svc, team_id), set_by, set_at)
-
-
-def describe_rules_error(error: RulesError) -> list[str]:
-    return [f"line {line}: {path}: {message}" for path, line, message in error.issues]
-
 
 # --- planning ------------------------------------------------------------------------------------------
 
@@ -244,9 +184,10 @@ def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Seque
 
 def _close_completed_record_tasks(session: Session, facts: CustomerFacts, rules: CareRules,
                                   now: dt.datetime) -> None:
-    """A "complete the record" task is done once no key field is missing any more (care-domain §2)."""
+    """A "complete the record" task is done once no key field is missing any more and the customer is no
+    longer flagged 待跟进 (care-domain §2)."""
     step = rules.triggers.record
-    if any(f in facts.missing for f in step.key_fields):
+    if facts.flagged or any(f in facts.missing for f in step.key_fields):
         return
     plan_queries.close_open_callbacks_of_kind(session, facts.customer_id, step.kind, "done", now)
 
@@ -298,7 +239,8 @@ def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime 
                          annual_spend=spend, first_purchase_on=customer.first_purchase_on,
                          last_interaction_at=max(moments) if moments else None, birthday=customer.birthday,
                          consent=bool(customer.consent), tickets_at=tuple(sorted(tickets)),
-                         tags=tuple(customer.tags or ()), missing=missing_fields(customer))
+                         tags=tuple(customer.tags or ()), missing=missing_fields(customer),
+                         flagged=bool(customer.needs_follow_up))
 
 
 def missing_fields(customer: Customer) -> tuple[str, ...]:
@@ -380,6 +322,7 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
         calendar = svc.calendar_for(team)
         book = book_of(session, team, rules, calendar, now, None)
         supervisors = plan_queries.supervisors_of_team(session, team.id)
+        admin = next(iter(plan_queries.admins_of_team(session, team.id)), None)  # record tasks without owner
         # the real owner of each open callback (the engine assumes the customer's owner)
         owner_of = {(c.customer_id, c.kind, calendar.local_date(c.due_at)): c.owner_id
                     for c in plan_queries.callbacks_of_team(session, team.id) if c.status == "open"}
@@ -394,6 +337,8 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
         key = (ids.get(row.customer_code), row.kind, row.date)
         if key in owner_of:
             return owner_of[key]
+        if row.owner_id is None and row.kind == rules.triggers.record.kind:
+            return admin
         return supervisor if row.owner_id == SUPERVISORS else row.owner_id
 
     rows = sorted((dataclasses.replace(r, owner_id=owner(r)) for r in rows),
@@ -401,6 +346,7 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
     return Forecast(start, days, rows)
 
 
-__all__ = ["SUPERVISORS", "Forecast", "NightlyRun", "PlanResult", "check_rules", "effective_rules",
+__all__ = ["HOW_RULES_COMBINE", "SUPERVISORS", "RulesOverview", "describe_rules_error", "read_rules_file",
+           "rules_overview", "Forecast", "NightlyRun", "PlanResult", "check_rules", "effective_rules",
            "effective_rules_yaml", "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team",
            "run_nightly_plans", "set_rules"]
