@@ -14,6 +14,7 @@ from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
+from handlers.stats import stats_command
 from handlers.views_common import log_call_view, queue_page
 from messages.render import mention
 
@@ -48,7 +49,8 @@ def register(app: App, deps: Deps) -> None:
 
     subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff,
                    "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps),
-                   "rules": partial(rules_command, deps), "plan": partial(plan_command, deps)}
+                   "rules": partial(rules_command, deps), "plan": partial(plan_command, deps),
+                   "stats": partial(stats_command, deps)}
 
     @app.command(Command.CARE.value)
     @guard

@@ -337,3 +337,27 @@ def _churn_risk(book: _Book, rules, at: dt.datetime) -> dict[int, bool]:
 
 def agents_visible(insight: Insight, ids: Iterable[str]) -> list[tuple[str, Comparison]]:
     return [(a, insight.by_agent[a]) for a in ids if a in insight.by_agent]
+
+
+# --- /care stats ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stats:
+    insight: Insight
+    agent: str | None  # None: the team's figures
+    asked_for_other: bool  # an agent asked for a colleague: they get their own, and are told why
+
+
+def stats_for(svc: Services, actor, kind: str, agent: str | None) -> Stats:
+    """What `/care stats` shows: agents their own figures, supervisors the team's or any colleague's."""
+    asked_for_other = bool(agent) and agent != actor.user_id and not actor.is_supervisor
+    if asked_for_other or (agent is None and not actor.is_supervisor):
+        agent = actor.user_id
+    if agent is not None:
+        with svc.db.unit_of_work() as session:
+            staff = queries.staff_by_user(session, agent)
+            if staff is None or staff.team_id != actor.team_id:
+                raise CareError("insight.errors.unknown_agent", who=agent)
+    insight = build_insight(svc, actor.team_id, kind=kind)
+    return Stats(insight=insight, agent=agent, asked_for_other=asked_for_other)
