@@ -15,6 +15,7 @@ from bot.health import Health
 from bot.services.core import Services
 from handlers.jobs import post_morning_lists
 from handlers.plan_jobs import run_nightly_plan_job
+from handlers.report_jobs import post_reports
 from handlers.sla_jobs import run_sla_sweep
 from messages.render import Renderer
 
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 MORNING_LIST_JOB = "morning_list"
 SLA_SWEEP_JOB = "sla_sweep"
 NIGHTLY_PLAN_JOB = "nightly_plan"
+REPORT_JOB = "insight_report"  # issue 13: weekly and monthly reports
 
 
 def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
@@ -39,6 +41,9 @@ def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
                       next_run_time=dt.datetime.now(dt.UTC))
     scheduler.add_job(_safely(run_nightly_plan_job), "interval", seconds=every_seconds, id=NIGHTLY_PLAN_JOB,
                       kwargs={"services": services}, next_run_time=dt.datetime.now(dt.UTC))
+    scheduler.add_job(_safely(post_reports), "interval", seconds=every_seconds, id=REPORT_JOB,
+                      kwargs={"services": services, "renderer": renderer, "client": client},
+                      next_run_time=dt.datetime.now(dt.UTC))
     return scheduler
 
 

@@ -480,7 +480,16 @@ METHODS: dict[str, _Method] = {
     "usergroups.list": _Method("_m_usergroups_list", False),
     "dnd.info": _Method("_m_dnd_info", False),
     "dnd.teamInfo": _Method("_m_dnd_team_info", False, (("users", "invalid_arguments"),)),
+    # uploads in two steps: get a URL for `length` bytes, POST exactly those bytes to it, then complete
+    "files.getUploadURLExternal": _Method(
+        "_m_files_get_upload_url_external", False,
+        (("filename", "invalid_arguments"), ("length", "invalid_arguments")),
+    ),
+    "files.completeUploadExternal": _Method(
+        "_m_files_complete_upload_external", False, (("files", "invalid_arguments"),)
+    ),
 }
+MAX_UPLOAD_BYTES = 1024 * 1024 * 1024  # Slack's 1 GB file limit
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -560,6 +569,8 @@ class SlackStandIn:
         self._views: dict[str, dict] = {}
         self._home_views: dict[str, str] = {}
         self._view_counter = 0
+        self._uploads: dict[str, dict] = {}  # file id -> filename, length, content (once POSTed), completed
+        self._upload_counter = 0
         self._last_ts = 0.0
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -848,6 +859,12 @@ class SlackStandIn:
             vid = self._home_views.get(user_id)
             return copy.deepcopy(self._views[vid]) if vid else None
 
+    def files(self, channel: str | None = None) -> list[dict]:
+        """Uploads completed (shared into `channel` when given), each with its bytes as `content`."""
+        with self._lock:
+            return [copy.deepcopy(u) for u in self._uploads.values()
+                    if u["completed"] and (channel is None or u.get("channel") == channel)]
+
     def dm_channel_id(self, user_id: str) -> str:
         return "D" + user_id[1:]
 
@@ -865,6 +882,9 @@ class SlackStandIn:
         ctype = (req.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if parts.path.startswith("/hooks/"):
             self._handle_hook(req, parts.path, raw_body, ctype, headers, http_method)
+            return
+        if parts.path.startswith("/upload/v1/"):
+            self._handle_upload(req, parts.path[len("/upload/v1/"):], raw_body, ctype, headers, http_method)
             return
         if not parts.path.startswith("/api/"):
             req._send(404, "not found")
@@ -1034,6 +1054,39 @@ class SlackStandIn:
                 args={"name": name, "url": path, "body": body},
                 ok=error is None,
                 error=error,
+                at=time.time(),
+                headers=headers,
+                status=status,
+                response=answer,
+                http_method=http_method,
+                content_type=ctype,
+            )
+        )
+        req._send(status, answer)
+
+    def _handle_upload(
+        self, req: _Handler, file_id: str, raw: bytes, ctype: str, headers: dict, http_method: str
+    ) -> None:
+        """The upload URL of files.getUploadURLExternal: takes exactly the announced number of bytes, once."""
+        with self._lock:
+            upload = self._uploads.get(file_id)
+            if http_method != "POST":
+                status, answer = 405, "invalid_method"
+            elif upload is None:
+                status, answer = 404, "file_not_found"
+            elif upload["content"] is not None:
+                status, answer = 400, "already_uploaded"
+            elif len(raw) != upload["length"]:
+                status, answer = 400, f"length_mismatch: announced {upload['length']}, sent {len(raw)}"
+            else:
+                upload["content"] = bytes(raw)
+                status, answer = 200, f"OK - {len(raw)}"
+        self._record(
+            Call(
+                method="upload",
+                args={"file_id": file_id, "bytes": len(raw)},
+                ok=status == 200,
+                error=None if status == 200 else answer,
                 at=time.time(),
                 headers=headers,
                 status=status,
@@ -1544,6 +1597,51 @@ class SlackStandIn:
             out["snooze_endtime"] = end
             out["snooze_remaining"] = max(0, end - int(time.time()))
         return out
+
+    def _m_files_get_upload_url_external(self, args: dict) -> dict:
+        filename = args.get("filename")
+        try:
+            length = int(args.get("length"))
+        except (TypeError, ValueError):
+            raise SlackRefusal("invalid_arguments", ["[ERROR] length must be an integer"]) from None
+        if not isinstance(filename, str) or not filename.strip():
+            raise SlackRefusal("invalid_arguments", ["[ERROR] filename must be a non-empty string"])
+        if length <= 0 or length > MAX_UPLOAD_BYTES:
+            raise SlackRefusal("invalid_arguments", [f"[ERROR] length must be from 1 to {MAX_UPLOAD_BYTES}"])
+        self._upload_counter += 1
+        file_id = f"F{self._upload_counter:08d}"
+        self._uploads[file_id] = {"id": file_id, "filename": filename, "length": length, "content": None,
+                                  "completed": False, "alt_txt": args.get("alt_txt")}
+        return {"upload_url": f"{self.base_url}/upload/v1/{file_id}", "file_id": file_id}
+
+    def _m_files_complete_upload_external(self, args: dict) -> dict:
+        raw = args.get("files")
+        try:
+            files = json.loads(raw) if isinstance(raw, str) else raw
+        except json.JSONDecodeError:
+            raise SlackRefusal("invalid_arguments", [_err("unable to parse JSON", "/files")]) from None
+        if not isinstance(files, list) or not files or not all(isinstance(f, dict) and f.get("id") for f in files):
+            raise SlackRefusal("invalid_arguments", ["[ERROR] files must be a non-empty array of {id, title}"])
+        channel = None
+        if args.get("channel_id"):
+            channel = self._channel_or_refuse(args.get("channel_id"), for_posting=True)
+        thread_ts = args.get("thread_ts") or None
+        if thread_ts is not None and (channel is None or self._find_message(channel, thread_ts) is None):
+            raise SlackRefusal("invalid_thread_ts")
+        done = []
+        for f in files:
+            upload = self._uploads.get(f["id"])
+            if upload is None or upload["completed"]:
+                raise SlackRefusal("file_not_found")
+            if upload["content"] is None:
+                raise SlackRefusal("file_upload_incomplete")  # nothing (or not the announced bytes) was POSTed
+            done.append((upload, f.get("title") or upload["filename"]))
+        shared = []
+        for upload, title in done:
+            upload.update(completed=True, title=title, channel=channel, thread_ts=thread_ts,
+                          initial_comment=args.get("initial_comment"))
+            shared.append({"id": upload["id"], "name": upload["filename"], "title": title, "size": upload["length"]})
+        return {"files": shared}
 
     def _m_dnd_team_info(self, args: dict) -> dict:
         ids = [u.strip() for u in str(args["users"]).split(",") if u.strip()]
