@@ -120,3 +120,33 @@ def test_thresholds_are_the_team_s(book):
         set_metric_setting(book, "nps_min_answers", "0")
     with pytest.raises(CareError):
         set_metric_setting(book, "colour", "3")
+
+
+def test_churn_risk_at_a_moment_is_the_segment_rule_for_every_customer():
+    """The report counts churn risk for a whole book at once; it must agree with segments.activity_of."""
+    import random
+
+    from bot.care.rules import default_rules
+    from bot.care.segments import Activity, CustomerFacts, activity_of
+    from bot.services.insight import _Book, _churn_risk
+
+    rng = random.Random(5)
+    rules = default_rules()
+    at_ = dt.datetime(2026, 8, 31, 23, 30, tzinfo=SH)  # month ends: add_months clamps (Feb 28 -> Aug 28)
+    customers, last, tickets = [], {}, []
+    for cid in range(1, 400):
+        first = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 600)) if rng.random() < 0.8 else None
+        customers.append((cid, "ordinary", first, "U1"))
+        if rng.random() < 0.7:
+            last[cid] = at_ - dt.timedelta(days=rng.randint(150, 220), hours=rng.randint(0, 23))
+        if rng.random() < 0.1:
+            tickets += [(cid, at_ - dt.timedelta(days=rng.randint(0, 70))) for _ in range(rng.randint(1, 4))]
+    book = _Book(calls=[], callbacks=[], complaints=[], tickets=tickets, customers=customers,
+                 last_reached_before_window=last)
+    fast = _churn_risk(book, rules, at_)
+    for cid, _, first, owner in customers:
+        facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first,
+                              last_interaction_at=last.get(cid),
+                              tickets_at=tuple(t for c, t in tickets if c == cid))
+        assert fast[cid] == (activity_of(facts, rules, at_) is Activity.CHURN_RISK), cid
+    assert 0 < sum(fast.values()) < len(customers)

@@ -30,6 +30,7 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from statistics import median
 from typing import TypeVar
 from zoneinfo import ZoneInfo
@@ -92,7 +93,7 @@ class Period:
             return cls("month", dt.date(int(match[1]), int(match[2]), 1), timezone)
         raise ValueError(f"not a week (2026-W48) or a month (2026-11): {text!r}")
 
-    @property
+    @cached_property
     def last(self) -> dt.date:
         """The last local day of the period."""
         return self.next().first - dt.timedelta(days=1)
@@ -104,11 +105,11 @@ class Period:
             return f"{year}-W{week:02d}"
         return f"{self.first.year}-{self.first.month:02d}"
 
-    @property
+    @cached_property
     def start(self) -> dt.datetime:
         return dt.datetime.combine(self.first, dt.time(0), tzinfo=ZoneInfo(self.timezone))
 
-    @property
+    @cached_property
     def end(self) -> dt.datetime:
         return self.next().start
 
@@ -321,35 +322,46 @@ def _clock_stats(acc: dict[str, list]) -> ClockStats:
     return ClockStats(len(acc["met"]), len(acc["breached"]), len(acc["pending"]), tuple(acc["hours"]))
 
 
-def complaint_stats(complaints: Iterable[ComplaintFact], period: Period, calendar: WorkCalendar,
-                    as_of: dt.datetime, settings: MetricSettings = MetricSettings(),
-                    history: Iterable[ComplaintFact] = ()) -> ComplaintStats:
-    """`complaints` may hold any complaints (those opened in the period are counted); `history` adds earlier
-    ones of the same customers, for reopened."""
+def reopened_ids(complaints: Iterable[ComplaintFact], reopen_days: int) -> set[int]:
+    """Ids of the complaints whose customer had one of the same category resolved within `reopen_days`
+    before they were opened."""
     complaints = list(complaints)
-    cohort = [c for c in complaints if period.contains(c.opened_at) and c.opened_at <= as_of]
     resolved_before: dict[tuple[int, str], list[dt.datetime]] = defaultdict(list)
-    for c in [*history, *complaints]:
+    for c in complaints:
         if c.resolved_at is not None:
             resolved_before[(c.customer_id, c.category)].append(c.resolved_at)
-    window = dt.timedelta(days=settings.reopen_days)
+    window = dt.timedelta(days=reopen_days)
+    return {c.id for c in complaints
+            if any(c.opened_at - window <= r < c.opened_at for r in resolved_before.get((c.customer_id, c.category),
+                                                                                         ()))}
+
+
+def complaint_stats(complaints: Iterable[ComplaintFact], period: Period, calendar: WorkCalendar,
+                    as_of: dt.datetime, settings: MetricSettings = MetricSettings(),
+                    history: Iterable[ComplaintFact] = (), reopened: set[int] | None = None) -> ComplaintStats:
+    """`complaints` may hold any complaints (those opened in the period are counted); `history` adds earlier
+    ones of the same customers, for reopened (or pass `reopened`, from reopened_ids over the whole book)."""
+    complaints = list(complaints)
+    cohort = [c for c in complaints if period.contains(c.opened_at) and c.opened_at <= as_of]
+    if reopened is None:
+        reopened = reopened_ids([*history, *complaints], settings.reopen_days)
     fr: dict[str, list] = defaultdict(list)
     res: dict[str, list] = defaultdict(list)
     by_kind: dict[str, int] = defaultdict(int)
     by_severity: dict[str, int] = defaultdict(int)
     by_category: dict[str, int] = {c: 0 for c in CATEGORIES}
-    resolved = reopened = 0
+    resolved = reopened_count = 0
     for c in cohort:
         by_kind[c.kind] += 1
         by_severity[c.severity] += 1
         by_category[c.category if c.category in CATEGORIES else "other"] += 1
         if c.resolved_at is not None and c.resolved_at <= as_of:
             resolved += 1
-        if any(c.opened_at - window <= r < c.opened_at for r in resolved_before[(c.customer_id, c.category)]):
-            reopened += 1
+        if c.id in reopened:
+            reopened_count += 1
         _clock(c, c.first_response_target, c.first_response_at, calendar, as_of, fr)
         _clock(c, c.resolution_target, c.resolved_at, calendar, as_of, res)
-    return ComplaintStats(opened=len(cohort), resolved=resolved, reopened=reopened,
+    return ComplaintStats(opened=len(cohort), resolved=resolved, reopened=reopened_count,
                           first_response=_clock_stats(fr), resolution=_clock_stats(res),
                           by_kind=dict(by_kind), by_severity=dict(by_severity), by_category=by_category)
 

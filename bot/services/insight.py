@@ -7,12 +7,13 @@ hands them to the pure metrics (bot.care.metrics). Formulas: bot/care/metrics.py
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from bot.care import metrics as m
-from bot.care.segments import Activity, CustomerFacts, activity_of
+from bot.care.segments import Activity, CustomerFacts, activity_of, add_months
 from bot.services.core import Services
 from bot.services.errors import CareError
 from storage import insight_queries as iq
@@ -225,21 +226,35 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
     as_of, previous_as_of = period.as_of(now), previous.as_of(now)
     churn_now = _churn_risk(book, care_rules, as_of)
     churn_before = _churn_risk(book, care_rules, previous_as_of)
+    reopened = m.reopened_ids(book.complaints, settings.reopen_days)
+    book.calls.sort(key=lambda c: c.called_at)
+    moments = [c.called_at for c in book.calls]
+
+    def calls_in(p: m.Period, at: dt.datetime) -> list[m.CallFact]:
+        """Calls of the period up to `at`, by bisecting the calls sorted by time."""
+        return book.calls[bisect_left(moments, p.start):bisect_right(moments, min(at, p.end - _TICK))]
 
     def figures(p: m.Period, at: dt.datetime, churn: int | None, calls, callbacks, complaints,
                 with_repeat=False) -> Figures:
-        calls = [c for c in calls if p.contains(c.called_at) and c.called_at <= at]
         return Figures(
             csat=m.csat(c.rating for c in calls),
             nps=m.nps((c.nps for c in calls), settings.nps_min_answers),
             callbacks=m.callback_stats(callbacks, p, at),
-            complaints=m.complaint_stats(complaints, p, calendar, at, settings, history=book.complaints),
+            complaints=m.complaint_stats(complaints, p, calendar, at, settings, reopened=reopened),
             repeat=m.repeat_contacts(book.tickets, p, at, settings) if with_repeat else None,
             churn_risk=churn)
 
-    def compare(calls, callbacks, complaints, churn: tuple[int, int], with_repeat=False) -> Comparison:
-        return Comparison(figures(period, as_of, churn[0], calls, callbacks, complaints, with_repeat),
-                          figures(previous, previous_as_of, churn[1], calls, callbacks, complaints, with_repeat))
+    calls_now, calls_before = calls_in(period, as_of), calls_in(previous, previous_as_of)
+
+    def compare(calls: tuple[list, list], callbacks, complaints, churn: tuple[int, int],
+                with_repeat=False) -> Comparison:
+        return Comparison(figures(period, as_of, churn[0], calls[0], callbacks, complaints, with_repeat),
+                          figures(previous, previous_as_of, churn[1], calls[1], callbacks, complaints, with_repeat))
+
+    def split(key) -> dict[str, tuple[list, list]]:
+        """Group -> (its calls this period, its calls the period before)."""
+        now_by, before_by = m.group_by(calls_now, key), m.group_by(calls_before, key)
+        return {g: (now_by.get(g, []), before_by.get(g, [])) for g in now_by.keys() | before_by.keys()}
 
     owner_of = {row[0]: row[3] for row in book.customers}
     tier_of = {row[0]: row[1] or "ordinary" for row in book.customers}
@@ -252,29 +267,28 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
             counts[group][1] += churn_before[cid]
         return {g: (c[0], c[1]) for g, c in counts.items()}
 
-    calls_by_agent = m.group_by(book.calls, lambda c: c.staff_id)
+    calls_by_agent = split(lambda c: c.staff_id)
     callbacks_by_agent = m.group_by(book.callbacks, lambda c: c.owner_id)
     complaints_by_agent = m.group_by(book.complaints, lambda c: c.owner_id)
     churn_of_agent = churn_by(lambda cid: owner_of.get(cid) or "-")
     agents = sorted((calls_by_agent.keys() | callbacks_by_agent.keys() | complaints_by_agent.keys()
                      | churn_of_agent.keys() | set(names)) - {"-"})
-    by_agent = {a: compare(calls_by_agent.get(a, []), callbacks_by_agent.get(a, []), complaints_by_agent.get(a, []),
-                           churn_of_agent.get(a, (0, 0))) for a in agents}
-    calls_by_tier = m.group_by(book.calls, lambda c: c.tier)
+    by_agent = {a: compare(calls_by_agent.get(a, ([], [])), callbacks_by_agent.get(a, []),
+                           complaints_by_agent.get(a, []), churn_of_agent.get(a, (0, 0))) for a in agents}
     callbacks_by_tier = m.group_by(book.callbacks, lambda c: c.tier)
     complaints_by_tier = m.group_by(book.complaints, lambda c: c.tier)
+    calls_by_tier = split(lambda c: c.tier)
     churn_of_tier = churn_by(lambda cid: tier_of[cid])
     tiers = sorted(calls_by_tier.keys() | callbacks_by_tier.keys() | complaints_by_tier.keys()
                    | churn_of_tier.keys())
-    by_tier = {t: compare(calls_by_tier.get(t, []), callbacks_by_tier.get(t, []), complaints_by_tier.get(t, []),
-                          churn_of_tier.get(t, (0, 0))) for t in tiers}
-    whole = compare(book.calls, book.callbacks, book.complaints,
+    by_tier = {t: compare(calls_by_tier.get(t, ([], [])), callbacks_by_tier.get(t, []),
+                          complaints_by_tier.get(t, []), churn_of_tier.get(t, (0, 0))) for t in tiers}
+    whole = compare((calls_now, calls_before), book.callbacks, book.complaints,
                     (sum(churn_now.values()), sum(churn_before.values())), with_repeat=True)
-    csat_trend = [(w.label, m.csat(c.rating for c in book.calls if w.contains(c.called_at) and c.called_at <= now))
-                  for w in weeks]
+    csat_trend = [(w.label, m.csat(c.rating for c in calls_in(w, w.as_of(now)))) for w in weeks]
     sla_trend = []
     for w in weeks:
-        stats = m.complaint_stats(book.complaints, w, calendar, w.as_of(now), settings)
+        stats = m.complaint_stats(book.complaints, w, calendar, w.as_of(now), settings, reopened=reopened)
         sla_trend.append((w.label, stats.first_response.within_sla, stats.resolution.within_sla))
     return Insight(team_id=team.id, team_name=team_name, locale=locale, timezone=timezone, period=period,
                    as_of=as_of, settings=settings, team=whole, by_agent=by_agent, by_tier=by_tier,
@@ -282,8 +296,7 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
                    callbacks_by_agent={a: c.current.callbacks for a, c in by_agent.items()})
 
 
-def _person(fact) -> str | None:
-    return fact.staff_id if isinstance(fact, m.CallFact) else fact.owner_id
+_TICK = dt.timedelta(microseconds=1)
 
 
 def _load(session, team_id: str, window_start: dt.datetime, lookback: dt.datetime, end: dt.datetime,
@@ -316,7 +329,9 @@ def _target(rules, kind: str, severity: str, tier: str | None, clock: str):
 
 
 def _churn_risk(book: _Book, rules, at: dt.datetime) -> dict[int, bool]:
-    """Customer id -> churn risk at `at` (care-domain §3, the segment rules in force)."""
+    """Customer id -> churn risk at `at` (care-domain §3, the segment rules in force): a ticket spike, or no
+    interaction for `churn_after_months` (counted from the first deal when there was none). Customers with a
+    ticket go through segments.activity_of itself; the others (most of a book) take the same rule inline."""
     last = dict(book.last_reached_before_window)
     for call in book.calls:
         if call.outcome != "unreachable" and call.called_at < at:
@@ -327,11 +342,31 @@ def _churn_risk(book: _Book, rules, at: dt.datetime) -> dict[int, bool]:
     for customer, opened in book.tickets:
         if opened <= at:
             tickets[customer].append(opened)
+    months = rules.segments.churn_after_months
+    tz = at.tzinfo
+    local_at = at.astimezone(tz)
+    horizon: dict[dt.date, dt.date] = {}  # add_months is by the calendar date; the time of day stays
     out = {}
     for cid, _tier, first_purchase, owner in book.customers:
-        facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first_purchase,
-                              last_interaction_at=last.get(cid), tickets_at=tuple(tickets.get(cid, ())))
-        out[cid] = activity_of(facts, rules, at) is Activity.CHURN_RISK
+        if cid in tickets:
+            facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first_purchase,
+                                  last_interaction_at=last.get(cid), tickets_at=tuple(tickets[cid]))
+            out[cid] = activity_of(facts, rules, at) is Activity.CHURN_RISK
+            continue
+        since = last.get(cid)
+        if since is not None:
+            since = since.astimezone(tz)
+        elif first_purchase is not None:
+            since = dt.datetime.combine(first_purchase, dt.time(0), tzinfo=tz)
+        if since is None:
+            out[cid] = False
+            continue
+        day = since.date()
+        until = horizon.get(day)
+        if until is None:
+            until = horizon[day] = add_months(day, months)
+        # at > add_months(since, months), compared as local date and time of day
+        out[cid] = (local_at.date(), local_at.time()) > (until, since.time())
     return out
 
 
