@@ -20,13 +20,17 @@ def _tier():
     return func.coalesce(Customer.segment_tier, Customer.tier)
 
 
-def calls_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime) -> Sequence[Row]:
-    """(called_at, staff_id, customer_id, tier, outcome, rating, nps) of the team's calls in [start, end)."""
-    return session.execute(
-        select(CallLog.called_at, CallLog.staff_id, CallLog.customer_id, _tier(), CallLog.outcome, CallLog.rating,
-               CallLog.nps)
-        .join(Customer, Customer.id == CallLog.customer_id)
-        .where(CallLog.team_id == team_id, CallLog.called_at >= start, CallLog.called_at < end)).all()
+def calls_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime,
+                  staff_id: str | None = None) -> Sequence[Row]:
+    """(called_at, staff_id, customer_id, tier, outcome, rating, nps) of the team's calls in [start, end), of one
+    person when `staff_id` is given."""
+    query = (select(CallLog.called_at, CallLog.staff_id, CallLog.customer_id, _tier(), CallLog.outcome,
+                    CallLog.rating, CallLog.nps)
+             .join(Customer, Customer.id == CallLog.customer_id)
+             .where(CallLog.team_id == team_id, CallLog.called_at >= start, CallLog.called_at < end))
+    if staff_id is not None:
+        query = query.where(CallLog.staff_id == staff_id)
+    return session.execute(query).all()
 
 
 def last_reached_before(session: Session, team_id: str, before: dt.datetime) -> dict[int, dt.datetime]:
@@ -45,12 +49,16 @@ def customers_of_team(session: Session, team_id: str) -> Sequence[Row]:
         .where(Customer.team_id == team_id)).all()
 
 
-def callbacks_due_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime) -> Sequence[Row]:
-    """(owner_id, tier, due_at, status, closed_at) of the team's callbacks due in [start, end)."""
-    return session.execute(
-        select(Callback.owner_id, _tier(), Callback.due_at, Callback.status, Callback.closed_at)
-        .join(Customer, Customer.id == Callback.customer_id)
-        .where(Callback.team_id == team_id, Callback.due_at >= start, Callback.due_at < end)).all()
+def callbacks_due_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime,
+                          owner_id: str | None = None) -> Sequence[Row]:
+    """(owner_id, tier, due_at, status, closed_at) of the team's callbacks due in [start, end), of one owner when
+    `owner_id` is given."""
+    query = (select(Callback.owner_id, _tier(), Callback.due_at, Callback.status, Callback.closed_at)
+             .join(Customer, Customer.id == Callback.customer_id)
+             .where(Callback.team_id == team_id, Callback.due_at >= start, Callback.due_at < end))
+    if owner_id is not None:
+        query = query.where(Callback.owner_id == owner_id)
+    return session.execute(query).all()
 
 
 def complaints_touching(session: Session, team_id: str, since: dt.datetime, end: dt.datetime) -> Sequence[Row]:

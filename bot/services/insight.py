@@ -305,20 +305,24 @@ def _load(session, team_id: str, window_start: dt.datetime, lookback: dt.datetim
              for at, staff, cid, tier, outcome, rating, nps in iq.calls_between(session, team_id, window_start, end)]
     callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed)
                  for owner, tier, due, status, closed in iq.callbacks_due_between(session, team_id, window_start, end)]
-    rows = iq.complaints_touching(session, team_id, lookback, end)
-    pauses = iq.pauses_of_complaints(session, [r[0] for r in rows])
-    complaints = []
-    for cid, customer, owner, tier, kind, severity, category, opened, first, resolved in rows:
-        complaints.append(m.ComplaintFact(
-            id=cid, customer_id=customer, owner_id=owner, tier=tier or "ordinary", kind=kind, severity=severity,
-            category=category, opened_at=opened, first_response_at=first, resolved_at=resolved,
-            pauses=tuple(pauses.get(cid, ())), first_response_target=_target(sla_rules, kind, severity, tier,
-                                                                             "first_response"),
-            resolution_target=_target(sla_rules, kind, severity, tier, "resolution")))
+    complaints = complaint_facts(session, team_id, lookback, end, sla_rules)
     tickets = [(c.customer_id, c.opened_at) for c in complaints if c.kind in TICKET_KINDS]
     return _Book(calls=calls, callbacks=callbacks, complaints=complaints, tickets=tickets,
                  customers=list(iq.customers_of_team(session, team_id)),
                  last_reached_before_window=iq.last_reached_before(session, team_id, window_start))
+
+
+def complaint_facts(session, team_id: str, since: dt.datetime, end: dt.datetime, sla_rules) -> list[m.ComplaintFact]:
+    """Complaints opened before `end` and opened or resolved since `since`, with their pauses and SLA targets."""
+    rows = iq.complaints_touching(session, team_id, since, end)
+    pauses = iq.pauses_of_complaints(session, [r[0] for r in rows])
+    return [m.ComplaintFact(
+        id=cid, customer_id=customer, owner_id=owner, tier=tier or "ordinary", kind=kind, severity=severity,
+        category=category, opened_at=opened, first_response_at=first, resolved_at=resolved,
+        pauses=tuple(pauses.get(cid, ())), first_response_target=_target(sla_rules, kind, severity, tier,
+                                                                         "first_response"),
+        resolution_target=_target(sla_rules, kind, severity, tier, "resolution"))
+        for cid, customer, owner, tier, kind, severity, category, opened, first, resolved in rows]
 
 
 def _target(rules, kind: str, severity: str, tier: str | None, clock: str):

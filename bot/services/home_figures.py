@@ -1,0 +1,48 @@
+"""The App Home's figures (issue 13): my week (calls done, callbacks on time, CSAT) and, for supervisors, the
+team's week. Light on purpose: the Home is published after every change of mine, so this reads only this week's
+rows through the time-range indexes — no churn, no trends, no comparison (those are `/care stats`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from bot.care import metrics as m
+from bot.services.core import Services
+from bot.services.insight import _settings, complaint_facts
+from storage import insight_queries as iq
+from storage import queries
+
+
+@dataclass(frozen=True)
+class WeekFigures:
+    period: m.Period
+    done: int  # calls logged this week
+    csat: m.Csat
+    nps: m.Nps
+    callbacks: m.CallbackStats
+    first_response_within_sla: float | None = None
+    resolution_within_sla: float | None = None
+
+
+def week_figures(svc: Services, team_id: str, staff_id: str | None, now: dt.datetime | None = None) -> WeekFigures:
+    """This local week so far: of one person (`staff_id`), or of the whole team (None, with complaint SLAs)."""
+    now = now or svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id)
+        period = m.Period.containing("week", now, team.timezone)
+        as_of = period.as_of(now)
+        settings = _settings(session, team.id)
+        calls = iq.calls_between(session, team.id, period.start, as_of, staff_id=staff_id)
+        callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed) for owner, tier, due, status, closed
+                     in iq.callbacks_due_between(session, team.id, period.start, period.end, owner_id=staff_id)]
+        fr = res = None
+        if staff_id is None:
+            sla_rules = svc.sla_rules_for(team)
+            complaints = complaint_facts(session, team.id, period.start, period.end, sla_rules)
+            stats = m.complaint_stats(complaints, period, sla_rules.work_calendar(), as_of, settings, reopened=set())
+            fr, res = stats.first_response.within_sla, stats.resolution.within_sla
+    return WeekFigures(period=period, done=len(calls), csat=m.csat(row[5] for row in calls),
+                       nps=m.nps((row[6] for row in calls), settings.nps_min_answers),
+                       callbacks=m.callback_stats(callbacks, period, as_of),
+                       first_response_within_sla=fr, resolution_within_sla=res)
