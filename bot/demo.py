@@ -75,6 +75,9 @@ def load_demo(svc: Services) -> None:
     for nights_ago in range(NIGHTS - 1, -1, -1):
         night = calendar.at(today - dt.timedelta(days=nights_ago), dt.time(2, 0))
         plan_team(svc, DEMO_TEAM, min(night, now))
+    from bot.demo_history import add_history  # issue 13: past weeks for `carebot report` and /care stats
+
+    add_history(svc, DEMO_TEAM)
 
 
 def staff_names(svc: Services) -> dict[str, str]:

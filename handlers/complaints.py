@@ -30,6 +30,7 @@ from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
+from handlers.home import publish_home
 from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
 from handlers.sla_jobs import render_post
 from messages.render import Message, Renderer, mention, translate
@@ -154,6 +155,7 @@ def register(app: App, deps: Deps) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         message = renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)
         confirm_where_they_were(client, actor.user_id, meta.get("ch"), message)
+        publish_home(deps, client, actor)  # issue 13: the new complaint is in my queue
 
     # --- the rows of /care complaints ------------------------------------------------------------------
 
@@ -211,6 +213,7 @@ def register(app: App, deps: Deps) -> None:
         elif meta.get("rurl"):
             page = complaints_page(renderer, deps, actor)
             WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
+        publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
 
     # --- the escalation post -------------------------------------------------------------------------------
 

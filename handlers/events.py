@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.services.queue import my_queue
 from handlers.deps import Deps
 from handlers.errors import guarded
+from handlers.home import home_for
 from handlers.ids import Event
-from handlers.views_common import home_view
 
 
 def register(app: App, deps: Deps) -> None:
-    renderer, svc = deps.renderer, deps.services
+    renderer = deps.renderer
     guard = guarded(deps)
 
     @app.event(Event.APP_HOME_OPENED.value)
@@ -24,5 +23,5 @@ def register(app: App, deps: Deps) -> None:
         if actor is None:
             view = renderer.view("home_notice.json.j2", context["locale"], key="errors.not_registered")
         else:
-            view = home_view(renderer, my_queue(svc, actor), actor)
+            view = home_for(deps, actor)
         client.views_publish(user_id=event["user"], view=view)

@@ -25,6 +25,9 @@ class Action(StrEnum):
     ESCALATION_REASSIGN = "escalation_reassign"
     ESCALATION_RESOLVE = "escalation_resolve"
     ESCALATION_SNOOZE = "escalation_snooze"
+    # App Home quick actions (issue 13)
+    HOME_LOG_CALL = "home_log_call"
+    HOME_OPEN_COMPLAINT = "home_open_complaint"
 
 
 class ViewId(StrEnum):

@@ -13,11 +13,10 @@ from slack_bolt import App
 from bot.care.call_form import CallForm
 from bot.services.calls import log_call
 from bot.services.errors import FormErrors
-from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
+from handlers.home import publish_home
 from handlers.ids import INPUT_ACTION, Action, Field, ViewId
-from handlers.views_common import home_view
 from messages.render import translate
 
 log = logging.getLogger(__name__)
@@ -76,5 +75,5 @@ def register(app: App, deps: Deps) -> None:
         meta = json.loads(view.get("private_metadata") or "{}")
         message = renderer.message("call_logged.json.j2", actor.locale, call=logged)
         confirm_where_they_were(client, actor.user_id, meta.get("ch"), message)
-        # the App Home lists the queue too: without this, the call just logged would still show there
-        client.views_publish(user_id=actor.user_id, view=home_view(renderer, my_queue(svc, actor), actor))
+        # the App Home lists the queue and my week too: without this, the call just logged would still show there
+        publish_home(deps, client, actor)

@@ -28,11 +28,14 @@ def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0,
         today=queue.now.astimezone(_zone(queue.timezone)).date(), segment=segment)
 
 
-def home_view(renderer: Renderer, queue: Queue, actor: Actor) -> dict:
+def home_view(renderer: Renderer, queue: Queue, actor: Actor, week: dict | None = None,
+              team_week: dict | None = None) -> dict:
+    """The Home tab: `week` (my week) and `team_week` (supervisors) come from handlers/home.py (issue 13)."""
     rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[:HOME_ROWS]]
     return renderer.view("home.json.j2", actor.locale, user_id=actor.user_id, rows=rows, total=len(queue.items),
                          overdue=queue.overdue_count, complaints=sum(i.is_complaint for i in queue.items),
-                         timezone=queue.timezone)
+                         timezone=queue.timezone, week=week, team_week=team_week,
+                         more=max(len(queue.items) - HOME_ROWS, 0))
 
 
 def parse_more_value(value: str) -> tuple[int, tuple[str, str] | None]:

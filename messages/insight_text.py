@@ -30,15 +30,20 @@ def delta_text(change: Change, locale: str) -> str:
     delta = change.delta
     if delta is None:
         return "—" if change.previous is not None or change.value is None else str(translate(locale, "insight.first"))
-    arrow = "▲" if delta > 0 else "▼" if delta < 0 else "＝"
-    if change.unit == "%":
-        number = f"{delta:+.1f} {translate(locale, 'insight.unit.points')}"
-    elif change.unit == "mean":
-        number = f"{delta:+.2f}"
-    elif change.unit == "hours":
-        number = str(translate(locale, "insight.unit.hours", value=f"{delta:+.1f}"))
+    digits = {"%": 1, "mean": 2, "hours": 1}.get(change.unit, 0)
+    shown = round(delta, digits)
+    if shown == 0:  # moved less than what is shown: no arrow, no "-0.0"
+        delta, arrow, sign = 0.0, "＝", ""
     else:
-        number = f"{int(delta):+d}"
+        arrow, sign = ("▲" if delta > 0 else "▼"), "+"
+    if change.unit == "%":
+        number = f"{delta:{sign}.1f} {translate(locale, 'insight.unit.points')}"
+    elif change.unit == "mean":
+        number = f"{delta:{sign}.2f}"
+    elif change.unit == "hours":
+        number = str(translate(locale, "insight.unit.hours", value=f"{delta:{sign}.1f}"))
+    else:
+        number = f"{int(delta):{sign}d}"
     return f"{arrow} {number}"
 
 

@@ -75,7 +75,7 @@ def test_an_agent_sees_their_own_week_and_not_a_colleague_s(bot, team, clock):
     assert mine["response_type"] == "ephemeral"
     shown = _text(mine)
     assert "week 2026-W48" in shown and "<@U0AGENT>" in shown
-    assert "*CSAT (mean)*\\n4.50 · first period" in shown  # 5 and 4; nothing of theirs last week
+    assert "*CSAT (mean)*\\n4.50 · nothing to compare" in shown  # 5 and 4; nothing of theirs last week
     assert "U0AGENT2" not in shown  # no line per colleague for an agent
 
     bot.command("stats week <@U0AGENT2|bob>", user_id="U0AGENT")

@@ -33,7 +33,8 @@ def week_figures(svc: Services, team_id: str, staff_id: str | None, now: dt.date
         period = m.Period.containing("week", now, team.timezone)
         as_of = period.as_of(now)
         settings = _settings(session, team.id)
-        calls = iq.calls_between(session, team.id, period.start, as_of, staff_id=staff_id)
+        calls = iq.calls_between(session, team.id, period.start, as_of + dt.timedelta(microseconds=1),
+                                 staff_id=staff_id)  # a call logged this very moment counts
         callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed) for owner, tier, due, status, closed
                      in iq.callbacks_due_between(session, team.id, period.start, period.end, owner_id=staff_id)]
         fr = res = None

@@ -1,0 +1,74 @@
+"""The App Home: my queue today with **Log call**, my week (calls done, callbacks on time, CSAT), quick actions
+(log a call, open a complaint) and, for supervisors, the team's week. Published when the tab opens and again
+after each change of mine (a call logged, a complaint opened or resolved)."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services.home_figures import week_figures
+from bot.services.people import Actor
+from bot.services.queue import my_queue
+from handlers.deps import Deps, actor_of
+from handlers.errors import guarded
+from handlers.ids import Action
+from handlers.views_common import home_view, log_call_view
+from messages.insight_text import value_text
+from messages.render import translate
+
+log = logging.getLogger(__name__)
+
+
+def home_for(deps: Deps, actor: Actor) -> dict:
+    """The Home view of this person, as it is now."""
+    svc = deps.services
+    mine = week_figures(svc, actor.team_id, actor.user_id)
+    week = {"period": mine.period.label, "done": mine.done,
+            "on_time": value_text(mine.callbacks.on_time_rate, "%", actor.locale),
+            "csat": value_text(mine.csat.mean, "mean", actor.locale)}
+    team_week = None
+    if actor.is_supervisor:
+        team = week_figures(svc, actor.team_id, None)
+        team_week = short_week(team, actor.locale)
+    return home_view(deps.renderer, my_queue(svc, actor), actor, week=week, team_week=team_week)
+
+
+def short_week(figures, locale: str) -> dict[str, str]:
+    """The team's week as the Home line reads it."""
+    return {"csat": value_text(figures.csat.mean, "mean", locale),
+            "nps": value_text(figures.nps.score, "score", locale) if figures.nps.enough
+            else str(translate(locale, "insight.too_few", n=figures.nps.n)),
+            "on_time": value_text(figures.callbacks.on_time_rate, "%", locale),
+            "fr": value_text(figures.first_response_within_sla, "%", locale),
+            "res": value_text(figures.resolution_within_sla, "%", locale)}
+
+
+def publish_home(deps: Deps, client: WebClient, actor: Actor) -> None:
+    """Refresh the person's Home after a change; a failure is logged, never shown as the change failing."""
+    try:
+        client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
+    except Exception:
+        log.exception("refreshing the App Home of %s failed", actor.user_id)
+
+
+def register(app: App, deps: Deps) -> None:
+    guard = guarded(deps)
+
+    @app.action(Action.HOME_LOG_CALL.value)
+    @guard
+    def home_log_call(ack, body, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        client.views_open(trigger_id=body["trigger_id"], view=log_call_view(deps.renderer, actor.locale, None, None))
+
+    @app.action(Action.HOME_OPEN_COMPLAINT.value)
+    @guard
+    def home_open_complaint(ack, body, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        from handlers.complaints import complaint_view  # complaints refreshes the Home: imported here, no circle
+
+        client.views_open(trigger_id=body["trigger_id"], view=complaint_view(deps.renderer, actor.locale, None, None))
