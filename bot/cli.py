@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -94,21 +95,36 @@ def socket() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the exact Block Kit payload instead.")
 @click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True,
               help="Where the demo data goes; it is replaced on every run.")
-def demo(as_json: bool, database_url: str) -> None:
-    """Load demo data into a fresh database and print today's morning list."""
-    from bot.demo import load_demo, staff_names
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Lay the demo out as of this local date (default: today). On a day off the demo shows the "
+                   "next working morning's list.")
+def demo(as_json: bool, database_url: str, today) -> None:
+    """Load demo data into a fresh database and print the morning list of today (or the next working day)."""
+    from bot.clock import ManualClock
+    from bot.demo import DEMO_TEAM, demo_morning, load_demo, staff_names
     from bot.plaintext import blocks_to_text
     from bot.services.queue import morning_list
     from handlers.jobs import render_morning_list
     from storage import queries
 
     _start_afresh(database_url)
-    services = _services(database_url)
+    wall = _services(database_url)
+    with wall.db.unit_of_work() as session:
+        team = queries.ensure_team(session, DEMO_TEAM)
+        calendar = wall.calendar_for(team)
+        digest_time = dt.time.fromisoformat(team.digest_time)
+    now = wall.clock.now()
+    morning = demo_morning(calendar, now, digest_time, today.date() if today else None)
+    services = Services(db=wall.db, clock=ManualClock(morning), default_team=wall.default_team)
     load_demo(services)
     with services.db.unit_of_work() as session:
-        team = queries.ensure_team(session, "default")
-    digest = morning_list(services, team, services.clock.now(), services.calendar_for(team))
+        team = queries.ensure_team(session, DEMO_TEAM)
+    digest = morning_list(services, team, morning, services.calendar_for(team))
     message = render_morning_list(Renderer(), digest)
+    shown_day = calendar.local_date(morning)
+    if (today.date() if today else calendar.local_date(now)) != shown_day:
+        click.echo(f"(a day off for the team: this is the morning list of the next working day, {shown_day})",
+                   err=True)
     if as_json:
         click.echo(json.dumps({"channel": digest.channel, **message.as_kwargs()}, ensure_ascii=False, indent=2))
     else:

@@ -1,15 +1,20 @@
 """Realistic demo data: Chinese and English customers across tiers, an overdue complaint, and a customer named
 `<!channel>` (who must never ping anyone). Their callbacks, due and overdue, come from the care plan: the
-nightly run is replayed over the last few nights, each callback saying which rule created it and why."""
+nightly run is replayed over the last few nights, each callback saying which rule created it and why.
+
+The data is laid out around one moment, the *demo morning* (`demo_morning`): today when today is a working
+day of the team, else the team's next working morning (a Saturday or a Spring Festival day off shows the list of
+the first working day after it, as the real bot would post it). So the list is full on whatever day it runs."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
+from bot.care.calendar import WorkCalendar
 from bot.services.core import Services
 from storage import queries
-from storage.models import Complaint, Customer, Staff
+from storage.models import Customer, Staff
 
 DEMO_TEAM = "default"
 DEMO_CHANNEL = "C0DEMOCARE"
@@ -39,9 +44,26 @@ CUSTOMERS = [
     ("U900", "赵先生", None, "ordinary", None, None, None, 400, 120, None),
 ]
 NIGHTS = 8  # the nightly plan ran on each of the last 8 nights (nobody has worked the list since)
+COMPLAINT_WORKING_DAYS_AGO = 2  # the demo complaint was opened at 10:00 two working days before the demo morning
+
+
+def demo_morning(calendar: WorkCalendar, now: dt.datetime, digest_time: dt.time,
+                 today: dt.date | None = None) -> dt.datetime:
+    """The moment the demo is laid out around (aware datetime).
+
+    `today` (a local date; default: the local date of `now`) when it is a working day of `calendar`: then `now`
+    itself, or, with an explicit `today`, that day at `digest_time`. On a day off (weekend, CN holiday, the team's
+    own days off; 调休 working days count as working days, care-domain §5) the next working day at `digest_time`.
+    """
+    day = today if today is not None else calendar.local_date(now)
+    if today is None and calendar.is_working_day(day):
+        return now
+    return calendar.at(calendar.on_or_after_working_day(day), digest_time)
 
 
 def load_demo(svc: Services) -> None:
+    """Fill an empty database with the demo team, laid out around `svc.clock.now()` (see `demo_morning`)."""
+    from bot.services.complaints import create_complaint
     from bot.services.planning import plan_team
 
     now = svc.clock.now()
@@ -65,19 +87,28 @@ def load_demo(svc: Services) -> None:
             session.add(customer)
             by_code[code] = customer
         session.flush()
-        opened = now - dt.timedelta(hours=30)
-        session.add(Complaint(team_id=team.id, customer_id=by_code["B002"].id, owner_id="U0DEMOLINA",
-                              kind="complaint", category="service", severity="high",
-                              description="模块太复杂，响应慢", opened_at=opened,
-                              first_response_at=opened + dt.timedelta(minutes=40),
-                              first_response_due_at=opened + dt.timedelta(hours=1),
-                              resolution_due_at=opened + dt.timedelta(hours=24)))
+        # answered in time, not solved: past its resolution target on any working day the demo runs
+        opened_on = today
+        for _ in range(COMPLAINT_WORKING_DAYS_AGO):
+            opened_on = _previous_working_day(calendar, opened_on)
+        opened = calendar.at(opened_on, dt.time(10, 0))
+        create_complaint(session, svc, team, by_code["B002"], kind="complaint", category="service", severity="high",
+                         description="模块太复杂，响应慢", opened_at=opened, owner_id="U0DEMOLINA",
+                         actor_id="U0DEMOLINA", now=now, first_response_at=opened + dt.timedelta(minutes=40),
+                         source="import")
     for nights_ago in range(NIGHTS - 1, -1, -1):
         night = calendar.at(today - dt.timedelta(days=nights_ago), dt.time(2, 0))
         plan_team(svc, DEMO_TEAM, min(night, now))
     from bot.demo_history import add_history  # issue 13: past weeks for `carebot report` and /care stats
 
     add_history(svc, DEMO_TEAM)
+
+
+def _previous_working_day(calendar: WorkCalendar, day: dt.date) -> dt.date:
+    day -= dt.timedelta(days=1)
+    while not calendar.is_working_day(day):
+        day -= dt.timedelta(days=1)
+    return day
 
 
 def staff_names(svc: Services) -> dict[str, str]:

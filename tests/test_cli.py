@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bot.cli import main
@@ -31,14 +34,47 @@ def test_demo_prints_the_morning_list_as_a_person_reads_it(tmp_path):
 
 
 def test_demo_json_is_a_valid_payload_with_no_channel_ping(tmp_path):
+    # runs on the wall clock (CI pins it with libfaketime to a Saturday, a Spring Festival day off, …)
     result = run_carebot("demo", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     validate_blocks(payload["blocks"], 50)
     assert payload["channel"] == "C0DEMOCARE"
-    assert "<!channel>" not in result.stdout and "&lt;*" in result.stdout
+    _assert_full_demo_list(payload)
     # running it again starts from fresh demo data instead of failing on duplicates
     assert run_carebot("demo", "--json", cwd=tmp_path).returncode == 0
+
+
+def _assert_full_demo_list(payload: dict) -> None:
+    """What a newcomer must see whatever the day: due and overdue callbacks, the overdue complaint, and the
+    customer named <!channel> shown masked and escaped, never as a channel ping."""
+    text = json.dumps(payload, ensure_ascii=False)
+    assert "<!channel>" not in text and "&lt;*（X666）" in text
+    assert "投诉 #1" in text, "the overdue complaint"
+    counts = payload["text"]
+    due, overdue, late_complaints = (int(n) for n in re.findall(r"\*(\d+)\*", counts))
+    assert due >= 5 and overdue >= 1 and late_complaints == 1, counts
+
+
+@pytest.mark.parametrize("today, shown", [
+    ("2026-11-30", "2026年11月30日"),  # a Monday: today's list
+    ("2026-11-28", "2026年11月30日"),  # Saturday: the next working morning
+    ("2027-02-06", "2027年2月11日"),  # Spring Festival 2027 (5–10 Feb off in `holidays`)
+    ("2026-10-01", "2026年10月8日"),  # 国庆
+    ("2026-02-28", "2026年2月28日"),  # a 调休 Saturday is a working day
+    ("2026-12-31", "2026年12月31日"),  # New Year's Eve
+    ("2027-01-01", "2027年1月4日"),  # New Year's Day, then a weekend
+])
+def test_demo_shows_a_full_list_on_any_day(tmp_path, today, shown):
+    url = f"sqlite:///{tmp_path / 'demo.db'}"
+    result = CliRunner().invoke(main, ["demo", "--json", "--today", today, "--database-url", url])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    validate_blocks(payload["blocks"], 50)
+    assert payload["text"].startswith(f"今日回访清单 · {shown}")
+    _assert_full_demo_list(payload)
+    shifted = dt.date.fromisoformat(today) != dt.date(*map(int, re.findall(r"\d+", shown)))
+    assert ("a day off for the team" in result.stderr) == shifted
 
 
 def invoke(tmp_path, *args):
@@ -88,7 +124,6 @@ def test_import_customers_from_excel(tmp_path):
     book = Workbook()
     sheet = book.active
     sheet.append(["Code", "Name", "Phone", "Owner", "Tier", "First purchase", "Birthday"])
-    import datetime as dt
 
     sheet.append([2024001, "Ms Zhang", "13812345678", "U0LINA", "high value", dt.datetime(2024, 2, 1), None])
     path = tmp_path / "customers.xlsx"
