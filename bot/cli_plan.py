@@ -95,10 +95,13 @@ def rules_set(file: Path, team: str | None, set_by: str | None) -> None:
 @click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A candidate rules file: the load it would make, without applying it.")
 @click.option("--json", "as_json", is_flag=True, help="Every callback: date, agent, customer code, kind, rule.")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="First day of the forecast (the team's local date; default: today).")
 @click.option("--team", default=None)
-def plan(days: int, rules_file: Path | None, as_json: bool, team: str | None) -> None:
+def plan(days: int, rules_file: Path | None, as_json: bool, start, team: str | None) -> None:
     """How many callbacks each agent will have per day over the next DAYS days under the rules."""
     from bot.services.planning import check_rules, forecast_team
+    from storage import queries
 
     candidate = None
     if rules_file is not None:
@@ -106,7 +109,13 @@ def plan(days: int, rules_file: Path | None, as_json: bool, team: str | None) ->
             candidate = check_rules(_read(rules_file))
         except RulesError as error:
             _report(rules_file, error)
-    result = forecast_team(_services(), team, days, candidate)
+    services = _services()
+    now = None
+    if start is not None:
+        with services.db.unit_of_work() as session:
+            calendar = services.calendar_for(queries.ensure_team(session, team or services.default_team))
+        now = calendar.start_of_day(start.date())
+    result = forecast_team(services, team, days, candidate, now=now)
     if as_json:
         click.echo(json.dumps([{"date": r.date.isoformat(), "agent": r.owner_id, "customer_code": r.customer_code,
                                 "kind": r.kind, "rule": r.rule} for r in result.rows], ensure_ascii=False, indent=2))

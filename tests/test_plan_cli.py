@@ -32,14 +32,16 @@ def test_plan_json_lists_every_callback_and_a_candidate_rules_file_changes_it(tm
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the CLI runs on the system clock, team time
+    # the import plans on the system clock; the forecast starts on the day the sheet names (--from), so the two
+    # agree on any day, and when midnight passes between them (CI runs the suite at 2026-12-31 23:59:30)
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
     assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent").exit_code == 0
     sheet = tmp_path / "customers.csv"
     sheet.write_text("code,name,phone,owner,first purchase\n"
                      f"N1,Nora,13812345678,U0LINA,{today.isoformat()}\n", encoding="utf-8")
     assert invoke(tmp_path, "import", "customers", str(sheet)).exit_code == 0
 
-    result = invoke(tmp_path, "plan", "--days", "30", "--json")
+    result = invoke(tmp_path, "plan", "--days", "30", "--json", "--from", today.isoformat())
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert rows and all(set(r) == {"date", "agent", "customer_code", "kind", "rule"} for r in rows)
@@ -51,11 +53,14 @@ def test_plan_json_lists_every_callback_and_a_candidate_rules_file_changes_it(tm
 
     faster = tmp_path / "faster.yaml"
     faster.write_text("triggers:\n  first_purchase:\n    first_use: {after: {days: 3}}\n", encoding="utf-8")
-    candidate = json.loads(invoke(tmp_path, "plan", "--days", "30", "--json", "--rules", str(faster)).stdout)
+    candidate = json.loads(invoke(tmp_path, "plan", "--days", "30", "--json", "--rules", str(faster),
+                                  "--from", today.isoformat()).stdout)
     first_use = next(r for r in candidate if r["kind"] == "first_use")
     assert first_use["date"] < kinds["first_use"]["date"], "the candidate rules move the first-use callback"
     assert "after: {days: 3}" not in invoke(tmp_path, "rules", "show").stdout, "a candidate is not applied"
 
-    table = invoke(tmp_path, "plan", "--days", "7").stdout.splitlines()
+    table = invoke(tmp_path, "plan", "--days", "7", "--from", today.isoformat()).stdout.splitlines()
     assert table[0].split() == ["date", "U0LINA", "total"] and len(table) == 1 + 7 + 1
+    assert table[1].startswith(today.isoformat())
+    assert table[7].startswith((today + dt.timedelta(days=6)).isoformat())
     assert table[1].split()[0] == today.isoformat() and table[-1].split()[0] == "total"
