@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, delete, make_url, text
 from waitress.server import create_server
 
@@ -29,6 +30,11 @@ from storage.migrate import upgrade
 from storage.models import Base
 from tests.signed import SlackSender
 from tests.slack_stand_in import SlackStandIn
+
+# Properties are judged by what they check, never by how fast a loaded CI machine runs an example: no per-example
+# deadline, no too-slow health check (speed is measured in bench/).
+settings.register_profile("carebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("carebot")
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNING_SECRET = "test-signing-secret"
