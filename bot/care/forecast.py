@@ -96,12 +96,12 @@ def _done_before(
     calendar: WorkCalendar,
     record_kind: str,
 ) -> OpenCallback:
-    """Close an open callback whose due day has passed, and record the contact on its customer (a record
-    task is work on our data, not a contact; the record stays as it is, so the task comes back)."""
-    if not callback.is_open or calendar.local_date(callback.due_at) >= today:
+    """Close an open callback whose due day has passed, and record the contact on its customer. A record
+    task stays open: the forecast does not fill in the record, so it is one item until someone does."""
+    if not callback.is_open or callback.kind == record_kind or calendar.local_date(callback.due_at) >= today:
         return callback
     customer = customers.get(callback.customer_id)
-    if customer is not None and callback.kind != record_kind:
+    if customer is not None:
         last = customer.last_interaction_at
         if last is None or last < callback.due_at:
             customers[callback.customer_id] = dataclasses.replace(
