@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.health import Health, ops_routes
 from bot.observe import observed
+from bot.request_gate import signed_only
 from bot.services.core import Services
 from bot.settings import Settings
 from bot.slack_client import build_client as new_client
@@ -37,7 +38,7 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
 def wsgi_app(app: App, health: Health | None = None):
     """The WSGI callable: Bolt at /slack/events (each request counted, timed and given a request id),
     the operator routes (/healthz, /readyz, /metrics: bot/health.py)."""
-    bolt = observed(SlackRequestHandler(app, path=EVENTS_PATH))
+    bolt = signed_only(observed(SlackRequestHandler(app, path=EVENTS_PATH)), app, EVENTS_PATH)  # 401 first
     operator = ops_routes(health)
 
     def application(environ, start_response):

@@ -28,6 +28,7 @@ from bot.services.complaints import (
 )
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
+from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
 from handlers.home import publish_home
@@ -147,7 +148,7 @@ def register(app: App, deps: Deps) -> None:
     def submit_complaint(ack, view, client, context, **_):
         actor = actor_of(context)
         try:
-            opened = open_complaint(svc, actor, read_complaint_form(view))
+            opened = open_complaint(svc, actor, read_complaint_form(view), once=view_key(view))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.DESCRIPTION.value))
@@ -160,10 +161,10 @@ def register(app: App, deps: Deps) -> None:
     # --- the rows of /care complaints ------------------------------------------------------------------
 
     def row_action(operation):
-        def listener(ack, action, respond, context, **_):
+        def listener(ack, body, action, respond, context, **_):
             ack()
             actor = actor_of(context)
-            operation(svc, actor, _complaint_id(action.get("value")))
+            operation(svc, actor, _complaint_id(action.get("value")), once=click_key(body, action))
             respond(**complaints_page(renderer, deps, actor).as_kwargs(), response_type="ephemeral",
                     replace_original=True)
 
@@ -193,9 +194,10 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(str(meta.get("co") or ""))
         try:
             if meta.get("esc"):
-                created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client))
+                created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client),
+                                              once=view_key(view))
             else:
-                created = resolve_complaint(svc, actor, complaint_id, text)
+                created = resolve_complaint(svc, actor, complaint_id, text, once=view_key(view))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.RESOLUTION.value))
@@ -222,7 +224,9 @@ def register(app: App, deps: Deps) -> None:
     def acknowledge(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        escalations.acknowledge(svc, actor, _complaint_id(action.get("value")), _group_members(client))
+        complaint_id = _complaint_id(action.get("value"))
+        escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
+                                once=post_key(body, action, complaint_id))
         update_post(client, *_message_of(body))
 
     @app.action(Action.ESCALATION_SNOOZE.value)
@@ -230,7 +234,8 @@ def register(app: App, deps: Deps) -> None:
     def snooze(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        escalations.snooze(svc, actor, _complaint_id(action.get("value")), _group_members(client))
+        complaint_id = _complaint_id(action.get("value"))
+        escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id))
         update_post(client, *_message_of(body))
 
     @app.action(Action.ESCALATION_REASSIGN.value)
@@ -241,7 +246,8 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id((action.get("block_id") or "").split(":")[1:2][0]
                                      if ":" in (action.get("block_id") or "") else None)
         new_owner = action.get("selected_user") or ""
-        escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client))
+        escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
+                             once=click_key(body, action))
         update_post(client, *_message_of(body))
         row = complaint_for(svc, actor, complaint_id, checked=True)
         note = renderer.message("notice.json.j2", actor.locale, key="escalation.assigned_to_you",

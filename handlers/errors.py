@@ -17,6 +17,7 @@ from slack_bolt import App
 from bot import metrics
 from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
+from bot.services.once import AlreadyDone
 from handlers.deps import Deps
 from messages.render import Renderer
 
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 
 
 def report(renderer: Renderer, error: Exception, body: dict, context: Any, respond: Any, client: Any) -> None:
+    if not context.get("verified"):  # Bolt failed before our middleware: nothing in this body is trusted
+        log.error("error before the request was verified; nobody is told", exc_info=error)
+        return
     locale = context.get("locale") or "zh-CN"
     if isinstance(error, CareError):
         key, params = error.key, error.params
@@ -52,6 +56,10 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             try:
                 return fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
                           action=action, command=command, view=view, event=event)
+            except AlreadyDone as done:  # a repeat of a delivery that had its effect: answered, nothing more
+                log.info("repeat of %s: no second effect", done.key)
+                if ack is not None and ack.response is None:
+                    ack()
             except Exception as error:  # noqa: BLE001 - this is the place errors are reported
                 report(deps.renderer, error, body, context, respond, client)
                 if ack is not None and ack.response is None:

@@ -13,6 +13,8 @@ from slack_bolt import App
 from bot.care.call_form import CallForm
 from bot.services.calls import log_call
 from bot.services.errors import FormErrors
+from bot.services.once import AlreadyDone
+from handlers.delivery import view_key
 from handlers.deps import Deps, actor_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
 from handlers.home import publish_home
@@ -62,7 +64,9 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context)
         form = read_call_form(view)
         try:
-            logged = log_call(svc, actor, form)
+            logged = log_call(svc, actor, form, once=view_key(view))
+        except AlreadyDone:  # the same submission again (double click, retry): closed like the first, no 2nd note
+            return ack()
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, Field.SUMMARY.value))

@@ -252,5 +252,6 @@ Index("ix_complaint_customer_opened", Complaint.customer_id, Complaint.opened_at
 Index("ix_customer_team_phone", Customer.team_id, Customer.phone)
 Index("ix_customer_team_email", Customer.team_id, Customer.email)
 
+import storage.inbound_models  # noqa: E402,F401  (issue 8: one effect per request from Slack)
 import storage.insight_models  # noqa: E402,F401  (issue 13: report claims, metric thresholds)
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)

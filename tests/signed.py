@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,11 +30,12 @@ class SlackSender:
         self.team_id = team_id
 
     def post(self, body: str, *, timestamp: int | None = None, signature: str | None = None,
-             content_type: str = "application/x-www-form-urlencoded") -> Reply:
+             content_type: str = "application/x-www-form-urlencoded", headers: dict[str, str] | None = None) -> Reply:
         ts = str(int(time.time()) if timestamp is None else timestamp)
         sig = signature or self.signer.generate_signature(timestamp=ts, body=body)
         request = urllib.request.Request(self.url, data=body.encode(), method="POST", headers={
-            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig})
+            "Content-Type": content_type, "X-Slack-Request-Timestamp": ts, "X-Slack-Signature": sig,
+            **(headers or {})})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return Reply(response.status, response.read().decode())
@@ -69,10 +71,13 @@ class SlackSender:
             payload["response_url"] = response_url
         return self.interaction(payload)
 
-    def view_submission(self, *, user_id: str, view: dict[str, Any], values: dict[str, Any]) -> Reply:
-        submitted = {**view, "id": view.get("id", "V0TEST"), "state": {"values": values}}
+    def view_submission(self, *, user_id: str, view: dict[str, Any], values: dict[str, Any],
+                        **signing: Any) -> Reply:
+        """Submit `view` (as views.open was given it). Without an `id` it gets a fresh one, as every modal Slack
+        opens has its own; give `id` (and `hash`) to deliver the same submission again."""
+        submitted = {**view, "id": view.get("id") or f"V{uuid.uuid4().hex[:10].upper()}", "state": {"values": values}}
         return self.interaction({"type": "view_submission", "user": {"id": user_id, "team_id": self.team_id},
-                                 "view": submitted, "trigger_id": "t"})
+                                 "view": submitted, "trigger_id": "t"}, **signing)
 
     def options(self, *, user_id: str, action_id: str, value: str, block_id: str = "customer") -> Reply:
         return self.interaction({"type": "block_suggestion", "user": {"id": user_id, "team_id": self.team_id},

@@ -12,6 +12,7 @@ from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import Forbidden, FormErrors
 from bot.services.next_callback import clear_reached_flag, schedule_next
+from bot.services.once import claim, remember
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Callback, CallLog
@@ -86,7 +87,9 @@ def _target(customer, callback: Callback | None) -> CallTarget:
                       if customer.segmented_at else None)
 
 
-def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
+def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = None) -> LoggedCall:
+    """Store the call, close the callback, plan the next one. `once`: the delivery's key (the modal's view id
+    and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, actor.team_id)
@@ -107,6 +110,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
             scope.require_customer(actor, customer, callback)
         except Forbidden as refused:
             raise FormErrors({"customer": (refused.key, refused.params)}) from None
+        claimed = claim(session, "log_call", actor.user_id, now, once)
 
         outcome = effective_outcome(Outcome(form.outcome), form.rating, rules)
         call = CallLog(team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,
@@ -141,6 +145,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm) -> LoggedCall:
                             outcome=outcome.value, next_kind=step.kind if next_due else "",
                             next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,
                             attempts=attempts)
+        remember(session, claimed, {"call_id": call.id})
     from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
 
     plan_customer_now(svc, customer.id, team.id)

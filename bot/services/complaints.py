@@ -28,6 +28,7 @@ from bot.care.sla_rules import (
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
+from bot.services.once import claim, remember
 from bot.services.people import Actor
 from bot.services.planning import on_complaint_resolved
 from storage import queries, sla_queries
@@ -189,8 +190,9 @@ class OpenedComplaint:
     timezone: str
 
 
-def open_complaint(svc: Services, actor: Actor, form: ComplaintForm) -> OpenedComplaint:
-    """A complaint from Slack (modal or message shortcut), owned by the customer's owner or the caller."""
+def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str | None = None) -> OpenedComplaint:
+    """A complaint from Slack (modal or message shortcut), owned by the customer's owner or the caller.
+    `once`: the delivery's key (view id + hash); a repeat raises AlreadyDone with the first one's id."""
     errors = check_form(form)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -205,11 +207,13 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm) -> OpenedCo
             scope.require_customer(actor, customer)
         except CareError as refused:
             raise FormErrors({"customer": (refused.key, refused.params)}) from None
+        claimed = claim(session, "complaint", actor.user_id, now, once)
         complaint = create_complaint(
             session, svc, team, customer, kind=form.kind or "complaint", category=form.category or "other",
             severity=form.severity or "normal", description=form.description.strip(), opened_at=now,
             owner_id=customer.owner_id or actor.user_id, actor_id=actor.user_id, now=now,
             source="message" if form.source_link else "slack", source_link=form.source_link)
+        remember(session, claimed, {"complaint_id": complaint.id})
         return OpenedComplaint(complaint.id, complaint.kind, customer.name, customer.code, complaint.owner_id,
                                complaint.first_response_due_at, complaint.resolution_due_at, team.timezone)
 
@@ -272,7 +276,8 @@ def _may_work_on(actor: Actor, complaint: Complaint) -> None:
     scope.require_complaint(actor, complaint)
 
 
-def record_first_response(svc: Services, actor: Actor, complaint_id: int) -> None:
+def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
+    """Stop the first-response clock (once per complaint; `once`: the click's key, for replays)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
@@ -280,13 +285,14 @@ def record_first_response(svc: Services, actor: Actor, complaint_id: int) -> Non
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
         if complaint.first_response_at is None:
+            claim(session, "first_response", actor.user_id, now, f"complaint:{complaint.id}:first_response", once)
             complaint.first_response_at = now
             sla_queries.add_audit(session, complaint.id, actor.user_id, "first_response", now)
         refresh_clocks(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
-def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
-    """Pause the clocks until the customer replies."""
+def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
+    """Pause the clocks until the customer replies (one open pause at most: the n-th pause is claimed)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
@@ -294,6 +300,8 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
         if sla_queries.open_pause_of(session, complaint.id) is None:
+            nth = len(sla_queries.pauses_of(session, complaint.id)) + 1
+            claim(session, "waiting", actor.user_id, now, f"complaint:{complaint.id}:pause:{nth}", once)
             session.add(ComplaintPause(complaint_id=complaint.id, paused_at=now, paused_by=actor.user_id))
             session.flush()
             sla_queries.add_audit(session, complaint.id, actor.user_id, "waiting", now)
@@ -301,14 +309,15 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int) -> None:
         refresh_clocks(session, complaint, sla, svc.sla_rules_for(team), now)
 
 
-def customer_replied(svc: Services, actor: Actor, complaint_id: int) -> None:
-    """Resume the clocks: the due times move by the time spent waiting."""
+def customer_replied(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
+    """Resume the clocks: the due times move by the time spent waiting (each pause ends once)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
         _may_work_on(actor, complaint)
         pause = sla_queries.open_pause_of(session, complaint.id)
         if pause is not None:
+            claim(session, "resumed", actor.user_id, now, f"complaint:{complaint.id}:resume:{pause.id}", once)
             pause.resumed_at, pause.resumed_by = now, actor.user_id
             session.flush()
             sla_queries.add_audit(session, complaint.id, actor.user_id, "resumed", now)
@@ -318,7 +327,7 @@ def customer_replied(svc: Services, actor: Actor, complaint_id: int) -> None:
 
 
 def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution: str,
-                      *, supervisors_only: bool = False) -> list[int]:
+                      *, supervisors_only: bool = False, once: str | None = None) -> list[int]:
     """Close the complaint with its resolution and start the care plan's post-complaint callbacks.
 
     Returns the ids of the callbacks created."""
@@ -332,8 +341,10 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
         team, complaint, sla = _load(session, actor, complaint_id)
         if not supervisors_only:
             _may_work_on(actor, complaint)
+        claim(session, "resolved", actor.user_id, now, once)  # the same modal again: answered like the first
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
+        claim(session, "resolved", actor.user_id, now, f"complaint:{complaint.id}:resolved")
         pause = sla_queries.open_pause_of(session, complaint.id)
         if pause is not None:
             pause.resumed_at, pause.resumed_by = now, actor.user_id

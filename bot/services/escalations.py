@@ -35,6 +35,7 @@ from bot.services.complaints import (
 )
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden
+from bot.services.once import claim
 from bot.services.people import Actor
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
@@ -307,23 +308,26 @@ def _open_complaint(session, actor: Actor, complaint_id: int):
 
 
 def acknowledge(svc: Services, actor: Actor, complaint_id: int,
-                group_members: Callable[[str], Collection[str]]) -> None:
-    """Stop the chain; the acknowledged level is reminded after its re-trigger time while unresolved."""
+                group_members: Callable[[str], Collection[str]], once: str | None = None) -> None:
+    """Stop the chain; the acknowledged level is reminded after its re-trigger time while unresolved.
+    `once`: the delivery's key (the post); a repeat raises AlreadyDone (bot/services/once.py)."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         _, complaint, sla = _open_complaint(session, actor, complaint_id)
+        claim(session, "acknowledged", actor.user_id, now, once)
         sla.acknowledged_at, sla.acknowledged_by = now, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "acknowledged", now)
 
 
 def snooze(svc: Services, actor: Actor, complaint_id: int,
-           group_members: Callable[[str], Collection[str]]) -> dt.datetime:
-    """Nothing about this complaint for the snooze time of the rules (30 min by default)."""
+           group_members: Callable[[str], Collection[str]], once: str | None = None) -> dt.datetime:
+    """Nothing about this complaint for the snooze time of the rules (30 min by default). `once` as above."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
+        claim(session, "snoozed", actor.user_id, now, once)
         until = snooze_until(now, svc.sla_rules_for(team))
         sla.snoozed_until, sla.snoozed_by = until, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "snoozed", now, until=until.isoformat())
@@ -331,12 +335,14 @@ def snooze(svc: Services, actor: Actor, complaint_id: int,
 
 
 def reassign(svc: Services, actor: Actor, complaint_id: int, new_owner: str,
-             group_members: Callable[[str], Collection[str]]) -> str | None:
-    """Give the complaint to a colleague of the team; counts as an acknowledgement. Returns the old owner."""
+             group_members: Callable[[str], Collection[str]], once: str | None = None) -> str | None:
+    """Give the complaint to a colleague of the team; counts as an acknowledgement. Returns the old owner.
+    `once` as above."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
+        claim(session, "reassigned", actor.user_id, now, once)
         staff = queries.staff_by_user(session, new_owner)
         if staff is None or staff.team_id != team.id:
             raise CareError("escalation.errors.not_staff", user=new_owner)
@@ -347,9 +353,9 @@ def reassign(svc: Services, actor: Actor, complaint_id: int, new_owner: str,
 
 
 def resolve(svc: Services, actor: Actor, complaint_id: int, resolution: str,
-            group_members: Callable[[str], Collection[str]]) -> list[int]:
+            group_members: Callable[[str], Collection[str]], once: str | None = None) -> list[int]:
     _require(svc, actor, group_members)
-    return resolve_complaint(svc, actor, complaint_id, resolution, supervisors_only=True)
+    return resolve_complaint(svc, actor, complaint_id, resolution, supervisors_only=True, once=once)
 
 
 def set_manager(svc: Services, team_id: str, user_id: str | None, channel: str | None) -> None:

@@ -1,0 +1,31 @@
+"""Claims of the one effect of a request from Slack (storage/inbound_models.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage.inbound_models import Delivery
+
+
+def claim_delivery(session: Session, key: str, kind: str, user_id: str | None, now: dt.datetime) -> bool:
+    """Insert the key; False when another delivery has it (committed, or committing: PostgreSQL waits for it)."""
+    try:
+        with session.begin_nested():
+            session.add(Delivery(key=key, kind=kind, user_id=user_id, result={}, created_at=now))
+    except IntegrityError:
+        return False
+    return True
+
+
+def delivery_result(session: Session, key: str) -> dict[str, Any] | None:
+    return session.scalars(select(Delivery.result).where(Delivery.key == key)).first()
+
+
+def record_delivery_result(session: Session, key: str, result: dict[str, Any]) -> None:
+    row = session.scalars(select(Delivery).where(Delivery.key == key)).one()
+    row.result = result
