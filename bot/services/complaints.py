@@ -299,8 +299,10 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str |
         _may_work_on(actor, complaint)
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
+        # count first, then look for an open pause: a pause committed in between is then seen by the second read
+        # (no-op), and a stale count only repeats the other click's key (AlreadyDone) -- never a second pause
+        nth = len(sla_queries.pauses_of(session, complaint.id)) + 1
         if sla_queries.open_pause_of(session, complaint.id) is None:
-            nth = len(sla_queries.pauses_of(session, complaint.id)) + 1
             claim(session, "waiting", actor.user_id, now, f"complaint:{complaint.id}:pause:{nth}", once)
             session.add(ComplaintPause(complaint_id=complaint.id, paused_at=now, paused_by=actor.user_id))
             session.flush()
