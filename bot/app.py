@@ -38,7 +38,7 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
 def wsgi_app(app: App, health: Health | None = None):
     """The WSGI callable: Bolt at /slack/events (each request counted, timed and given a request id),
     the operator routes (/healthz, /readyz, /metrics: bot/health.py)."""
-    bolt = signed_only(observed(SlackRequestHandler(app, path=EVENTS_PATH)), app, EVENTS_PATH)  # 401 first
+    bolt = observed(signed_only(SlackRequestHandler(app, path=EVENTS_PATH), app, EVENTS_PATH))  # 401 before Bolt
     operator = ops_routes(health)
 
     def application(environ, start_response):

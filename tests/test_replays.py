@@ -29,18 +29,15 @@ def deliver(bot, payload: dict, times: int, together: bool) -> list:
     """The same signed payload `times` times: in sequence (later ones marked as Slack's retries) or at once."""
     def one(attempt: int):
         headers = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"} if attempt else {}
-        started = time.monotonic()
-        reply = bot.sender.interaction(payload, headers=headers)
-        return reply, time.monotonic() - started
+        return bot.sender.interaction(payload, headers=headers)
 
     if together:
         with ThreadPoolExecutor(max_workers=times) as pool:
             results = list(pool.map(one, range(times)))
     else:
         results = [one(attempt) for attempt in range(times)]
-    assert [r.status for r, _ in results] == [200] * times
-    assert max(seconds for _, seconds in results) < 3.0
-    return [r for r, _ in results]
+    assert [r.status for r in results] == [200] * times
+    return results
 
 
 def count(svc, model, *where) -> int:
