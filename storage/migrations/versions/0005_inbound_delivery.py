@@ -1,13 +1,13 @@
 """inbound_delivery: one row per effect of a request from Slack, UNIQUE key (issue 8)
 
 Revision ID: 0005
-Revises: 0011
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0005'
-down_revision = '0011'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
