@@ -41,14 +41,17 @@ def write_workbook(path: Path, rows: int, seed: int) -> None:
     sheet = book.create_sheet("客户")
     sheet.append(["客户编号", "姓名", "手机号码", "邮箱", "公司", "客户等级", "首次购买时间", "生日", "年消费", "标签",
                   "同意", "来源渠道"])
+    name = ""
     for i in range(1, rows + 1):
         code = WriteOnlyCell(sheet, value=i)
         code.number_format = "000000"
-        phone_n = 13800000000 + i if rng.random() > 0.02 else 13800000000 + max(1, i - 1)  # 2% same phone
+        duplicate = rng.random() < 0.02  # the previous person again under another code, phone written otherwise
+        phone_n = 13800000000 + (i - 1 if duplicate else i)
         phone: object = phone_n if i % 2 else f"+86 {str(phone_n)[:3]} {str(phone_n)[3:7]} {str(phone_n)[7:]}"
         if rng.random() < 0.01:
             phone = "12345"  # a bad row
-        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else "")
+        if not duplicate:
+            name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.5 else "")
         first = dt.datetime(2020, 1, 1) + dt.timedelta(days=rng.randrange(0, 2000), hours=rng.randrange(8, 20))
         birthday = dt.datetime(1960, 1, 1) + dt.timedelta(days=rng.randrange(0, 15000))
         sheet.append([code, name, phone, f"user{i}@example.com" if rng.random() < 0.7 else None,

@@ -247,3 +247,36 @@ def test_merges_with_the_book_and_conflicts_are_refused(team, tmp_path):
     assert "another name" in report.errors[0][1] and "another phone" in report.errors[1][1]
     book = book_of(team)
     assert set(book) == {"T1", "W11"} and book["T1"].company == "张记"
+
+
+def test_a_killed_import_leaves_all_of_the_file_or_none_of_it(tmp_path):
+    """`carebot import customers` killed (SIGKILL) while it saves: the file's customers are all there or none."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from storage.db import Database
+
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    sheet = tmp_path / "big.csv"
+    rows = 8_000
+    sheet.write_text("编号,姓名,手机\n" + "".join(f"T{i},n{i},138{i:08}\n" for i in range(rows)), encoding="utf-8")
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "import", "customers", "--progress", str(sheet)],
+                               env={**os.environ, "CAREBOT_DATABASE_URL": url}, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+    seen = b""
+    deadline = time.monotonic() + 120
+    while b"saving" not in seen and process.poll() is None and time.monotonic() < deadline:
+        seen += process.stderr.read1(256)  # type: ignore[union-attr]
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert b"saving" in seen, seen[-500:]
+    db = Database(url)
+    try:
+        with db.unit_of_work() as session:
+            count = session.scalar(text("SELECT count(*) FROM customer"))
+    finally:
+        db.dispose()
+    assert count in (0, rows)

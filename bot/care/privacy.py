@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 import phonenumbers
 
 
@@ -31,7 +34,18 @@ def mask_name(name: str) -> str:
 
 
 def normalise_phone(raw: str, region: str = "CN") -> str:
-    """A valid number in E.164, or ValueError. Mainland mobiles are 11 digits."""
+    """A valid number in E.164, or ValueError. Mainland mobiles are 11 digits.
+
+    Mainland mobiles (bare, or after +86 / 0086 / 86, with spaces, dashes or brackets) take a fast path that
+    asks `phonenumbers` once per number block (the first 7 digits; its patterns fix at most 5): an import of
+    100,000 rows would otherwise spend most of its time parsing. Everything else goes through `phonenumbers`."""
+    if region == "CN":
+        match = _CN_MOBILE.fullmatch(_SEPARATORS.sub("", raw))
+        if match is not None:
+            national = match.group(1)
+            if _valid_cn_mobile_block(national[:7]):
+                return "+86" + national
+            raise ValueError(f"not a valid phone number: {raw!r}")
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
@@ -39,3 +53,12 @@ def normalise_phone(raw: str, region: str = "CN") -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError(f"not a valid phone number: {raw!r}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+_SEPARATORS = re.compile(r"[\s\-().]")
+_CN_MOBILE = re.compile(r"(?:\+86|0086|86)?(1\d{10})")
+
+
+@lru_cache(maxsize=4096)
+def _valid_cn_mobile_block(first7: str) -> bool:
+    return phonenumbers.is_valid_number(phonenumbers.parse(first7 + "0000", "CN"))

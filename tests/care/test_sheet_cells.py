@@ -116,3 +116,39 @@ def test_a_value_over_its_columns_length_refuses_the_row():
         parse_row(2, {"code": "T1", "name": "x" * 5000, "phone": "13800000001"})
     with pytest.raises(ValueError, match="code is 65 characters long"):
         parse_row(2, {"code": "C" * 65, "name": "ok", "phone": "13800000001"})
+
+
+def _slow_phone(text: str) -> str | None:
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(text, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) \
+        if phonenumbers.is_valid_number(number) else None
+
+
+@given(st.from_regex(r"1[0-9]{10}", fullmatch=True), st.sampled_from(["{n}", "+86 {n}", "0086{n}", "+86-{n}"]))
+def test_the_mobile_fast_path_agrees_with_phonenumbers(number, fmt):
+    text = fmt.format(n=number)
+    try:
+        fast = normalise_phone(text)
+    except ValueError:
+        fast = None
+    assert fast == _slow_phone(text)
+
+
+@given(st.emails())
+def test_the_email_fast_path_agrees_with_email_validator(address):
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        slow = validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        slow = None
+    try:
+        fast = normalise_email(address)
+    except ValueError:
+        fast = None
+    assert fast == slow
