@@ -26,6 +26,11 @@ def test_rules_set_then_show_prints_the_effective_rules(tmp_path):
     assert invoke(tmp_path, "rules", "set", str(good), "--by", "admin").exit_code == 0
     shown = invoke(tmp_path, "rules", "show").output
     assert "use: worksheet" in shown and "high_value_min_spend: 100000" in shown
+    # how the rules combine is written at the top (issue 11), and what is printed is a valid rules file
+    assert "the customer is touched at the earliest date" in shown and "ceiling on the gap" in shown
+    shown_file = tmp_path / "shown.yaml"
+    shown_file.write_text(shown, encoding="utf-8")
+    assert "valid" in invoke(tmp_path, "rules", "check", str(shown_file)).output
 
 
 def test_plan_json_lists_every_callback_and_a_candidate_rules_file_changes_it(tmp_path):
