@@ -157,7 +157,11 @@ def stop_waitress(server) -> None:
         for channel in list(server._map.values()):
             channel.close()
 
-    server.task_dispatcher.shutdown()
+    # Wait for requests still in flight (a loaded machine can take seconds): a worker thread left running past
+    # teardown writes into the next test's emptied database (on PostgreSQL the emptying then fails on a foreign key).
+    server.task_dispatcher.shutdown(timeout=60)
+    if server.task_dispatcher.threads:
+        raise RuntimeError("waitress threads still running 60 s after the test")
     server.trigger.pull_trigger(close_everything)
 
 

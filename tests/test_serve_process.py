@@ -31,9 +31,13 @@ def served(services, slack, tmp_path: Path):
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "CAREBOT_DATABASE_URL": services.db.url}
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-format", "json", "serve", "--host", "127.0.0.1",
-                                "--port", str(port)],
-                               env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Its output goes to a file, never a pipe nobody reads: a full pipe blocks the server's next log line, and then
+    # it never exits after SIGTERM (the teardown's wait timed out: the suite's rare "1 error").
+    log = tmp_path / "serve.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-format", "json", "serve", "--host",
+                                    "127.0.0.1", "--port", str(port)],
+                                   env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -44,12 +48,13 @@ def served(services, slack, tmp_path: Path):
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
-                raise AssertionError("carebot serve did not come up:\n" + (process.stderr.read() or "")) from None
+                process.wait()
+                raise AssertionError("carebot serve did not come up:\n" + log.read_text()) from None
             time.sleep(0.1)
-    yield Served(base, process, env)
+    served = Served(base, process, env, log)
+    yield served
     if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=10)
+        served.stop()
 
 
 @dataclass
@@ -57,6 +62,7 @@ class Served:
     base: str
     process: subprocess.Popen
     env: dict
+    log: Path
 
     def __str__(self) -> str:
         return self.base
@@ -65,10 +71,16 @@ class Served:
         return self.base + path
 
     def stop(self) -> list[str]:
-        """SIGTERM, wait, and return what it logged on stderr."""
+        """SIGTERM, wait for a graceful exit (finishing in-flight work), and return what it logged."""
         self.process.terminate()
-        _, err = self.process.communicate(timeout=15)
-        return err.splitlines()
+        try:
+            self.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise AssertionError("carebot serve did not exit within 60 s of SIGTERM:\n"
+                                 + self.log.read_text()[-4000:]) from None
+        return self.log.read_text().splitlines()
 
 
 def test_carebot_serve_answers_signed_commands_and_refuses_unsigned(served, services, slack):
