@@ -263,3 +263,6 @@ _attach_data(main, import_)  # `carebot import customers`, `carebot export`
 
 if __name__ == "__main__":
     main()
+from bot.cli_outbox import attach as _attach_outbox  # noqa: E402  (issue 12)
+
+_attach_outbox(main)  # `carebot outbox`, `carebot outbox retry ID`

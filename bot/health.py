@@ -2,7 +2,8 @@
 the reasons), `GET /metrics`.
 
 Ready means: the database answers, its migrations are at head, the scheduler ticked within
-SCHEDULER_STALE (2 minutes)."""
+SCHEDULER_STALE (2 minutes), and the outbox is not stuck (nothing to deliver has waited longer than
+OUTBOX_STUCK)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from bot.services.core import Services
 from storage.migrate import alembic_config
 
 SCHEDULER_STALE = dt.timedelta(minutes=2)
+OUTBOX_STUCK = dt.timedelta(minutes=15)
 
 
 @dataclass
@@ -57,7 +59,17 @@ class Health:
             since = self.wall() - (self.last_tick if self.last_tick is not None else self.started)
             if since > SCHEDULER_STALE.total_seconds():
                 reasons.append(f"scheduler has not run for {int(since)} s")
+        reasons.extend(self._outbox_problems())
         return reasons
+
+    def _outbox_problems(self) -> list[str]:
+        from bot.services.outbox import stuck_reason
+
+        try:
+            reason = stuck_reason(self.services, OUTBOX_STUCK)
+        except Exception as exc:  # noqa: BLE001 - the reason is the answer
+            return [f"outbox unreadable: {type(exc).__name__}"]
+        return [reason] if reason else []
 
 
 def ops_routes(health: Health | None) -> Callable:
@@ -76,11 +88,25 @@ def ops_routes(health: Health | None) -> Callable:
                                ("not ready: " + "; ".join(problems)).encode())
             return _answer(start_response, "200 OK", b"ready")
         if path == "/metrics":
+            if health is not None:
+                refresh_outbox_gauges(health.services)
             return _answer(start_response, "200 OK", metrics.exposition(),
                            "text/plain; version=0.0.4; charset=utf-8")
         return None
 
     return route
+
+
+def refresh_outbox_gauges(services: Services) -> None:
+    from bot.services.outbox import depth
+
+    try:
+        counts, oldest = depth(services)
+    except Exception:  # noqa: BLE001 - a scrape never fails on the database; the gauges keep their last value
+        return
+    for status in ("pending", "unknown", "failed", "refused"):
+        metrics.OUTBOX_DEPTH.labels(status).set(counts.get(status, 0))
+    metrics.OUTBOX_OLDEST.set(oldest)
 
 
 def _answer(start_response, status: str, body: bytes, content_type: str = "text/plain; charset=utf-8"):

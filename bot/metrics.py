@@ -24,7 +24,8 @@ SLACK_CALLS = Counter("carebot_slack_api_calls", "Slack Web API calls by method 
                       ["method", "error"], registry=REGISTRY)
 SLACK_LATENCY = Histogram("carebot_slack_api_seconds", "Slack Web API call time, retries included.", ["method"],
                           registry=REGISTRY)
-OUTBOX_DEPTH = Gauge("carebot_outbox_depth", "Outbox messages by status (pending, failed).", ["status"],
+OUTBOX_DEPTH = Gauge("carebot_outbox_depth", "Outbox messages not sent, by status (pending: every one still to "
+                     "deliver, unknown among them; failed; refused).", ["status"],
                      registry=REGISTRY)
 OUTBOX_OLDEST = Gauge("carebot_outbox_oldest_age_seconds", "Age of the oldest message still to deliver.",
                       registry=REGISTRY)

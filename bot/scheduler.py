@@ -14,6 +14,7 @@ from bot import metrics
 from bot.health import Health
 from bot.services.core import Services
 from handlers.jobs import post_morning_lists
+from handlers.outbox_jobs import deliver_outbox
 from handlers.plan_jobs import run_nightly_plan_job
 from handlers.report_jobs import post_reports
 from handlers.sla_jobs import run_sla_sweep
@@ -24,6 +25,8 @@ MORNING_LIST_JOB = "morning_list"
 SLA_SWEEP_JOB = "sla_sweep"
 NIGHTLY_PLAN_JOB = "nightly_plan"
 REPORT_JOB = "insight_report"  # issue 13: weekly and monthly reports
+OUTBOX_JOB = "outbox"
+OUTBOX_EVERY_SECONDS = 2  # the outbox worker: retries after their backoff, messages other replicas left
 
 
 def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
@@ -43,6 +46,9 @@ def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
                       kwargs={"services": services}, next_run_time=dt.datetime.now(dt.UTC))
     scheduler.add_job(_safely(post_reports), "interval", seconds=every_seconds, id=REPORT_JOB,
                       kwargs={"services": services, "renderer": renderer, "client": client},
+                      next_run_time=dt.datetime.now(dt.UTC))
+    scheduler.add_job(_safely(deliver_outbox), "interval", seconds=min(every_seconds, OUTBOX_EVERY_SECONDS),
+                      id=OUTBOX_JOB, kwargs={"services": services, "renderer": renderer, "client": client},
                       next_run_time=dt.datetime.now(dt.UTC))
     return scheduler
 

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 from bot.services.core import Services
 from bot.services.digest import DigestRun, run_morning_lists
 from bot.services.queue import MorningList
+from handlers.outbox_jobs import deliver_outbox
 from messages.present import queue_row
 from messages.render import Message, Renderer
 
@@ -29,11 +30,19 @@ def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:
 
 def post_morning_lists(services: Services, renderer: Renderer, client: WebClient,
                        team_id: str | None = None, ignore_time: bool = False) -> DigestRun:
-    def publish(digest: MorningList) -> str:
-        message = render_morning_list(renderer, digest)
-        return client.chat_postMessage(channel=digest.channel, **message.as_kwargs())["ts"]
-
-    run = run_morning_lists(services, publish, team_id=team_id, ignore_time=ignore_time)
-    for team, channel, ts in run.posted:
-        log.info("morning list for %s posted in %s (ts %s)", team, channel, ts)
+    """Queue the lists that are due in the outbox, then deliver the outbox at once (its worker also runs
+    on its own every few seconds: a post that fails now is retried there)."""
+    run = run_morning_lists(services, lambda digest: render_morning_list(renderer, digest).as_kwargs(),
+                            team_id=team_id, ignore_time=ignore_time)
+    if run.queued:
+        delivered = deliver_outbox(services, renderer, client)
+        sent = {message_id: ts for message_id, _, ts in delivered.sent}
+        problems = dict(delivered.retrying + delivered.failed)
+        for team, channel, message_id in run.queued:
+            if message_id in sent:
+                run.posted.append((team, channel, sent[message_id]))
+                log.info("morning list for %s posted in %s (ts %s)", team, channel, sent[message_id])
+            elif message_id in problems:
+                run.skipped.append((team, f"posting failed: {problems[message_id]} (the outbox retries it; "
+                                          f"`carebot outbox`)"))
     return run

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.escalations import ChannelPost, SweepRun, run_sweep
+from handlers.outbox_jobs import deliver_outbox
 from messages.render import Message, Renderer
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,16 @@ def run_sla_sweep(services: Services, renderer: Renderer, client: WebClient,
                   now: dt.datetime | None = None) -> SweepRun:
     now = now or services.clock.now()
 
-    def publish(post: ChannelPost) -> tuple[str, str]:
-        response = client.chat_postMessage(channel=post.channel, **render_post(renderer, post).as_kwargs())
-        return response["channel"], response["ts"]
-
-    run = run_sweep(services, publish, now, is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now))
-    for channel, ts, count in run.posted:
-        log.info("SLA sweep: %d notice(s) posted in %s (ts %s)", count, channel, ts)
+    run = run_sweep(services, lambda post: render_post(renderer, post).as_kwargs(), now,
+                    is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now))
+    if run.queued:  # deliver at once; the outbox worker retries what fails now
+        delivered = deliver_outbox(services, renderer, client)
+        sent = {message_id: (channel, ts) for message_id, channel, ts in delivered.sent}
+        problems = dict(delivered.retrying + delivered.failed)
+        for channel, message_id, count in run.queued:
+            if message_id in sent:
+                run.posted.append((*sent[message_id], count))
+                log.info("SLA sweep: %d notice(s) posted in %s (ts %s)", count, *sent[message_id])
+            elif message_id in problems:
+                run.failed.append((channel, problems[message_id]))
     return run

@@ -254,4 +254,5 @@ Index("ix_customer_team_email", Customer.team_id, Customer.email)
 
 import storage.inbound_models  # noqa: E402,F401  (issue 8: one effect per request from Slack)
 import storage.insight_models  # noqa: E402,F401  (issue 13: report claims, metric thresholds)
+import storage.outbox_models  # noqa: E402,F401  (issue 12: the outbox and channel pacing)
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)

@@ -91,9 +91,16 @@ def release_notices(session: Session, notice_ids: Sequence[int]) -> None:
                                                    EscalationNotice.posted_at.is_(None)))
 
 
+def mark_notices_queued(session: Session, notice_ids: Sequence[int], channel: str) -> None:
+    """The notices are in the outbox (bot/services/outbox.py): their post is on its way to `channel`."""
+    session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(notice_ids)).values(channel=channel))
+
+
 def release_stale_claims(session: Session, claimed_before: dt.datetime) -> int:
-    """Claims never posted (the process died between claim and post) are given back after a while."""
+    """Claims never posted nor queued in the outbox (the process died between claim and queue) are given
+    back after a while."""
     result = session.execute(delete(EscalationNotice).where(EscalationNotice.posted_at.is_(None),
+                                                            EscalationNotice.channel.is_(None),
                                                             EscalationNotice.claimed_at < claimed_before))
     return result.rowcount or 0
 

@@ -148,14 +148,20 @@ def test_no_second_ping_for_the_same_level_after_a_restart(desk, renderer, clien
     assert len(slack.messages("C0SUPER")) == 1
 
 
-def test_a_failed_post_is_retried_at_the_next_sweep(desk, renderer, client, slack):
+def test_a_failed_post_is_retried_by_the_outbox_once(desk, renderer, client, slack):
+    from bot.services.outbox import Policy
+    from handlers.outbox_jobs import deliver_outbox
+
     open_one(desk)
+    desk.outbox_policy = Policy(backoff=dt.timedelta(0))  # retry at once (the default waits 5 s, doubling)
     sweep_at(desk, renderer, client, at(10, 48))  # the owner's warning, delivered
     slack.fail_next("chat.postMessage", error="fatal_error", status=200, times=1)
     client.retry_handlers.clear()
     run = sweep_at(desk, renderer, client, at(11, 1))
     assert run.failed and slack.messages("C0SUPER") == []
-    sweep_at(desk, renderer, client, at(11, 2))
+    sweep_at(desk, renderer, client, at(11, 2))  # nothing claimed twice
+    assert deliver_outbox(desk, renderer, client).sent
+    sweep_at(desk, renderer, client, at(11, 3))
     assert len(slack.messages("C0SUPER")) == 1
 
 
@@ -302,8 +308,14 @@ def test_a_failed_announcement_of_a_low_rating_is_retried(desk, renderer, client
                                    rating=1, summary="", feedback="Never again", next_on=None))
     slack.fail_next("chat.postMessage", error="fatal_error", status=200, times=1)
     client.retry_handlers.clear()
+    from bot.services.outbox import Policy
+    from handlers.outbox_jobs import deliver_outbox
+
+    desk.outbox_policy = Policy(backoff=dt.timedelta(0))
     sweep_at(desk, renderer, client, at(10, 1))
     assert slack.messages("C0SUPER") == []
     sweep_at(desk, renderer, client, at(10, 2))
+    deliver_outbox(desk, renderer, client)  # the outbox worker's next run
+    sweep_at(desk, renderer, client, at(10, 3))
     [page] = slack.messages("C0SUPER")
     assert "Never again" in str(page["blocks"])

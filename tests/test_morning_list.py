@@ -6,8 +6,10 @@ import datetime as dt
 import time
 
 from bot.scheduler import build_scheduler
+from bot.services.outbox import Policy
 from bot.services.teams import set_setting
 from handlers.jobs import post_morning_lists
+from handlers.outbox_jobs import deliver_outbox
 from tests import seed
 from tests.conftest import DEFAULT_NOW, SHANGHAI
 
@@ -50,13 +52,16 @@ def test_english_team_and_the_next_day(team, renderer, bot, clock):
     assert "Nov 25, 2026" in second.args["text"]
 
 
-def test_a_failed_post_is_retried_at_the_next_tick(team, renderer, bot):
+def test_a_failed_post_stays_in_the_outbox_and_its_worker_delivers_it_once(team, renderer, bot):
     seed_book(team)
+    team.outbox_policy = Policy(backoff=dt.timedelta(0))  # retry at once (the default waits 5 s, doubling)
     bot.slack.fail_next("chat.postMessage", error="internal_error", status=200)
     failed = post_morning_lists(team, renderer, bot.app.client)
-    assert failed.posted == [] and "posting failed" in failed.skipped[0][1]
-    retried = post_morning_lists(team, renderer, bot.app.client)
-    assert len(retried.posted) == 1
+    assert failed.posted == [] and "posting failed: internal_error" in failed.skipped[0][1]
+    assert post_morning_lists(team, renderer, bot.app.client).posted == []  # the claim holds: not queued twice
+    assert len(deliver_outbox(team, renderer, bot.app.client).sent) == 1
+    assert len(bot.slack.messages("C0DIGEST")) == 1
+    assert deliver_outbox(team, renderer, bot.app.client).sent == []
 
 
 def test_the_real_scheduler_posts_at_the_team_time_and_only_once(team, renderer, bot, clock):

@@ -6,6 +6,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy.orm import object_session
 
@@ -36,6 +37,7 @@ class Services:
     db: Database
     clock: Clock
     default_team: str = "default"
+    outbox_policy: Any = None  # bot.services.outbox.Policy: delivery's real-time knobs (None: the defaults)
     # team id -> (rules version in the database, effective rules); a version bump (rules set on any
     # replica) makes the next read reload them
     _rules: dict[str, tuple[int, CareRules]] = field(default_factory=dict, repr=False, compare=False)

@@ -26,6 +26,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from bot.care.escalation import Notification, due_notifications, group_by_channel, snooze_until
+from bot.services import outbox
 from bot.services.complaints import (
     ComplaintRow,
     complaint_row,
@@ -36,6 +37,7 @@ from bot.services.complaints import (
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden
 from bot.services.once import claim
+from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
@@ -102,8 +104,9 @@ class ChannelPost:
 
 @dataclass
 class SweepRun:
-    posted: list[tuple[str, str, int]] = field(default_factory=list)  # channel, ts, notices
+    posted: list[tuple[str, str, int]] = field(default_factory=list)  # channel, ts, notices (once delivered)
     failed: list[tuple[str, str]] = field(default_factory=list)  # channel, error
+    queued: list[tuple[str, int | None, int]] = field(default_factory=list)  # channel, outbox id, notices
 
 
 # --- the sweep --------------------------------------------------------------------------------------
@@ -213,34 +216,28 @@ def _snooze_minutes(rules) -> int:
     return int(rules.escalation.snooze.total_seconds() // 60)
 
 
-def deliver(svc: Services, posts: list[ChannelPost], publish: Callable[[ChannelPost], tuple[str, str]]
-            ) -> SweepRun:
-    """Post each claimed group via `publish` (returns channel id and ts); record it, or give the claims back."""
+def deliver(svc: Services, posts: list[ChannelPost], render: Callable[[ChannelPost], dict]) -> SweepRun:
+    """Put each claimed group in the outbox (`render` gives the chat.postMessage arguments), and mark its
+    notices as queued in the same unit of work so no stale-claim cleanup gives them back; the outbox
+    delivers it, then records the notices' ts and the audit (bot/services/outbox_effects.py)."""
     run = SweepRun()
     for post in posts:
-        try:
-            channel, ts = publish(post)
-        except Exception as exc:  # noqa: BLE001 - retried at the next sweep
-            log.exception("escalation post to %s failed; its claims are given back", post.channel)
-            with svc.db.unit_of_work() as session:
-                sla_queries.release_notices(session, post.notice_ids)
-                for item in post.items:  # an announcement moved attention_at on: bring it back for the retry
-                    if item.clock == "opened":
-                        sla_queries.look_again(session, item.complaint.id, post.now)
-            run.failed.append((post.channel, str(exc)))
-            continue
+        payload = render(post)
+        audit = [{"complaint": item.complaint.id, "level": item.level, "clock": item.clock, "kind": item.kind,
+                  "round": item.round} for item in post.items]
         with svc.db.unit_of_work() as session:
-            sla_queries.record_notices_posted(session, post.notice_ids, channel, ts, post.now)
-            for item in post.items:
-                sla_queries.add_audit(session, item.complaint.id, None, "notified", post.now, level=item.level,
-                                      clock=item.clock, kind=item.kind, round=item.round, channel=channel, ts=ts)
-        run.posted.append((channel, ts, len(post.items)))
+            sla_queries.mark_notices_queued(session, post.notice_ids, post.channel)
+            message_id = outbox.enqueue(
+                session, key="escalation:" + ",".join(str(i) for i in sorted(post.notice_ids)), team_id=post.team_id,
+                kind="escalation", channel=post.channel, payload=payload,
+                effect=notices_effect(post.notice_ids, post.now, audit))
+        run.queued.append((post.channel, message_id, len(post.items)))
     return run
 
 
-def run_sweep(svc: Services, publish: Callable[[ChannelPost], tuple[str, str]], now: dt.datetime | None = None,
+def run_sweep(svc: Services, render: Callable[[ChannelPost], dict], now: dt.datetime | None = None,
               *, is_dnd: Callable[[str], bool] = lambda user_id: False) -> SweepRun:
-    return deliver(svc, sweep(svc, now, is_dnd=is_dnd), publish)
+    return deliver(svc, sweep(svc, now, is_dnd=is_dnd), render)
 
 
 # --- one escalation post, as it is now ---------------------------------------------------------------
