@@ -46,12 +46,12 @@ def main(verbose: bool, log_format: str) -> None:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=3000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
-    """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler."""
-    from waitress import serve as waitress_serve
-
+    """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler.
+    SIGTERM stops it in order: no new requests, in-flight ones and the current job finished, exit 0."""
     from bot.app import build_app, wsgi_app
     from bot.health import Health
     from bot.scheduler import build_scheduler
+    from bot.shutdown import serve_until_stopped
 
     logging.getLogger().setLevel(logging.INFO)
     settings = Settings.from_env()
@@ -59,9 +59,10 @@ def serve(host: str, port: int) -> None:
     services, renderer = _services(), Renderer()
     app = build_app(settings, services, renderer)
     health = Health(services)
-    build_scheduler(services, renderer, app.client, health=health).start()
+    scheduler = build_scheduler(services, renderer, app.client, health=health)
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
-    waitress_serve(wsgi_app(app, health), host=host, port=port, threads=8)
+    serve_until_stopped(wsgi_app(app, health), host=host, port=port, threads=8, scheduler=scheduler,
+                        bolt_app=app, health=health)
 
 
 def _one_sqlite_process(settings: Settings):

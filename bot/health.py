@@ -53,8 +53,8 @@ class Health:
             return [f"database does not answer: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"]
         head = set(ScriptDirectory.from_config(alembic_config(self.services.db.url)).get_heads())
         if current != head:
-            reasons.append(f"migrations not at head: database {sorted(current) or 'empty'}, code {sorted(head)} "
-                           "(run `carebot db upgrade`)")
+            return [f"migrations not at head: database {sorted(current) or 'empty'}, code {sorted(head)} "
+                    "(run `carebot db upgrade`)"]  # the other checks read tables that may not exist yet
         if self.expects_scheduler:
             since = self.wall() - (self.last_tick if self.last_tick is not None else self.started)
             if since > SCHEDULER_STALE.total_seconds():

@@ -750,6 +750,12 @@ class SlackStandIn:
                 self._failures.setdefault(method, []).append(
                     {"hang": seconds, "after_effect": after_effect, "error": "", "status": 0})
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Every call of ``method`` takes effect, then waits ``seconds`` before answering (0 stops it):
+        a process killed in that window has posted without knowing it."""
+        with self._lock:
+            self._slow = {**getattr(self, "_slow", {}), method: seconds}
+
     def chaos(self, seed: int, share: float = 0.2, *, methods: tuple[str, ...] | None = None,
               hang_seconds: float = 1.5, retry_after: int = 1) -> None:
         """From now on, a ``share`` of calls (of ``methods``, default all) fail, chosen by a random generator
@@ -958,6 +964,8 @@ class SlackStandIn:
         )
         if hang is not None:
             time.sleep(hang["hang"])  # it happened, but the client has given up waiting for the answer
+        elif getattr(self, "_slow", {}).get(method):
+            time.sleep(self._slow[method])
         try:
             req._send(status, body, extra_headers)
         except (BrokenPipeError, ConnectionResetError):

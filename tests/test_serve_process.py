@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -122,3 +123,23 @@ def test_a_second_serve_on_the_same_sqlite_file_is_refused(served, services):
     assert second.returncode == 1
     assert "already serving the SQLite database" in second.stderr and "PostgreSQL" in second.stderr
     assert served.process.poll() is None  # the first one goes on
+
+
+def test_sigterm_finishes_the_listener_under_way_then_refuses_and_exits(served, services, slack):
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    slack.slow("views.open", 1.5)  # the listener (after the ack) is still waiting on Slack when SIGTERM comes
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    assert sender.command("log", user_id="U0AGENT", response_url=slack.response_url("cmd"),
+                          trigger_id=slack.new_trigger_id()).status == 200
+    slack.wait_for("views.open", 1, timeout=10)  # the listener is under way
+    served.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with pytest.raises(OSError):  # no new requests
+        urllib.request.urlopen(served + "/healthz", timeout=1)
+    lines = served.stop()
+    assert served.process.returncode == 0, "\n".join(lines[-30:])
+    [opened] = slack.calls_to("views.open")
+    assert opened.ok  # the listener finished: the modal was opened
+    messages = [json.loads(line)["message"] for line in lines if line.startswith("{")]
+    assert any("SIGTERM" in m for m in messages) and any("exiting" in m for m in messages)
