@@ -1,14 +1,14 @@
 """the outbox: messages written with their cause, delivered by a worker; per-channel pacing
 
 Revision ID: 0010
-Revises: 0011
+Revises: 0006
 """
 import sqlalchemy as sa
 from alembic import op
 
 
 revision = '0010'
-down_revision = '0011'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
