@@ -101,3 +101,33 @@ def test_killed_while_posting_an_escalation_round_of_20(services, slack):
 
     with services.db.unit_of_work() as session:
         assert sla_queries.notice_count(session) == CHANNELS
+
+
+def test_an_import_killed_while_saving_leaves_the_file_whole_or_absent(services, tmp_path):
+    rows = 20_000
+    sheet = tmp_path / "customers.csv"
+    sheet.write_text("code,name,phone\n" + "".join(f"K{n:06d},Customer {n},+86139{n:08d}\n" for n in range(rows)),
+                     encoding="utf-8")
+    env = {**os.environ, "CAREBOT_DATABASE_URL": services.db.url}
+    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "import", "customers", str(sheet), "--progress"],
+                               env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    seen = ""
+    deadline = time.monotonic() + 120
+    while "saving" not in seen:  # the bar of the save phase: the one transaction has begun
+        char = process.stderr.read(1)
+        assert char or process.poll() is None, "the import ended before it saved:\n" + seen
+        assert time.monotonic() < deadline, seen
+        seen += char
+    running = process.poll() is None
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    from sqlalchemy import func, select
+
+    from storage.models import Customer
+
+    with services.db.unit_of_work() as session:
+        saved = session.scalar(select(func.count()).select_from(Customer).where(Customer.code.like("K%")))
+    assert running
+    print(f"import killed while saving: {saved} of {rows} customers stored")
+    assert saved in (0, rows), f"{saved} of {rows} customers: a half import"
