@@ -1,14 +1,14 @@
 """the outbox: messages written with their cause, delivered by a worker; per-channel pacing
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0005
 """
 import sqlalchemy as sa
 from alembic import op
 
 
 revision = '0010'
-down_revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
