@@ -31,7 +31,7 @@ from tests.conftest import BOT_TOKEN, SHANGHAI
 pytestmark = pytest.mark.slow
 TEAMS = {"default": ("C0LISTA", "C0SUPA", "U0OWNA"), "east": ("C0LISTB", "C0SUPB", "U0OWNB")}
 MONDAY = dt.date(2026, 11, 23)
-MOMENTS = ((9, 5), (10, 0), (10, 49), (11, 1), (11, 31), (12, 2), (15, 0))  # local times the jobs run at
+MOMENTS = ((9, 5), (10, 0), (10, 49), (11, 1), (11, 31))  # local: list, open, warn, page, manager
 POLICY = Policy(backoff=dt.timedelta(seconds=0.2), max_backoff=dt.timedelta(seconds=1),
                 lease=dt.timedelta(seconds=3), max_attempts=50)
 
