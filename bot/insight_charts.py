@@ -114,7 +114,7 @@ def sla_trend(insight: Insight, locale: str) -> Chart:
         axes.set_title(_t(locale, "sla_trend"))
         _style(axes)
         if drawn:
-            axes.legend(loc="lower left")
+            axes.legend(loc="best", framealpha=0.9)
         else:
             _empty(axes, locale)
         return Chart(f"sla-by-week-{insight.period.label}.png", _t(locale, "sla_trend"), _png(figure))

@@ -31,7 +31,7 @@ from bot.services.people import Actor
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
-from handlers.home import publish_home
+from handlers.home import publish_home, publish_home_of
 from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
 from handlers.sla_jobs import render_post
 from messages.render import Message, Renderer, mention, translate
@@ -216,6 +216,8 @@ def register(app: App, deps: Deps) -> None:
             page = complaints_page(renderer, deps, actor)
             WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
+        if row.owner_id != actor.user_id:
+            publish_home_of(deps, client, row.owner_id)  # and the owner's, when someone else resolved it
 
     # --- the escalation post -------------------------------------------------------------------------------
 

@@ -9,10 +9,11 @@ import logging
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot.services.errors import NotRegistered
 from bot.services.home_figures import week_figures
-from bot.services.people import Actor
+from bot.services.people import Actor, actor_for
 from bot.services.queue import my_queue
-from handlers.deps import Deps, actor_of
+from handlers.deps import Deps, actor_of, slack_profile
 from handlers.errors import guarded
 from handlers.ids import Action
 from handlers.views_common import home_view, log_call_view
@@ -52,6 +53,17 @@ def publish_home(deps: Deps, client: WebClient, actor: Actor) -> None:
         client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
     except Exception:
         log.exception("refreshing the App Home of %s failed", actor.user_id)
+
+
+def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> None:
+    """Refresh a colleague's Home after a change made for them (a supervisor resolved their complaint)."""
+    if not user_id:
+        return
+    try:
+        actor = actor_for(deps.services, user_id, lambda user: slack_profile(client, user))
+    except NotRegistered:
+        return
+    publish_home(deps, client, actor)
 
 
 def register(app: App, deps: Deps) -> None:

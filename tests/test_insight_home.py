@@ -130,3 +130,25 @@ def test_logging_a_call_counts_in_my_week_at_once(bot, team):
                                values=form_values(outcome="satisfied", rating=5))
     after = bot.slack.wait_for("views.publish", count=2)[-1].args["view"]
     assert "*1* calls done · callbacks on time 100.0% · CSAT 5.00" in texts(after)
+
+
+def test_a_supervisor_resolving_my_complaint_refreshes_my_home_too(bot, team, clock):
+    from tests.test_complaints_over_http import complaint_values
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.slack.add_user("U0SUPER", locale="en-US")
+    seed.customer(team, "A001", "Alice Wang")
+    bot.command("complaint A001", user_id="U0AGENT")
+    [opened] = bot.slack.wait_for("views.open")
+    bot.sender.view_submission(user_id="U0AGENT", view=opened.args["view"], values=complaint_values())
+    clock.advance(dt.timedelta(days=3))
+    complaint_id = opened_id(team)
+    bot.sender.block_action(user_id="U0SUPER", action_id="complaint_resolve", value=str(complaint_id),
+                            trigger_id=bot.slack.new_trigger_id(), response_url=bot.slack.response_url("list"))
+    modal = bot.slack.wait_for("views.open", count=2)[-1].args["view"]
+    bot.sender.view_submission(user_id="U0SUPER", view=modal, values={
+        "resolution": {"value": {"type": "plain_text_input", "value": "Refunded"}}})
+    publishes = bot.slack.wait_for("views.publish", count=3)
+    assert {p.args["user_id"] for p in publishes[1:]} == {"U0SUPER", "U0AGENT"}
+    mine = [p for p in publishes if p.args["user_id"] == "U0AGENT"][-1].args["view"]
+    assert f"home-co-{complaint_id}" not in [b.get("block_id") for b in mine["blocks"]]
