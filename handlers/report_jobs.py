@@ -12,7 +12,7 @@ from bot.insight_charts import render_charts
 from bot.services.core import Services
 from bot.services.insight import Insight
 from bot.services.reports import ReportRun, run_reports
-from messages.insight_text import category_counts, change_value_text, day, delta_text, headline
+from messages.insight_text import category_counts, change_value_text, day, delta_text, headline, tier_csat
 from messages.render import Message, Renderer, translate
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def render_report(renderer: Renderer, insight: Insight, locale: str) -> Message:
         intro=translate(locale, "insight.report.intro", team=insight.team_name, start=day(period.first, locale),
                         end=day(period.last, locale), previous=period.previous().label),
         first=items[:6], second=items[6:], moved=moved, previous=period.previous().label,
-        categories=category_counts(insight, locale))
+        categories=category_counts(insight, locale), tiers=tier_csat(insight, locale))
 
 
 def post_reports(services: Services, renderer: Renderer, client: WebClient, team_id: str | None = None,

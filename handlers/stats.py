@@ -8,7 +8,7 @@ from bot.services.errors import CareError
 from bot.services.insight import Comparison, Stats, stats_for
 from bot.services.people import parse_user_id
 from handlers.deps import Deps
-from messages.insight_text import headline, short, value_text
+from messages.insight_text import headline, short, tier_csat, value_text
 from messages.render import Message, Renderer, mention
 
 KINDS = {"week": "week", "周": "week", "本周": "week", "month": "month", "月": "month", "本月": "month"}
@@ -51,7 +51,8 @@ def render_stats(renderer: Renderer, locale: str, stats: Stats) -> Message:
         notice="insight.errors.not_yours" if stats.asked_for_other else None,
         first=items[:6], second=items[6:], cb=comparison.current.callbacks, co=comparison.current.complaints,
         p90=value_text(comparison.current.complaints.first_response.p90_hours, "hours", locale),
-        agents=agents[:MAX_AGENT_LINES], more_agents=max(len(agents) - MAX_AGENT_LINES, 0))
+        agents=agents[:MAX_AGENT_LINES], more_agents=max(len(agents) - MAX_AGENT_LINES, 0),
+        tiers=tier_csat(insight, locale) if stats.agent is None else "")
 
 
 def _empty(insight):

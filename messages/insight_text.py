@@ -7,7 +7,7 @@ from babel.dates import format_date
 
 from bot.care.metrics import Change
 from bot.services.insight import Figures, Insight
-from messages.render import translate
+from messages.render import catalog, translate
 
 _BABEL = {"zh-CN": "zh_Hans_CN", "en": "en"}
 
@@ -80,6 +80,16 @@ def category_counts(insight: Insight, locale: str) -> str:
     return " · ".join(f"{translate(locale, f'complaint.categories.{name}')} {count}" for name, count in counts.items())
 
 
+def tier_csat(insight: Insight, locale: str) -> str:
+    """Satisfaction by tier: "高价值 4.50 (n=2) · 普通 2.00 (n=1)"."""
+    parts = []
+    for tier, comparison in sorted(insight.by_tier.items()):
+        csat = comparison.current.csat
+        label = translate(locale, f"segment.{tier}") if f"segment.{tier}" in catalog(locale) else tier
+        parts.append(f"{label} {value_text(csat.mean, 'mean', locale)} (n={csat.n})")
+    return " · ".join(parts)
+
+
 def report_text(insight: Insight, locale: str) -> str:
     """The report as plain text (what `carebot report` prints)."""
     period = insight.period
@@ -98,5 +108,6 @@ def report_text(insight: Insight, locale: str) -> str:
     if not insight.moved:
         lines.append("  " + str(translate(locale, "insight.report.nothing_moved", previous=period.previous().label)))
     lines.append(str(translate(locale, "insight.report.categories", counts=category_counts(insight, locale))))
+    lines.append(str(translate(locale, "insight.tiers", tiers=tier_csat(insight, locale))))
     text = "\n".join(lines)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")  # plain text, not mrkdwn

@@ -93,6 +93,7 @@ def test_a_supervisor_sees_the_team_by_agent_and_any_colleague(bot, team, clock)
     assert "*满意度（均分）*\\n3.67 · ▲ +0.67" in shown  # (5 + 4 + 2) / 3 against last week's 3
     assert "<@U0AGENT>：4.50" in shown and "<@U0AGENT2>：2.00" in shown
     assert "回答太少（3 条）" in shown  # NPS: 3 answers, under the default 10
+    assert "各层级客户满意度：普通 3.67 (n=3)" in shown
 
     bot.command("stats week <@U0AGENT2|bob>", user_id="U0SUPER")
     bob = _text(bot.responses("cmd", count=2)[-1])

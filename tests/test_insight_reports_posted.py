@@ -96,6 +96,7 @@ def test_the_weekly_report_is_posted_once_on_monday_with_its_charts(reporting, c
     # W48: 5 and 4 (the Sunday 23:30 call counts) = 4.50 against W47's 2
     assert "*满意度（均分）*\\n4.50 · ▲ +2.50" in shown
     assert "变化最大" in shown
+    assert "各层级客户满意度：普通 4.50 (n=2)" in shown
     # the charts: four files through the two steps, shared in the same channel
     assert len(bot.slack.ok_calls_to("files.getUploadURLExternal")) == 4
     assert len(bot.slack.ok_calls_to("upload")) == 4
