@@ -30,21 +30,34 @@ def calls_between(session: Session, team_id: str, start: dt.datetime, end: dt.da
              .where(CallLog.team_id == team_id, CallLog.called_at >= start, CallLog.called_at < end))
     if staff_id is not None:
         query = query.where(CallLog.staff_id == staff_id)
-    return session.execute(query).all()
+    return session.connection().execute(query).all()  # Core rows: no ORM loading for plain columns
 
 
-def last_reached_before(session: Session, team_id: str, before: dt.datetime) -> dict[int, dt.datetime]:
-    """Each customer's last call that reached them before `before`."""
-    rows = session.execute(
+def last_reached_between(session: Session, team_id: str, since: dt.datetime,
+                         before: dt.datetime) -> dict[int, dt.datetime]:
+    """Each customer's last call that reached them in [since, before) (a range of the team/time index)."""
+    rows = session.connection().execute(
         select(CallLog.customer_id, func.max(CallLog.called_at))
-        .where(CallLog.team_id == team_id, CallLog.called_at < before, CallLog.outcome != UNREACHABLE)
+        .where(CallLog.team_id == team_id, CallLog.called_at >= since, CallLog.called_at < before,
+               CallLog.outcome != UNREACHABLE)
         .group_by(CallLog.customer_id)).all()
     return {cid: at for cid, at in rows}  # func.max keeps the column's type: aware UTC datetimes
 
 
+def reached_before(session: Session, customer_ids: Sequence[int], before: dt.datetime) -> set[int]:
+    """Which of these customers were reached by a call before `before` (the customer/time index, per customer)."""
+    found: set[int] = set()
+    ids = list(customer_ids)
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        found.update(session.scalars(
+            select(CallLog.customer_id).distinct()
+            .where(CallLog.customer_id.in_(chunk), CallLog.called_at < before, CallLog.outcome != UNREACHABLE)))
+    return found
+
+
 def customers_of_team(session: Session, team_id: str) -> Sequence[Row]:
     """(id, tier, first_purchase_on, owner_id) of every customer of the team."""
-    return session.execute(
+    return session.connection().execute(
         select(Customer.id, _tier(), Customer.first_purchase_on, Customer.owner_id)
         .where(Customer.team_id == team_id)).all()
 
@@ -58,7 +71,7 @@ def callbacks_due_between(session: Session, team_id: str, start: dt.datetime, en
              .where(Callback.team_id == team_id, Callback.due_at >= start, Callback.due_at < end))
     if owner_id is not None:
         query = query.where(Callback.owner_id == owner_id)
-    return session.execute(query).all()
+    return session.connection().execute(query).all()  # Core rows: no ORM loading for plain columns
 
 
 def complaints_touching(session: Session, team_id: str, since: dt.datetime, end: dt.datetime) -> Sequence[Row]:

@@ -143,10 +143,27 @@ def test_churn_risk_at_a_moment_is_the_segment_rule_for_every_customer():
             tickets += [(cid, at_ - dt.timedelta(days=rng.randint(0, 70))) for _ in range(rng.randint(1, 4))]
     book = _Book(calls=[], callbacks=[], complaints=[], tickets=tickets, customers=customers,
                  last_reached_before_window=last)
-    fast = _churn_risk(book, rules, at_)
+    [fast] = _churn_risk(book, rules, (at_,))
     for cid, _, first, owner in customers:
         facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first,
                               last_interaction_at=last.get(cid),
                               tickets_at=tuple(t for c, t in tickets if c == cid))
         assert fast[cid] == (activity_of(facts, rules, at_) is Activity.CHURN_RISK), cid
     assert 0 < sum(fast.values()) < len(customers)
+
+
+def test_an_old_call_still_counts_as_the_last_contact(team, clock):
+    """A customer reached long before the report's window is at churn risk even with a recent first deal; one
+    never reached, with a recent first deal, is not."""
+    reached_long_ago = seed.customer(team, "O1", "Old", owner="U0AGENT")
+    never = seed.customer(team, "N1", "New", owner="U0AGENT")
+    with team.db.unit_of_work() as session:
+        from storage.models import Customer
+
+        for cid in (reached_long_ago, never):
+            session.get(Customer, cid).first_purchase_on = dt.date(2026, 9, 1)
+        call(session, reached_long_ago, "U0AGENT", at(10, 10, month=1), 4)  # January: before the cutoff
+    clock.set(at(1, 10, month=12))
+    insight = build_insight(team, period=Period.parse("2026-W48", "Asia/Shanghai"))
+    assert insight.team.current.churn_risk == 1
+    assert insight.by_agent["U0AGENT"].current.churn_risk == 1

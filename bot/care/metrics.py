@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from statistics import median
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.care.calendar import WorkCalendar
@@ -142,8 +142,7 @@ class Period:
 # --- facts ----------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CallFact:
+class CallFact(NamedTuple):  # tuples: a report builds hundreds of thousands of them
     called_at: dt.datetime
     staff_id: str
     customer_id: int
@@ -153,8 +152,7 @@ class CallFact:
     nps: int | None = None
 
 
-@dataclass(frozen=True)
-class CallbackFact:
+class CallbackFact(NamedTuple):
     owner_id: str | None
     tier: str
     due_at: dt.datetime

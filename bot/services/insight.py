@@ -219,13 +219,13 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
         window_start = min(weeks[0].start, previous.start)
         lookback = window_start - dt.timedelta(days=max(settings.reopen_days, settings.repeat_days,
                                                         care_rules.segments.spike_window_days))
-        book = _load(session, team.id, window_start, lookback, period.end, sla_rules)
+        book = _load(session, team.id, window_start, lookback, period.end, sla_rules,
+                     care_rules.segments.churn_after_months)
         names = iq.staff_names(session, team.id)
         team_name, locale, timezone = team.name or team.id, team.locale, team.timezone
 
     as_of, previous_as_of = period.as_of(now), previous.as_of(now)
-    churn_now = _churn_risk(book, care_rules, as_of)
-    churn_before = _churn_risk(book, care_rules, previous_as_of)
+    churn_now, churn_before = _churn_risk(book, care_rules, (as_of, previous_as_of))
     reopened = m.reopened_ids(book.complaints, settings.reopen_days)
     book.calls.sort(key=lambda c: c.called_at)
     moments = [c.called_at for c in book.calls]
@@ -300,16 +300,36 @@ _TICK = dt.timedelta(microseconds=1)
 
 
 def _load(session, team_id: str, window_start: dt.datetime, lookback: dt.datetime, end: dt.datetime,
-          sla_rules) -> _Book:
+          sla_rules, churn_months: int) -> _Book:
     calls = [m.CallFact(at, staff, cid, tier or "ordinary", outcome, rating, nps)
              for at, staff, cid, tier, outcome, rating, nps in iq.calls_between(session, team_id, window_start, end)]
     callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed)
                  for owner, tier, due, status, closed in iq.callbacks_due_between(session, team_id, window_start, end)]
     complaints = complaint_facts(session, team_id, lookback, end, sla_rules)
     tickets = [(c.customer_id, c.opened_at) for c in complaints if c.kind in TICKET_KINDS]
-    return _Book(calls=calls, callbacks=callbacks, complaints=complaints, tickets=tickets,
-                 customers=list(iq.customers_of_team(session, team_id)),
-                 last_reached_before_window=iq.last_reached_before(session, team_id, window_start))
+    customers = list(iq.customers_of_team(session, team_id))
+    return _Book(calls=calls, callbacks=callbacks, complaints=complaints, tickets=tickets, customers=customers,
+                 last_reached_before_window=_last_reached(session, team_id, customers, window_start, churn_months))
+
+
+def _last_reached(session, team_id: str, customers, window_start: dt.datetime, churn_months: int
+                  ) -> dict[int, dt.datetime]:
+    """Each customer's last reaching call before the window, as far as churn risk can tell it apart.
+
+    Churn risk is judged at moments after `window_start`. A reaching call before `cutoff` (churn_after_months + 1
+    months earlier) leaves a customer at churn risk at all of them, whichever call it was; so the exact last
+    moment is read only since `cutoff` (a range of the time index, not the whole history), and for the others
+    only whether such an old call exists (the customer/time index) — it matters only when their first deal is
+    after `cutoff` or unknown. Such customers get `cutoff` minus a tick, which judges the same."""
+    tz = window_start.tzinfo
+    cutoff_day = add_months(window_start.astimezone(tz).date(), -(churn_months + 1))
+    cutoff = dt.datetime.combine(cutoff_day, dt.time(0), tzinfo=tz)
+    last = iq.last_reached_between(session, team_id, cutoff, window_start)
+    unsure = [cid for cid, _tier, first, _owner in customers
+              if cid not in last and (first is None or first >= cutoff_day)]
+    for cid in iq.reached_before(session, unsure, cutoff):
+        last[cid] = cutoff - _TICK
+    return last
 
 
 def complaint_facts(session, team_id: str, since: dt.datetime, end: dt.datetime, sla_rules) -> list[m.ComplaintFact]:
@@ -332,46 +352,48 @@ def _target(rules, kind: str, severity: str, tier: str | None, clock: str):
         return None
 
 
-def _churn_risk(book: _Book, rules, at: dt.datetime) -> dict[int, bool]:
-    """Customer id -> churn risk at `at` (care-domain §3, the segment rules in force): a ticket spike, or no
-    interaction for `churn_after_months` (counted from the first deal when there was none). Customers with a
-    ticket go through segments.activity_of itself; the others (most of a book) take the same rule inline."""
-    last = dict(book.last_reached_before_window)
-    for call in book.calls:
-        if call.outcome != "unreachable" and call.called_at < at:
-            seen = last.get(call.customer_id)
-            if seen is None or call.called_at > seen:
-                last[call.customer_id] = call.called_at
-    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
-    for customer, opened in book.tickets:
-        if opened <= at:
-            tickets[customer].append(opened)
+def _churn_risk(book: _Book, rules, moments: tuple[dt.datetime, ...]) -> list[dict[int, bool]]:
+    """For each moment: customer id -> churn risk then (care-domain §3, the segment rules in force): a ticket
+    spike, or no interaction for `churn_after_months` (counted from the first deal when there was none).
+    Customers with a ticket go through segments.activity_of itself; the others (most of a book) take the same
+    rule inline, compared as local date and time of day (add_months keeps the time of day)."""
+    tz = moments[0].tzinfo
+    reached = sorted((c.called_at, c.customer_id) for c in book.calls if c.outcome != "unreachable")
     months = rules.segments.churn_after_months
-    tz = at.tzinfo
-    local_at = at.astimezone(tz)
-    horizon: dict[dt.date, dt.date] = {}  # add_months is by the calendar date; the time of day stays
-    out = {}
-    for cid, _tier, first_purchase, owner in book.customers:
-        if cid in tickets:
-            facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first_purchase,
-                                  last_interaction_at=last.get(cid), tickets_at=tuple(tickets[cid]))
-            out[cid] = activity_of(facts, rules, at) is Activity.CHURN_RISK
-            continue
-        since = last.get(cid)
-        if since is not None:
-            since = since.astimezone(tz)
-        elif first_purchase is not None:
-            since = dt.datetime.combine(first_purchase, dt.time(0), tzinfo=tz)
-        if since is None:
-            out[cid] = False
-            continue
-        day = since.date()
-        until = horizon.get(day)
-        if until is None:
-            until = horizon[day] = add_months(day, months)
-        # at > add_months(since, months), compared as local date and time of day
-        out[cid] = (local_at.date(), local_at.time()) > (until, since.time())
-    return out
+    horizon: dict[dt.date, dt.date] = {}
+    results = []
+    for at in moments:
+        last = dict(book.last_reached_before_window)
+        for called_at, cid in reached[:bisect_left(reached, (at, -1))]:
+            last[cid] = called_at  # sorted by time: the latest before `at` wins
+        tickets: dict[int, list[dt.datetime]] = defaultdict(list)
+        for customer, opened in book.tickets:
+            if opened <= at:
+                tickets[customer].append(opened)
+        local_at = at.astimezone(tz)
+        now_key = (local_at.date(), local_at.time())
+        out: dict[int, bool] = {}
+        for cid, _tier, first_purchase, owner in book.customers:
+            since = last.get(cid)
+            if cid in tickets:
+                facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first_purchase,
+                                      last_interaction_at=since, tickets_at=tuple(tickets[cid]))
+                out[cid] = activity_of(facts, rules, at) is Activity.CHURN_RISK
+                continue
+            if since is not None:
+                local = since.astimezone(tz)
+                day, time = local.date(), local.time()
+            elif first_purchase is not None:
+                day, time = first_purchase, dt.time(0)
+            else:
+                out[cid] = False  # nothing on record: not judged (Activity.UNKNOWN)
+                continue
+            until = horizon.get(day)
+            if until is None:
+                until = horizon[day] = add_months(day, months)
+            out[cid] = now_key > (until, time)
+        results.append(out)
+    return results
 
 
 def agents_visible(insight: Insight, ids: Iterable[str]) -> list[tuple[str, Comparison]]:
