@@ -19,6 +19,8 @@ class Settings:
     default_team: str = "default"
     slack_timeout: int = 10  # seconds per Slack Web API attempt (CAREBOT_SLACK_TIMEOUT)
     slack_retries: int = 2  # retries per call after 429 / 5xx / a connection error (CAREBOT_SLACK_RETRIES)
+    secret_key: str | None = None  # CAREBOT_SECRET_KEY: seals customer personal data (storage/crypto.py)
+    old_secret_keys: tuple[str, ...] = ()  # CAREBOT_SECRET_KEY_OLD: earlier keys, while `carebot keys rotate` runs
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -32,4 +34,6 @@ class Settings:
             default_team=env.get("CAREBOT_TEAM") or "default",
             slack_timeout=int(env.get("CAREBOT_SLACK_TIMEOUT") or 10),
             slack_retries=int(env.get("CAREBOT_SLACK_RETRIES") or 2),
+            secret_key=env.get("CAREBOT_SECRET_KEY") or None,
+            old_secret_keys=tuple(k for k in (env.get("CAREBOT_SECRET_KEY_OLD") or "").split(",") if k.strip()),
         )

@@ -2,7 +2,8 @@
 
 Exact matches on phone and email go through `customers_by_phones` / `customers_by_emails` only, so that
 the way they match (today the stored E.164 and normalised address; with encryption at rest a keyed hash)
-is decided here and nowhere else.
+is decided here and nowhere else. Phones and emails are encrypted at rest (issue 9, storage/crypto.py): they are
+matched by their keyed hashes (`phone_hash`, `email_hash`) under every configured key.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Collection, Iterator, Sequence
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from storage import crypto
 from storage.models import CallLog, Complaint, Customer, Staff
+from storage.privacy_models import CustomerSearchToken, name_tokens
 
 BATCH = 500  # values per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
@@ -35,31 +38,45 @@ def customers_by_codes(session: Session, team_id: str, codes: Collection[str]) -
 
 
 def customers_by_phones(session: Session, team_id: str, phones: Collection[str]) -> dict[str, Customer]:
-    """E.164 phone -> the team's oldest customer with that phone."""
-    found: dict[str, Customer] = {}
-    for chunk in _chunks(phones):
-        for customer in session.scalars(select(Customer).where(Customer.team_id == team_id,
-                                                               Customer.phone.in_(chunk))
-                                        .order_by(Customer.id.desc())):
-            found[customer.phone or ""] = customer
-    return found
+    """E.164 phone -> the team's oldest customer with that phone (through the keyed hash)."""
+    return _by_hash(session, team_id, Customer.phone_hash, "phone", set(phones), lambda c: c.phone or "")
 
 
 def customers_by_emails(session: Session, team_id: str, emails: Collection[str]) -> dict[str, Customer]:
-    """email (as stored: normalised and lower-cased) -> the team's oldest customer with that address."""
+    """email (normalised and lower-cased) -> the team's oldest customer with that address (keyed hash)."""
+    return _by_hash(session, team_id, Customer.email_hash, "email", {crypto.normal_email(e) for e in emails},
+                    lambda c: crypto.normal_email(c.email or ""))
+
+
+def _by_hash(session: Session, team_id: str, column, purpose: str, values: set[str], value_of) -> dict[str, Customer]:
+    ring = crypto.keyring()
+    hashes = [token for value in values for token in ring.tokens(purpose, value)]
     found: dict[str, Customer] = {}
-    for chunk in _chunks({email.lower() for email in emails}):
-        for customer in session.scalars(select(Customer).where(Customer.team_id == team_id,
-                                                               Customer.email.in_(chunk))
+    for chunk in _chunks(hashes):
+        for customer in session.scalars(select(Customer).where(Customer.team_id == team_id, column.in_(chunk))
                                         .order_by(Customer.id.desc())):
-            found[customer.email or ""] = customer
+            found[value_of(customer)] = customer
     return found
 
 
 def insert_customers(session: Session, values: Sequence[dict]) -> None:
-    """New customers in one bulk INSERT (executemany / insertmanyvalues), one dict of columns each."""
-    if values:
-        session.execute(insert(Customer), list(values))
+    """New customers in one bulk INSERT (executemany / insertmanyvalues), one dict of columns each. A bulk
+    INSERT passes the ORM by, so the keyed hashes of phone and email and the name index (issue 9) are written
+    here: what the ORM hooks of storage/privacy_models.py do for single customers."""
+    if not values:
+        return
+    ring = crypto.keyring()
+    rows = [{**v, "phone_hash": ring.token("phone", v["phone"]) if v.get("phone") else None,
+             "email_hash": ring.token("email", crypto.normal_email(v["email"])) if v.get("email") else None}
+            for v in values]
+    session.execute(insert(Customer), rows)
+    for team_id in {row["team_id"] for row in rows}:
+        names = {row["code"]: row.get("name") or "" for row in rows if row["team_id"] == team_id}
+        ids = customer_ids_by_codes(session, team_id, names)
+        tokens = [{"customer_id": ids[code], "team_id": team_id, "token": token}
+                  for code, name in names.items() for token in name_tokens(team_id, name)]
+        for start in range(0, len(tokens), 5000):
+            session.execute(insert(CustomerSearchToken), tokens[start:start + 5000])
 
 
 def customer_ids_by_codes(session: Session, team_id: str, codes: Collection[str]) -> dict[str, int]:

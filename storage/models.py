@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from storage import crypto
+
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (no tz support) and PostgreSQL alike."""
@@ -52,6 +54,29 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+class Encrypted(TypeDecorator[Any]):
+    """Text (or a date) sealed with AES-GCM on the way in, opened on the way out (storage/crypto.py). Never
+    compare such a column in SQL: equal values have different ciphertexts. Look up by the hash columns."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, purpose: str, kind: str = "text"):
+        super().__init__()
+        self.purpose, self.kind = purpose, kind
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return crypto.keyring().seal(self.purpose, crypto.as_text(value))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        text = crypto.keyring().open(self.purpose, value)
+        return dt.date.fromisoformat(text) if self.kind == "date" else text
 
 
 class Base(DeclarativeBase):
@@ -92,24 +117,32 @@ class Customer(Base):
     __tablename__ = "customer"
     __table_args__ = (
         UniqueConstraint("team_id", "code"),
-        Index("ix_customer_team_name", "team_id", "name"),
+        # issue 9: exact-match lookups through keyed hashes (the values themselves are encrypted)
+        Index("ix_customer_team_phone_hash", "team_id", "phone_hash"),
+        Index("ix_customer_team_email_hash", "team_id", "email_hash"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     team_id: Mapped[str] = mapped_column(ForeignKey("team.id"))
-    code: Mapped[str] = mapped_column(String(64))
-    name: Mapped[str] = mapped_column(String(200))
-    phone: Mapped[str | None] = mapped_column(String(32))  # E.164
-    email: Mapped[str | None] = mapped_column(String(254))
+    code: Mapped[str] = mapped_column(String(64))  # the team's own code: not personal data, kept in clear
+    # personal data, encrypted at rest (storage/crypto.py, issue 9); phone in E.164
+    name: Mapped[str] = mapped_column(Encrypted("customer.name"))
+    phone: Mapped[str | None] = mapped_column(Encrypted("customer.phone"))
+    email: Mapped[str | None] = mapped_column(Encrypted("customer.email"))
+    phone_hash: Mapped[str | None] = mapped_column(String(32))  # blind index, kept by storage.privacy_models
+    email_hash: Mapped[str | None] = mapped_column(String(32))
     company: Mapped[str | None] = mapped_column(String(200))
     tier: Mapped[str] = mapped_column(String(32), default="ordinary")
     tags: Mapped[list[str]] = mapped_column(default=list)
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("staff.user_id"), index=True)
     first_purchase_on: Mapped[dt.date | None] = mapped_column(Date)
     last_contact_at: Mapped[dt.datetime | None]
-    birthday: Mapped[dt.date | None] = mapped_column(Date)
+    birthday: Mapped[dt.date | None] = mapped_column(Encrypted("customer.birthday", "date"))
     annual_spend: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     consent: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_at: Mapped[dt.datetime | None]  # issue 9: when consent was recorded (or withdrawn)
+    consent_source: Mapped[str | None] = mapped_column(String(16))  # import | modal | cli
+    erased_at: Mapped[dt.datetime | None]  # PIPL erasure: personal data gone, the row kept for statistics
     needs_follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
     # segments as the care plan last computed them (recomputed every planning run, never typed in)
@@ -166,8 +199,8 @@ class CallLog(Base):
     outcome: Mapped[str] = mapped_column(String(16))
     rating: Mapped[int | None] = mapped_column(Integer)
     nps: Mapped[int | None] = mapped_column(Integer)  # issue 13: 0-10 "would you recommend", optional
-    summary: Mapped[str] = mapped_column(Text, default="")
-    feedback: Mapped[str] = mapped_column(Text, default="")
+    summary: Mapped[str] = mapped_column(Encrypted("call_log.summary"), default="")
+    feedback: Mapped[str] = mapped_column(Encrypted("call_log.feedback"), default="")
     next_on: Mapped[dt.date | None] = mapped_column(Date)
     called_at: Mapped[dt.datetime]
 
@@ -188,14 +221,14 @@ class Complaint(Base):
     kind: Mapped[str] = mapped_column(String(16), default="complaint")
     category: Mapped[str] = mapped_column(String(16), default="other")
     severity: Mapped[str] = mapped_column(String(16), default="normal")
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Encrypted("complaint.description"), default="")
     status: Mapped[str] = mapped_column(String(16), default="open")
     opened_at: Mapped[dt.datetime]
     first_response_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     first_response_due_at: Mapped[dt.datetime | None]
     resolution_due_at: Mapped[dt.datetime | None]
-    resolution: Mapped[str] = mapped_column(Text, default="")
+    resolution: Mapped[str] = mapped_column(Encrypted("complaint.resolution"), default="")
     source_link: Mapped[str | None] = mapped_column(String(500))
 
     customer: Mapped[Customer] = relationship(lazy="raise")
@@ -248,11 +281,11 @@ class PlanRun(Base):
 # tickets of a customer within the spike window
 Index("ix_callback_team_customer", Callback.team_id, Callback.customer_id)
 Index("ix_complaint_customer_opened", Complaint.customer_id, Complaint.opened_at)
-# issue 9: an import merges duplicates by phone or email (storage/customer_queries.py)
-Index("ix_customer_team_phone", Customer.team_id, Customer.phone)
-Index("ix_customer_team_email", Customer.team_id, Customer.email)
+# issue 9: an import merges duplicates by phone or email (storage/customer_queries.py): through the keyed
+# hashes, indexed in Customer.__table_args__ (the columns themselves hold ciphertext)
 
 import storage.inbound_models  # noqa: E402,F401  (issue 8: one effect per request from Slack)
 import storage.insight_models  # noqa: E402,F401  (issue 13: report claims, metric thresholds)
 import storage.outbox_models  # noqa: E402,F401  (issue 12: the outbox and channel pacing)
+import storage.privacy_models  # noqa: E402,F401  (issue 9: search index, audit trail)
 import storage.sla_models  # noqa: E402,F401  (issue 4: SLA and escalation tables)

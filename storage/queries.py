@@ -9,7 +9,9 @@ from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
+from storage import crypto
 from storage.models import Callback, CallLog, Complaint, Customer, DigestPost, Staff, Team
+from storage.privacy_models import CustomerSearchToken
 
 # --- teams -------------------------------------------------------------------------------------
 
@@ -64,23 +66,58 @@ def customer_by_code(session: Session, team_id: str, code: str) -> Customer | No
     ).one_or_none()
 
 
+def customer_by_phone(session: Session, team_id: str, e164: str) -> Customer | None:
+    """The team's customer with this phone (E.164), through its keyed hash; the oldest if several."""
+    hashes = crypto.keyring().tokens("phone", e164)
+    return session.scalars(select(Customer).where(Customer.team_id == team_id, Customer.phone_hash.in_(hashes))
+                           .order_by(Customer.id).limit(1)).first()
+
+
+def customer_by_email(session: Session, team_id: str, email: str) -> Customer | None:
+    """The team's customer with this email (case-insensitive), through its keyed hash; the oldest if several."""
+    hashes = crypto.keyring().tokens("email", crypto.normal_email(email))
+    return session.scalars(select(Customer).where(Customer.team_id == team_id, Customer.email_hash.in_(hashes))
+                           .order_by(Customer.id).limit(1)).first()
+
+
 def customers_matching(session: Session, team_id: str, query: str, limit: int,
                        owners: Sequence[str] | None = None) -> Sequence[Customer]:
-    """Customers whose code or name starts with / contains the query, code matches first. `owners`: only
-    customers owned by one of them or by nobody (None: any owner)."""
+    """Customers whose code starts with the query (codes are kept in clear), then those whose name contains
+    it (through the blind index of name pieces, confirmed on the decrypted name); erased ones never.
+    `owners`: only customers owned by one of them or by nobody (None: any owner)."""
     query = query.strip()
-    stmt = select(Customer).where(Customer.team_id == team_id)
+    live = select(Customer).where(Customer.team_id == team_id, Customer.erased_at.is_(None))
     if owners is not None:
-        stmt = stmt.where(or_(Customer.owner_id.in_(list(owners)), Customer.owner_id.is_(None)))
-    if query:
-        pattern = f"%{_escape_like(query)}%"
-        stmt = stmt.where(or_(Customer.code.ilike(pattern, escape="\\"),
-                              Customer.name.ilike(pattern, escape="\\")))
-    return session.scalars(stmt.order_by(Customer.code).limit(limit)).all()
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        live = live.where(or_(Customer.owner_id.in_(list(owners)), Customer.owner_id.is_(None)))
+    if not query:
+        return session.scalars(live.order_by(Customer.code).limit(limit)).all()
+    found: dict[int, Customer] = {}
+    for prefix in dict.fromkeys((query, query.upper())):  # the unique (team, code) index serves a range
+        for customer in session.scalars(live.where(Customer.code >= prefix, Customer.code < prefix + "\U0010ffff")
+                                        .order_by(Customer.code).limit(limit)):
+            found.setdefault(customer.id, customer)
+    grams, wanted = crypto.query_grams(query), crypto.normal_name(query)
+    for key in crypto.keyring().keys:  # the current key, and earlier ones while a rotation runs
+        if len(found) >= limit or not grams:
+            break
+        tokens = [key.token(f"name:{team_id}", gram) for gram in grams]
+        ids = (select(CustomerSearchToken.customer_id)
+               .where(CustomerSearchToken.team_id == team_id, CustomerSearchToken.token.in_(tokens))
+               .group_by(CustomerSearchToken.customer_id)
+               .having(func.count(CustomerSearchToken.token) == len(tokens)))
+        offset, page = 0, max(limit * 2, 20)
+        while len(found) < limit:
+            batch = session.scalars(live.where(Customer.id.in_(ids)).order_by(Customer.code)
+                                    .offset(offset).limit(page)).all()
+            for customer in batch:
+                if customer.id not in found and wanted in crypto.normal_name(customer.name):
+                    found[customer.id] = customer
+                    if len(found) >= limit:
+                        break
+            if len(batch) < page:
+                break
+            offset += page
+    return list(found.values())[:limit]
 
 
 def customer_codes_of_team(session: Session, team_id: str) -> set[str]:

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models import Base, Encrypted
 
 
 class ComplaintSla(Base):
@@ -76,7 +76,7 @@ class EscalationAudit(Base):
     actor_id: Mapped[str | None] = mapped_column(String(32))  # None: the bot itself (a sweep)
     action: Mapped[str] = mapped_column(String(32))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    note: Mapped[str] = mapped_column(Text, default="")
+    note: Mapped[str] = mapped_column(Encrypted("escalation_audit.note"), default="")  # free text (issue 9)
     at: Mapped[dt.datetime]
 
 

@@ -36,6 +36,8 @@ from tests.slack_stand_in import SlackStandIn
 settings.register_profile("carebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("carebot")
 
+# customer data is encrypted at rest (issue 9): the suite and its subprocesses share one throwaway key
+os.environ.setdefault("CAREBOT_SECRET_KEY", "carebot-test-secret-key-not-for-production-use")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"
