@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from bot.cli_privacy import attach as _attach_privacy
+from bot.cli_privacy import demo_keys, require_keys
 from bot.clock import SystemClock
 from bot.services.core import Services
 from bot.services.errors import CareError
@@ -23,6 +25,7 @@ DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
 def _services(url: str | None = None) -> Services:
     settings = Settings.from_env()
     url = url or settings.database_url
+    require_keys()  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
     upgrade(url)
     return Services(db=Database(url), clock=SystemClock(), default_team=settings.default_team)
 
@@ -109,6 +112,9 @@ def demo(as_json: bool, database_url: str, today) -> None:
     from storage import queries
 
     _start_afresh(database_url)
+    if demo_keys():
+        click.echo(f"(no CAREBOT_SECRET_KEY set: the demo encrypts {database_url} with a throwaway key of its own)",
+                   err=True)
     wall = _services(database_url)
     with wall.db.unit_of_work() as session:
         team = queries.ensure_team(session, DEMO_TEAM)
@@ -261,6 +267,7 @@ _attach_report(main)  # `carebot report --week|--month --out DIR`, `carebot repo
 from bot.cli_data import attach as _attach_data  # noqa: E402  (issue 9)
 
 _attach_data(main, import_)  # `carebot import customers`, `carebot export`
+_attach_privacy(main)  # issue 9: `carebot keys generate|status|rotate`, `carebot audit`, `carebot customer erase`
 
 if __name__ == "__main__":
     main()

@@ -70,7 +70,7 @@ def downgrade() -> None:
         batch_op.drop_column('email_hash')
         batch_op.drop_column('phone_hash')
         batch_op.alter_column('birthday', existing_type=sa.Text(), type_=sa.Date(), existing_nullable=True,
-                              postgresql_using="CASE WHEN birthday LIKE 'c1.%' THEN NULL ELSE birthday::date END")
+                              postgresql_using="CASE WHEN left(birthday, 3) = 'c1.' THEN NULL ELSE birthday::date END")
         batch_op.alter_column('email', existing_type=sa.Text(), type_=sa.String(length=254), existing_nullable=True)
         batch_op.alter_column('phone', existing_type=sa.Text(), type_=sa.String(length=32), existing_nullable=True)
         batch_op.alter_column('name', existing_type=sa.Text(), type_=sa.String(length=200), existing_nullable=False)

@@ -1,0 +1,131 @@
+"""`carebot keys …`, `carebot audit`, `carebot customer erase|consent`: protection of customer personal data
+(issue 9, care-domain §8)."""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import click
+
+from bot.services.errors import CareError
+from storage import crypto
+
+
+def _services(url: str | None = None):
+    from bot.cli import _services as services
+
+    return services(url)
+
+
+def _fail(error: CareError) -> None:
+    from bot.cli import _fail as fail
+
+    fail(error)
+
+
+def require_keys() -> None:
+    """Exit with the reason (no traceback) when CAREBOT_SECRET_KEY is missing or unusable."""
+    try:
+        crypto.keyring()
+    except crypto.KeyProblem as problem:
+        raise click.ClickException(str(problem)) from None
+
+
+def demo_keys() -> str | None:
+    """The demo runs without an operator key: it makes a throwaway one for its own database. Returns the
+    key made, or None when CAREBOT_SECRET_KEY is set (then that one is used)."""
+    from bot.settings import Settings
+
+    if Settings.from_env().secret_key:
+        return None
+    key = secrets.token_urlsafe(32)
+    crypto.use_keyring(crypto.Keyring(key))
+    return key
+
+
+def attach(main: click.Group) -> None:
+    @main.group()
+    def keys() -> None:
+        """The key that encrypts customer personal data (CAREBOT_SECRET_KEY)."""
+
+    @keys.command("generate")
+    def keys_generate() -> None:
+        """Print a new random key for CAREBOT_SECRET_KEY."""
+        click.echo(secrets.token_urlsafe(32))
+
+    @keys.command("status")
+    def keys_status() -> None:
+        """How many rows per table are not yet sealed under the current key."""
+        from bot.services.privacy import rotation_status
+
+        status = rotation_status(_services())
+        click.echo(f"current key id {crypto.keyring().current.kid}")
+        for table, count in status.pending.items():
+            click.echo(f"  {table:20} {count} row(s) to re-encrypt")
+
+    @keys.command("rotate")
+    @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 100_000),
+                  help="Rows per transaction.")
+    def keys_rotate(batch: int) -> None:
+        """Re-encrypt everything under CAREBOT_SECRET_KEY; earlier keys go in CAREBOT_SECRET_KEY_OLD
+        (comma-separated) until it finishes. Safe to stop and run again: it resumes where it stopped."""
+        from bot.services.privacy import rotate_keys, rotation_status
+
+        services = _services()
+        total = sum(rotation_status(services).pending.values())
+        if total == 0:
+            click.echo(f"nothing to do: every value is under key {crypto.keyring().current.kid}")
+            return
+        with click.progressbar(length=total, label="re-encrypting", file=click.get_text_stream("stderr"),
+                               show_pos=True) as bar:
+            done = rotate_keys(services, batch=batch, progress=lambda _table, rows: bar.update(rows))
+        click.echo(f"re-encrypted {done.done} row(s) under key {crypto.keyring().current.kid}; "
+                   "CAREBOT_SECRET_KEY_OLD can now be removed")
+
+    @main.command("audit")
+    @click.option("--customer", "code", default=None, help="Only this customer's lines (by code).")
+    @click.option("--limit", default=200, show_default=True, type=click.IntRange(1, 100_000))
+    @click.option("--team", default=None)
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+    def audit(code: str | None, limit: int, team: str | None, as_json: bool) -> None:
+        """Who viewed (card, export) or changed customers' personal data, and when (UTC)."""
+        from bot.services.privacy import audit_trail
+
+        try:
+            lines = audit_trail(_services(), team_id=team, code=code, limit=limit)
+        except CareError as error:
+            _fail(error)
+        for line in lines:
+            if as_json:
+                click.echo(json.dumps({"at": line.at.isoformat(), "actor": line.actor_id, "action": line.action,
+                                       "customer": line.customer_code, "detail": line.detail},
+                                      ensure_ascii=False))
+            else:
+                detail = " ".join(f"{k}={v}" for k, v in line.detail.items())
+                click.echo(f"{line.at:%Y-%m-%d %H:%M:%S}  {line.actor_id or 'carebot':14} {line.action:9} "
+                           f"{line.customer_code or '-':14} {detail}".rstrip())
+        if not lines:
+            click.echo("no audit lines", err=True)
+
+    @main.group()
+    def customer() -> None:
+        """One customer's personal data."""
+
+    @customer.command("erase")
+    @click.argument("code")
+    @click.option("--team", default=None)
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+    def customer_erase(code: str, team: str | None, yes: bool) -> None:
+        """Erase a customer's personal data (PIPL right to deletion); counts and statistics stay, anonymous."""
+        from bot.services.privacy import cli_actor, erase_customer
+
+        if not yes:
+            click.confirm(f"Erase every personal detail of customer {code}? This cannot be undone", abort=True)
+        try:
+            erased = erase_customer(_services(), code, cli_actor(), team_id=team)
+        except CareError as error:
+            _fail(error)
+        click.echo(f"erased customer {erased.code}: {erased.calls_kept} call(s) and {erased.complaints_kept} "
+                   f"complaint(s) kept without personal data, {erased.callbacks_cancelled} open callback(s) "
+                   "cancelled")
