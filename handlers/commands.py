@@ -10,6 +10,7 @@ from bot.services.calls import find_customer
 from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue, parse_segment
 from handlers.complaints import complaint_command, complaints_command
+from handlers.customers import customer_command
 from handlers.deps import Deps, actor_of
 from handlers.errors import guarded
 from handlers.ids import Command
@@ -50,7 +51,8 @@ def register(app: App, deps: Deps) -> None:
     subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff,
                    "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps),
                    "rules": partial(rules_command, deps), "plan": partial(plan_command, deps),
-                   "stats": partial(stats_command, deps)}
+                   "stats": partial(stats_command, deps),
+                   "customer": partial(customer_command, deps)}  # issue 9: the customer card
 
     @app.command(Command.CARE.value)
     @guard

@@ -28,12 +28,17 @@ class Action(StrEnum):
     # App Home quick actions (issue 13)
     HOME_LOG_CALL = "home_log_call"
     HOME_OPEN_COMPLAINT = "home_open_complaint"
+    # the customer card (issue 9); value = customer id
+    CUSTOMER_CARD = "customer_card"
+    CUSTOMER_EDIT = "customer_edit"
+    CUSTOMER_COMPLAINT = "customer_complaint"
 
 
 class ViewId(StrEnum):
     LOG_CALL = "log_call_modal"
     COMPLAINT = "complaint_modal"
     COMPLAINT_RESOLVE = "complaint_resolve_modal"
+    CUSTOMER = "customer_modal"
 
 
 class Shortcut(StrEnum):
@@ -64,6 +69,18 @@ class Field(StrEnum):
     FEEDBACK = "feedback"
     NEXT_ON = "next_on"
     NPS = "nps"  # issue 13
+
+
+class CustomerField(StrEnum):
+    """block_ids of the customer modal (issue 9); each input's element has action_id "value"."""
+
+    CODE = "code"
+    NAME = "name"
+    PHONE = "phone"
+    EMAIL = "email"
+    OWNER = "owner"
+    TAGS = "tags"
+    CONSENT = "consent"
 
 
 INPUT_ACTION = "value"

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import Block, Option
 from slack_sdk.models.views import View
 
 from bot.care.privacy import mask_name, mask_phone
+from bot.care.scrub import scrub
 
 HERE = Path(__file__).parent
 LOCALES = ("zh-CN", "en")
@@ -168,6 +169,7 @@ class Renderer:
             mask_phone=mask_phone,
             mask_name=mask_name,
             clip=clip,
+            scrub=scrub,  # free text in channel posts: phones and emails masked (issue 9)
         )
         self.env.globals.update(mention=mention, subteam_mention=subteam_mention, t=_t, tp=_tp,
                                 date=_date, datetime=_datetime, time=_time, span=_span,

@@ -174,6 +174,19 @@ def open_callback_of_kind(session: Session, customer_id: int, kind: str) -> Call
     ).one_or_none()
 
 
+def open_callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callback]:
+    """The customer's open callbacks, soonest first (the customer card)."""
+    return session.scalars(select(Callback).where(Callback.customer_id == customer_id, Callback.status == "open")
+                           .order_by(Callback.due_at, Callback.id)).all()
+
+
+def open_complaints_of_customer(session: Session, customer_id: int) -> Sequence[Complaint]:
+    """The customer's complaints not yet resolved, oldest first (the customer card)."""
+    return session.scalars(select(Complaint).where(Complaint.customer_id == customer_id,
+                                                   Complaint.status != "resolved")
+                           .order_by(Complaint.opened_at, Complaint.id)).all()
+
+
 def call_logs_of_customer(session: Session, customer_id: int) -> Sequence[CallLog]:
     return session.scalars(
         select(CallLog).where(CallLog.customer_id == customer_id).order_by(CallLog.called_at)

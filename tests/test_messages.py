@@ -98,7 +98,8 @@ def test_a_payload_slack_would_refuse_never_leaves():
 COMPOSED = ("kind.", "rule.", "channel.", "outcome.", "ticket.", "clock.", "segment.", "cadence.", "delay.",
             "complaint.categories.", "complaint.severities.", "complaint.kinds.", "complaint.category.",
             "complaint.kind.", "complaint.severity.", "form.errors.", "errors.bad_", "plan.errors.",
-            "record_field.", "insight.metric.", "insight.chart.", "insight.report.title_", "insight.stats.title_")
+            "record_field.", "insight.metric.", "insight.chart.", "insight.report.title_", "insight.stats.title_",
+            "customer.source.")
 
 
 def test_every_catalog_text_is_used_somewhere():

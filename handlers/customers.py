@@ -1,0 +1,136 @@
+"""The customer in Slack (issue 9): `/care customer <code | name | phone | email>` answers with an ephemeral card,
+`/care customer add` and the card's **Edit** open the customer modal; **Log call** and **Open complaint** open
+those modals for the customer. Thin: parse, call bot/services/customer_card.py, render, ack."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.services.calls import target_for_customer
+from bot.services.customer_card import CustomerForm, customer_card, edit_target, plan_saved, save_customer
+from bot.services.errors import CareError, FormErrors
+from bot.services.people import Actor
+from handlers.complaints import complaint_view
+from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
+from handlers.errors import guarded
+from handlers.ids import INPUT_ACTION, Action, CustomerField, ViewId
+from messages.render import Message, Renderer, translate
+
+
+def card_message(renderer: Renderer, deps: Deps, actor: Actor, query: str | int) -> Message:
+    found = customer_card(deps.services, actor, query)
+    if isinstance(found, list):
+        return renderer.message("customer_choices.json.j2", actor.locale, query=str(query), choices=found)
+    return renderer.message("customer_card.json.j2", actor.locale, card=found, timezone=actor.timezone)
+
+
+def customer_view(renderer: Renderer, locale: str, target, channel_id: str | None) -> dict:
+    metadata = json.dumps({"cu": target.id if target else None, "ch": channel_id})
+    return renderer.view("customer_modal.json.j2", locale, target=target, metadata=metadata)
+
+
+def customer_command(deps: Deps, actor: Actor, rest: str, command: dict, client: WebClient, respond: Callable,
+                     **_: Any) -> None:
+    """`/care customer …` (called from handlers/commands.py)."""
+    if rest.lower() in ("add", "new", "新增"):
+        client.views_open(trigger_id=command["trigger_id"],
+                          view=customer_view(deps.renderer, actor.locale, None, command.get("channel_id")))
+        return
+    if not rest:
+        respond(**deps.renderer.message("notice.json.j2", actor.locale, key="customer.usage", params={}).as_kwargs(),
+                response_type="ephemeral")
+        return
+    respond(**card_message(deps.renderer, deps, actor, rest).as_kwargs(), response_type="ephemeral")
+
+
+def read_customer_form(view: dict[str, Any]) -> tuple[int | None, CustomerForm]:
+    values = view.get("state", {}).get("values", {})
+    meta = json.loads(view.get("private_metadata") or "{}")
+
+    def element(block: CustomerField) -> dict[str, Any]:
+        return values.get(block.value, {}).get(INPUT_ACTION) or {}
+
+    consent = (element(CustomerField.CONSENT).get("selected_option") or {}).get("value")
+    customer_id = meta.get("cu")
+    return (int(customer_id) if isinstance(customer_id, int) else None), CustomerForm(
+        code=element(CustomerField.CODE).get("value"), name=element(CustomerField.NAME).get("value") or "",
+        phone=element(CustomerField.PHONE).get("value") or "", email=element(CustomerField.EMAIL).get("value") or "",
+        owner_id=element(CustomerField.OWNER).get("selected_user"), tags=element(CustomerField.TAGS).get("value") or "",
+        consent=None if consent is None else consent == "yes")
+
+
+def _customer_id(value: str | None) -> int:
+    if not value or not str(value).isdigit():
+        raise CareError("errors.stale_page")
+    return int(value)
+
+
+def register(app: App, deps: Deps) -> None:
+    renderer, svc = deps.renderer, deps.services
+    guard = guarded(deps)
+
+    @app.action(Action.CUSTOMER_CARD.value)
+    @guard
+    def show_card(ack, action, respond, context, **_):
+        ack()
+        actor = actor_of(context)
+        respond(**card_message(renderer, deps, actor, _customer_id(action.get("value"))).as_kwargs(),
+                response_type="ephemeral", replace_original=True)
+
+    @app.action(Action.CUSTOMER_EDIT.value)
+    @guard
+    def edit(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        target = edit_target(svc, actor, _customer_id(action.get("value")))
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=customer_view(renderer, actor.locale, target, channel_of(body)))
+
+    @app.action(Action.CUSTOMER_COMPLAINT.value)
+    @guard
+    def complaint(ack, body, action, client, context, **_):
+        ack()
+        actor = actor_of(context)
+        try:
+            target = target_for_customer(svc, actor, _customer_id(action.get("value")))
+        except FormErrors as exc:
+            key, params = next(iter(exc.errors.values()))
+            raise CareError(key, **params) from None
+        client.views_open(trigger_id=body["trigger_id"],
+                          view=complaint_view(renderer, actor.locale, target, channel_of(body)))
+
+    @app.view(ViewId.CUSTOMER.value)
+    @guard
+    def submit(ack, view, client, context, **_):
+        actor = actor_of(context)
+        customer_id, form = read_customer_form(view)
+        try:
+            saved = save_customer(svc, actor, form, customer_id)
+        except FormErrors as exc:
+            return ack(response_action="errors",
+                       errors=modal_errors(actor.locale, view, exc.errors, CustomerField.NAME.value))
+        except CareError as exc:
+            return ack(response_action="errors",
+                       errors={CustomerField.NAME.value: str(translate(actor.locale, exc.key, **exc.params))})
+        ack()
+        if saved.created:
+            key, params = "customer.saved_created", {"code": saved.code}
+        elif saved.changed:
+            fields = ", ".join(str(translate(actor.locale, f"customer.{_LABEL[f]}")) for f in saved.changed)
+            key, params = "customer.saved_changed", {"code": saved.code, "fields": fields}
+        else:
+            key, params = "customer.saved_nothing", {"code": saved.code}
+        meta = json.loads(view.get("private_metadata") or "{}")
+        confirm_where_they_were(client, actor.user_id, meta.get("ch"),
+                                renderer.message("notice.json.j2", actor.locale, key=key, params=params))
+        plan_saved(svc, actor, saved)
+
+
+# what the confirmation calls each changed field (catalog keys under customer.)
+_LABEL = {"name": "name", "phone": "phone", "email": "email", "owner_id": "owner_label", "tags": "tags_label",
+          "consent": "consent_label"}
