@@ -15,6 +15,7 @@ from storage import crypto, queries
 from storage.models import Base, Callback, CallLog, Complaint, Customer
 from storage.privacy_models import CustomerSearchToken
 from storage.sla_models import EscalationAudit
+from tests.conftest import DEFAULT_NOW
 from tests.seed import callback, complaint, customer
 
 CASES = Path("/work/shared/cases/import")
@@ -75,6 +76,10 @@ def test_after_importing_the_cases_no_plaintext_is_stored(team, tmp_path, databa
         session.add(Complaint(team_id="default", customer_id=nana.id, owner_id="U0AGENT",
                               description="快递员把包裹放在了邻居家门口", resolution="退款已到账，客户满意",
                               opened_at=services.clock.now()))
+    with services.db.unit_of_work() as session:  # what the bulk import wrote is found by hash and by name piece
+        assert queries.customer_by_phone(session, "default", "+8613912345602").code == "P002"
+        assert queries.customer_by_email(session, "default", "zhang.wei@example.com").code == "P002"
+        assert [c.code for c in queries.customers_matching(session, "default", "欧阳", 5)] == ["P001"]
     with services.db.unit_of_work() as session:
         needles = needles_of(session)
         assert {"欧阳娜娜", "Zhang Wei", "nana.ouyang@example.cn", "+8613912345601", "1991-03-04"} <= needles
@@ -207,6 +212,24 @@ def test_rotation_re_encrypts_everything_and_resumes_after_a_stop(team):
             session.scalars(select(Customer)).all()
     finally:
         crypto.use_keyring(None)
+
+
+def test_rows_written_before_encryption_are_sealed_by_rotate(team):
+    services = team
+    with services.db.unit_of_work() as session:  # as migration 0007 finds them: plaintext, no hashes
+        session.execute(text("INSERT INTO customer (team_id, code, name, phone, tier, tags, consent, "
+                             "needs_follow_up, created_at) VALUES ('default', 'OLD1', '老客户甲', '+8613700000001', "
+                             "'ordinary', '[]', true, false, :now)"), {"now": DEFAULT_NOW.replace(tzinfo=None)})
+    with services.db.unit_of_work() as session:
+        assert session.scalars(select(Customer)).one().name == "老客户甲"  # readable meanwhile
+        assert queries.customer_by_phone(session, "default", "+8613700000001") is None
+    assert rotation_status(services).pending["customer"] == 1
+    rotate_keys(services)
+    with services.db.unit_of_work() as session:
+        raw = session.execute(text("SELECT name, phone FROM customer")).one()
+        assert raw.name.startswith("c1.") and raw.phone.startswith("c1.")
+        assert queries.customer_by_phone(session, "default", "+8613700000001").code == "OLD1"
+        assert [c.code for c in queries.customers_matching(session, "default", "客户甲", 5)] == ["OLD1"]
 
 
 def test_a_value_moved_to_another_column_does_not_decrypt():

@@ -22,6 +22,7 @@ from typing import Any
 from bot.care.customer_rows import Columns, CustomerRow, map_headers, parse_row
 from bot.services.core import Services
 from bot.services.errors import CareError
+from bot.services.privacy import cli_actor, record_audit
 from bot.services.sheets import DEFAULT_LIMITS, ImportLimits, Sheet, too_long
 from storage import customer_queries, queries
 from storage.models import Customer
@@ -231,7 +232,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                     report.without_consent += row.consent is False
                     continue
                 if customer.code == row.code:
-                    _update(customer, row)
+                    _update(customer, row, now)
                     report.updated += 1
                 touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
                 report.needs_follow_up += customer.needs_follow_up
@@ -243,6 +244,9 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                     session, [new_customer_values(team.id, row, now) for row in fresh[start:start + FLUSH_EVERY]])
                 progress("save", min(1.0, (start + FLUSH_EVERY) / len(fresh)), start + FLUSH_EVERY)
             progress("save", 1.0, len(fresh))
+            record_audit(session, cli_actor(), "imported", None,  # issue 9: who changed personal data, when
+                         {"file": Path(report.file).name, "created": report.created, "updated": report.updated},
+                         team_id=team.id, at=now)
             if dry_run:
                 raise _DryRun
             if len(fresh) + len(touched) <= PLAN_AT_ONCE:
@@ -302,11 +306,14 @@ def new_customer_values(team_id: str, row: CustomerRow, now: dt.datetime) -> dic
             "company": row.company, "owner_id": row.owner_id, "tier": row.tier or "ordinary",
             "tags": list(row.tags), "first_purchase_on": row.first_purchase_on, "birthday": row.birthday,
             "annual_spend": row.annual_spend, "consent": True if row.consent is None else row.consent,
+            "consent_at": now, "consent_source": "import",  # issue 9: when and how consent was recorded
             "needs_follow_up": row.needs_follow_up, "created_at": now}
 
 
-def _update(customer: Customer, row: CustomerRow) -> None:
-    """The sheet's values over the stored ones; an empty cell never erases what is stored."""
+def _update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> None:
+    """The sheet's values over the stored ones; an empty cell never erases what is stored. A changed consent
+    records when (`now`) and how (import)."""
+    consent = customer.consent
     customer.name = row.name
     for name in _MERGED_FIELDS:
         value = getattr(row, name)
@@ -315,6 +322,8 @@ def _update(customer: Customer, row: CustomerRow) -> None:
     if row.tags:
         customer.tags = list(row.tags)
     customer.needs_follow_up = customer.phone is None
+    if now is not None and customer.consent != consent:
+        customer.consent_at, customer.consent_source = now, "import"
 
 
 def _plan(svc: Services, team_id: str, new_ids: set[int], report: ImportReport) -> None:

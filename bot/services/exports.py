@@ -168,8 +168,14 @@ def _write(fmt: str, out: Path | IO[str], header: list[str], rows: Iterator[list
 
 def _record(svc: Services, team_id: str, kind: str, count: int, full: bool, actor_id: str | None,
             since: dt.date | None) -> bool:
-    """Who exported what, in the `carebot.audit` log. Returns whether it also went into the audit trail of
-    personal data (the privacy half of issue 9 adds that table; until then the log is the record)."""
+    """Who exported what: in the `carebot.audit` log and in the audit trail of personal data (`carebot audit`).
+    Returns whether the audit trail has it."""
+    from bot.services.privacy import cli_actor, record_audit
+
     audit_log.warning("export team=%s kind=%s rows=%d full=%s by=%s since=%s", team_id, kind, count, full,
                       actor_id or "cli", since)
-    return False
+    with svc.db.unit_of_work() as session:
+        record_audit(session, actor_id or cli_actor(), "exported", None,
+                     {"kind": kind, "rows": count, "full": full, "since": since.isoformat() if since else None},
+                     team_id=team_id, at=svc.clock.now())
+    return True
