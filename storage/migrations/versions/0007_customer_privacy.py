@@ -5,13 +5,13 @@ before this migration read as they are until `carebot keys rotate` seals them an
 Downgrading below this revision keeps ciphertext in those columns (birthdays are dropped): decrypt first.
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0007'
-down_revision = '0005'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 
