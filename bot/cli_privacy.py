@@ -112,6 +112,21 @@ def attach(main: click.Group) -> None:
     def customer() -> None:
         """One customer's personal data."""
 
+    @customer.command("consent")
+    @click.argument("code")
+    @click.option("--given/--withdrawn", required=True, help="Consent to be contacted given, or withdrawn.")
+    @click.option("--team", default=None)
+    def customer_consent(code: str, given: bool, team: str | None) -> None:
+        """Record a customer's consent to be contacted (PIPL), with when and how (cli); audited."""
+        from bot.services.privacy import cli_actor, set_consent
+
+        try:
+            changed = set_consent(_services(), code, given, cli_actor(), team_id=team)
+        except CareError as error:
+            _fail(error)
+        state = "given" if given else "withdrawn"
+        click.echo(f"consent of {code} {state}" if changed else f"consent of {code} was already {state}")
+
     @customer.command("erase")
     @click.argument("code")
     @click.option("--team", default=None)

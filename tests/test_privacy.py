@@ -295,5 +295,8 @@ def test_erase_and_audit_from_the_command_line(cli, tmp_path):
     assert trail.exit_code == 0 and " erased " in trail.output and "cli:" in trail.output
     unknown = cli("customer", "erase", "NOPE", "--yes")
     assert unknown.exit_code == 1 and "No customer with code NOPE" in unknown.output
+    consent = cli("customer", "consent", "P002", "--withdrawn")
+    assert consent.exit_code == 0 and "consent of P002 withdrawn" in consent.output
+    assert "changed" in cli("audit", "--customer", "P002").output
     status = cli("keys", "status")
     assert status.exit_code == 0 and "customer" in status.output and " 0 row(s)" in status.output

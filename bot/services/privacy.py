@@ -96,6 +96,30 @@ def audit_trail(svc: Services, team_id: str | None = None, code: str | None = No
         return [AuditLine(e.at, e.actor_id, e.action, c, e.detail) for e, c in reversed(rows)]
 
 
+# --- consent ---------------------------------------------------------------------------------------------
+
+
+def set_consent(svc: Services, code: str, given: bool, actor_id: str, team_id: str | None = None) -> bool:
+    """Record that customer `code` gave (or withdrew) consent to be contacted, now, from the command line
+    (care-domain §8). Returns whether it changed; the audit trail and the care plan follow a change.
+    CareError when the code is unknown or erased."""
+    team_id = team_id or svc.default_team
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        customer = queries.customer_by_code(session, team_id, code)
+        if customer is None or customer.erased_at is not None:
+            raise CareError("privacy.errors.no_customer", code=code)
+        if customer.consent == given and customer.consent_at is not None:
+            return False
+        customer.consent, customer.consent_at, customer.consent_source = given, now, "cli"
+        record_audit(session, actor_id, "changed", customer.id, {"fields": ["consent"]}, team_id=team_id, at=now)
+        customer_id = customer.id
+    from bot.services.planning import plan_customers_now
+
+    plan_customers_now(svc, team_id, {customer_id})
+    return True
+
+
 # --- erasure (the PIPL right to deletion) -----------------------------------------------------------
 
 
