@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -77,6 +78,29 @@ class Encrypted(TypeDecorator[Any]):
             return None
         text = crypto.keyring().open(self.purpose, value)
         return dt.date.fromisoformat(text) if self.kind == "date" else text
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    """A JSON document sealed with AES-GCM as a whole, stored as `{"sealed": "<ciphertext>"}` in a JSON column
+    (so the schema is the same as plain JSON, and a document written before sealing still reads as it was).
+    For rendered messages that name customers (the outbox): care-domain §8, no personal data in clear at rest."""
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, purpose: str):
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: Any, dialect: Any) -> dict[str, str] | None:
+        if value is None:
+            return None
+        return {"sealed": crypto.keyring().seal(self.purpose, json.dumps(value, ensure_ascii=False))}
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, dict) and set(value) == {"sealed"}:
+            return json.loads(crypto.keyring().open(self.purpose, value["sealed"]))
+        return value
 
 
 class Base(DeclarativeBase):

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.models import Base, EncryptedJSON
 
 
 class OutboxMessage(Base):
@@ -32,7 +32,8 @@ class OutboxMessage(Base):
     team_id: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))  # morning_list | escalation | refusal_notice
     channel: Mapped[str] = mapped_column(String(64))  # a channel id, or a user id for a DM
-    payload: Mapped[dict[str, Any]]  # chat.postMessage arguments (text, blocks)
+    # chat.postMessage arguments (text, blocks): they name customers (a DM to an owner in full), so sealed at rest
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.payload"))
     effect: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -143,3 +143,20 @@ def test_readyz_says_when_the_outbox_is_stuck_and_metrics_show_its_depth(bot, te
         text = reply.read().decode()
     assert metric(text, "carebot_outbox_depth", status="pending") == 1
     assert metric(text, "carebot_outbox_oldest_age_seconds") >= 960
+
+
+def test_a_queued_message_is_sealed_at_rest_and_delivered_in_full(team, renderer, client, slack):
+    from sqlalchemy import text
+
+    team.outbox_policy = FAST
+    words = "客户 欧阳娜娜 13912345601 的投诉即将超时"  # a DM to the owner names the customer in full
+    with team.db.unit_of_work() as session:
+        outbox.enqueue(session, key="test:sealed", team_id="default", kind="escalation", channel="C0DIGEST",
+                       payload={"text": words})
+    with team.db.engine.connect() as connection:
+        stored = str(connection.execute(text("SELECT payload FROM outbox_message")).scalar_one())
+    assert "sealed" in stored and "欧阳娜娜" not in stored and "13912345601" not in stored
+    assert "\\u6b27" not in stored  # nor JSON-escaped
+    assert [r.status for r in outbox.undelivered(team)] == ["pending"]
+    deliver_outbox(team, renderer, client)
+    assert [m["text"] for m in slack.messages("C0DIGEST")] == [words]
