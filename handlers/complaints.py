@@ -27,9 +27,9 @@ from bot.services.complaints import (
     wait_on_customer,
 )
 from bot.services.errors import CareError, FormErrors
-from bot.services.people import Actor
+from bot.services.people import Actor, locale_of
 from handlers.delivery import click_key, post_key, view_key
-from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
+from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors, slack_profile
 from handlers.errors import guarded
 from handlers.home import publish_home, publish_home_of
 from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
@@ -252,9 +252,9 @@ def register(app: App, deps: Deps) -> None:
                              once=click_key(body, action))
         update_post(client, *_message_of(body))
         row = complaint_for(svc, actor, complaint_id, checked=True)
-        note = renderer.message("notice.json.j2", actor.locale, key="escalation.assigned_to_you",
-                                params={"who": mention(actor.user_id), "ticket": translate(actor.locale,
-                                                                                          f"ticket.{row.kind}"),
+        to = locale_of(svc, new_owner, None, lambda user_id: slack_profile(client, user_id))  # their language
+        note = renderer.message("notice.json.j2", to, key="escalation.assigned_to_you",
+                                params={"who": mention(actor.user_id), "ticket": translate(to, f"ticket.{row.kind}"),
                                         "id": row.id, "name": row.customer_name})
         client.chat_postMessage(channel=new_owner, **note.as_kwargs())
 

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.escalations import ChannelPost, SweepRun, run_sweep
+from handlers.deps import slack_profile
 from handlers.outbox_jobs import deliver_outbox
 from messages.render import Message, Renderer
 
@@ -36,7 +37,8 @@ def run_sla_sweep(services: Services, renderer: Renderer, client: WebClient,
     now = now or services.clock.now()
 
     run = run_sweep(services, lambda post: render_post(renderer, post).as_kwargs(), now,
-                    is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now))
+                    is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now),
+                    profile_of=lambda user_id: slack_profile(client, user_id))
     if run.queued:  # deliver at once; the outbox worker retries what fails now
         delivered = deliver_outbox(services, renderer, client)
         sent = {message_id: (channel, ts) for message_id, channel, ts in delivered.sent}

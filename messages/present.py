@@ -26,6 +26,8 @@ def queue_row(item: QueueItem, now: dt.datetime, timezone: str) -> dict[str, Any
         "days_late": max((today - due_local.date()).days, 0),
         "overdue": item.overdue,
         "late_by": item.late_by,
+        "clock_late": item.clock_late if item.clock_late is not None else item.late_by,
+        "business_hours": item.business_hours,
         "clock": item.clock,
         "owner_id": entity.owner_id,
     }

@@ -47,8 +47,10 @@ class OpenComplaint:
 class QueueItem:
     item: OpenCallback | OpenComplaint
     due_at: dt.datetime
-    late_by: dt.timedelta  # zero when due later today
+    late_by: dt.timedelta  # zero when due later today (calendar time)
     clock: str = ""  # for complaints: which SLA clock is over ("first_response" / "resolution")
+    clock_late: dt.timedelta | None = None  # for complaints: how late in the clock's own time
+    business_hours: bool = False  # that clock counts working time (its lateness is said in working time)
 
     @property
     def is_complaint(self) -> bool:

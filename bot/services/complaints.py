@@ -13,24 +13,26 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from bot.care.escalation import ComplaintSla as SlaSnapshot
-from bot.care.escalation import SentStep
-from bot.care.sla import ClockState, clock_state
-from bot.care.sla_rules import (
-    CLOCKS,
-    KINDS,
-    SEVERITIES,
-    RulesError,
-    SlaRules,
-    Target,
-    load_sla_rules,
-)
+from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.once import claim, remember
 from bot.services.people import Actor
 from bot.services.planning import on_complaint_resolved
+from bot.services.sla_clocks import (  # noqa: F401 - re-exported: callers import them from here
+    ClockView,
+    ComplaintRow,
+    _pauses,
+    _tier,
+    check_sla_rules,
+    clocks_of,
+    complaint_row,
+    refresh_clocks,
+    set_sla_rules,
+    snapshot,
+    team_sla_rules_text,
+)
 from storage import queries, sla_queries
 from storage.models import Complaint, Customer, Team
 from storage.sla_models import ComplaintPause, ComplaintSla
@@ -40,112 +42,6 @@ log = logging.getLogger(__name__)
 CATEGORIES = ("quality", "service", "logistics", "price", "other")
 MAX_DESCRIPTION = 3000
 LOW_RATING = 2  # a call rated this or lower opens a follow-up complaint
-
-
-# --- rules and clocks -----------------------------------------------------------------------------
-
-
-def check_sla_rules(text: str) -> SlaRules:
-    """The rules a team file makes; RulesError names each bad key and its line."""
-    if not text.strip():
-        raise RulesError("the rules file is empty")
-    return load_sla_rules(text)
-
-
-def set_sla_rules(svc: Services, text: str, set_by: str | None, team_id: str | None = None) -> SlaRules:
-    """Validate and store the team's SLA rules, then move the open complaints' clocks to them."""
-    rules = check_sla_rules(text)
-    now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        team = queries.ensure_team(session, team_id or svc.default_team)
-        row = sla_queries.ensure_team_escalation(session, team.id)
-        row.sla_rules, row.sla_rules_set_by, row.sla_rules_set_at = text, set_by, now
-        session.flush()
-        for complaint in sla_queries.unresolved_complaints(session, team.id):
-            sla = sla_queries.sla_of(session, complaint.id)
-            if sla is not None:
-                refresh_clocks(session, complaint, sla, rules, now)
-    return rules
-
-
-def team_sla_rules_text(svc: Services, team_id: str | None = None) -> str | None:
-    with svc.db.unit_of_work() as session:
-        row = sla_queries.team_escalation(session, team_id or svc.default_team)
-        return row.sla_rules if row is not None else None
-
-
-def _tier(tier: str | None) -> str:
-    return tier if tier in ("high_value", "potential", "ordinary") else "ordinary"
-
-
-def _pauses(rows) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
-    return tuple((p.paused_at, p.resumed_at) for p in rows)
-
-
-def clocks_of(complaint: Complaint, tier: str, pauses, rules: SlaRules, now: dt.datetime
-              ) -> dict[str, ClockState | None]:
-    calendar = rules.work_calendar()
-    stops = {"first_response": complaint.first_response_at, "resolution": complaint.resolved_at}
-    clocks: dict[str, ClockState | None] = {}
-    for clock in CLOCKS:
-        target = rules.target_for(complaint.kind, complaint.severity, _tier(tier), clock)
-        if target is None:
-            clocks[clock] = None
-            continue
-        stopped = stops[clock]
-        if stopped is not None and stopped < complaint.opened_at:
-            stopped = complaint.opened_at
-        clocks[clock] = clock_state(complaint.opened_at, target, pauses, stopped, calendar, now)
-    return clocks
-
-
-def _attention_at(complaint: Complaint, tier: str, pauses, rules: SlaRules, now: dt.datetime,
-                  announce: bool) -> dt.datetime | None:
-    """The earliest moment the sweep must look: the owner's warning point of each running clock."""
-    if complaint.status != "open":
-        return None
-    if announce:
-        return complaint.opened_at
-    owner = rules.escalation.level("owner")
-    fraction = owner.warn_at if owner is not None and owner.warn_at else 1.0
-    calendar = rules.work_calendar()
-    moments = []
-    for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():
-        if state is None or state.stopped:
-            continue
-        target = rules.target_for(complaint.kind, complaint.severity, _tier(tier), clock)
-        assert target is not None
-        minutes = max(1, int(target.duration.total_seconds() / 60 * fraction))
-        early = Target(duration=dt.timedelta(minutes=minutes), business_hours=target.business_hours)
-        moments.append(clock_state(complaint.opened_at, early, pauses, None, calendar, now).due_at)
-    return min(moments) if moments else None
-
-
-def refresh_clocks(session: Session, complaint: Complaint, sla: ComplaintSla, rules: SlaRules,
-                   now: dt.datetime) -> None:
-    """Store the due times and the sweep's attention moment after anything that moves the clocks."""
-    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
-    clocks = clocks_of(complaint, sla.tier, pauses, rules, now)
-    fr, res = clocks["first_response"], clocks["resolution"]
-    complaint.first_response_due_at = fr.due_at if fr is not None else None
-    complaint.resolution_due_at = res.due_at if res is not None else None
-    announce = sla.announce and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
-        session, complaint.id))
-    sla.attention_at = _attention_at(complaint, sla.tier, pauses, rules, now, announce)
-
-
-def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: SlaRules,
-             now: dt.datetime) -> SlaSnapshot:
-    """What the pure escalation chain needs to know about one complaint, from the store."""
-    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
-    sent = [SentStep(n.clock, n.level, n.round, n.claimed_at)
-            for n in sla_queries.notices_of_complaint(session, complaint.id) if n.clock in CLOCKS]
-    return SlaSnapshot(complaint_id=complaint.id, owner=complaint.owner_id,
-                       clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
-                       acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
-                       snoozed_until=sla.snoozed_until, sent=tuple(sent),
-                       resolved=complaint.status == "resolved",
-                       urgent=rules.escalation.is_urgent(complaint.severity, sla.tier))
 
 
 # --- opening --------------------------------------------------------------------------------------
@@ -363,61 +259,6 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
 
 
 # --- lists ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ClockView:
-    clock: str
-    due_at: dt.datetime
-    left: dt.timedelta  # negative: over
-    breached: bool
-    paused: bool
-    stopped: bool
-
-
-@dataclass(frozen=True)
-class ComplaintRow:
-    id: int
-    kind: str
-    category: str
-    severity: str
-    status: str
-    customer_id: int
-    customer_code: str
-    customer_name: str
-    customer_phone: str | None
-    owner_id: str | None
-    opened_at: dt.datetime
-    description: str
-    first_response_at: dt.datetime | None
-    source_link: str | None
-    clocks: list[ClockView] = field(default_factory=list)
-
-    @property
-    def waiting(self) -> bool:
-        return self.status == "waiting"
-
-    @property
-    def running(self) -> ClockView | None:
-        """The clock that matters now: the first one not stopped."""
-        return next((c for c in self.clocks if not c.stopped), None)
-
-
-def complaint_row(session: Session, complaint: Complaint, sla: ComplaintSla | None, rules: SlaRules,
-                  now: dt.datetime) -> ComplaintRow:
-    tier = sla.tier if sla is not None else _tier(complaint.customer.tier)
-    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
-    views = []
-    for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():
-        if state is None:
-            continue
-        # clock time: working time for a business-hours clock, so "2 h left" means two working hours
-        views.append(ClockView(clock, state.due_at, state.remaining, state.breached, state.paused, state.stopped))
-    customer = complaint.customer
-    return ComplaintRow(complaint.id, complaint.kind, complaint.category, complaint.severity, complaint.status,
-                        customer.id, customer.code, customer.name, customer.phone, complaint.owner_id,
-                        complaint.opened_at, complaint.description, complaint.first_response_at,
-                        complaint.source_link, views)
 
 
 @dataclass(frozen=True)

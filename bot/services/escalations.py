@@ -38,14 +38,14 @@ from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden
 from bot.services.once import claim
 from bot.services.outbox_effects import notices_effect
-from bot.services.people import Actor
+from bot.services.people import Actor, SlackProfile, locale_of
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=10)
-MAX_ITEMS_PER_POST = 15  # 3 blocks each: well inside Slack's 50 blocks per message
+MAX_ITEMS_PER_POST = 15  # complaints per post, 3 blocks each: well inside Slack's 50 blocks per message
 ACTIONS = ("acknowledged", "reassigned", "snoozed", "resolved")
 
 
@@ -90,6 +90,17 @@ class ChannelPost:
         return [item.notice_id for item in self.items]
 
     @property
+    def complaints(self) -> list[list[NoticeItem]]:
+        """The notices grouped by complaint, in first-seen order: one complaint is one item of the post,
+        however many of its clocks are notified (issue 10 §3)."""
+        return _by_complaint(self.items)
+
+    @property
+    def over_count(self) -> int:
+        """Complaints with a clock past its SLA now (the rest are about to breach)."""
+        return sum(1 for group in self.complaints if any(c.breached for c in group[0].complaint.clocks))
+
+    @property
     def is_owner_warning(self) -> bool:
         return all(item.level == "owner" for item in self.items)
 
@@ -107,6 +118,13 @@ class SweepRun:
     posted: list[tuple[str, str, int]] = field(default_factory=list)  # channel, ts, notices (once delivered)
     failed: list[tuple[str, str]] = field(default_factory=list)  # channel, error
     queued: list[tuple[str, int | None, int]] = field(default_factory=list)  # channel, outbox id, notices
+
+
+def _by_complaint(items: list[NoticeItem]) -> list[list[NoticeItem]]:
+    groups: dict[int, list[NoticeItem]] = {}
+    for item in items:
+        groups.setdefault(item.complaint.id, []).append(item)
+    return list(groups.values())
 
 
 # --- the sweep --------------------------------------------------------------------------------------
@@ -127,11 +145,13 @@ def _routing(team: Team, manager_user: str | None, manager_channel: str | None
 
 
 def sweep(svc: Services, now: dt.datetime | None = None, *,
-          is_dnd: Callable[[str], bool] = lambda user_id: False) -> list[ChannelPost]:
+          is_dnd: Callable[[str], bool] = lambda user_id: False,
+          profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> list[ChannelPost]:
     """Find what is due, CLAIM it, and return it grouped one post per channel (nothing is posted here).
 
     `is_dnd(user_id)`: the person's Slack do-not-disturb is on (dnd.info); asked only for owners who
-    have a warning due."""
+    have a warning due. `profile_of(user_id)`: their Slack profile (users.info): a DM speaks the
+    person's language, a channel post the team's."""
     now = now or svc.clock.now()
     with svc.db.unit_of_work() as session:
         released = sla_queries.release_stale_claims(session, now - STALE_CLAIM)
@@ -198,18 +218,24 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
     for channel, group in group_by_channel(claimed, lambda n: channel_of[n.step_key]).items():
         team, _ = items[group[0].step_key]
         manager = managers.get(team.id)
-        post = ChannelPost(team.id, channel, team.locale, team.timezone, now, group_id=team.supervisor_group,
+        locale = locale_of(svc, channel, team.locale, profile_of) if _is_person(channel) else team.locale
+        post = ChannelPost(team.id, channel, locale, team.timezone, now, group_id=team.supervisor_group,
                            manager_id=manager.manager_user_id if manager else None,
                            snooze_minutes=_snooze_minutes(teams[team.id][1]))
         post.items = [items[n.step_key][1] for n in group]
         posts.append(post)
     out: list[ChannelPost] = []
-    for post in posts:  # long lists: several posts rather than a refused one
-        for start in range(0, len(post.items), MAX_ITEMS_PER_POST):
+    for post in posts:  # long lists: several posts rather than a refused one, a complaint never split
+        groups = post.complaints
+        for start in range(0, len(groups), MAX_ITEMS_PER_POST):
+            chunk = [item for group in groups[start:start + MAX_ITEMS_PER_POST] for item in group]
             out.append(ChannelPost(post.team_id, post.channel, post.locale, post.timezone, post.now,
-                                   post.items[start:start + MAX_ITEMS_PER_POST], post.group_id, post.manager_id,
-                                   post.snooze_minutes))
+                                   chunk, post.group_id, post.manager_id, post.snooze_minutes))
     return out
+
+
+def _is_person(channel: str) -> bool:
+    return channel.startswith(("U", "W"))
 
 
 def _snooze_minutes(rules) -> int:
@@ -236,8 +262,9 @@ def deliver(svc: Services, posts: list[ChannelPost], render: Callable[[ChannelPo
 
 
 def run_sweep(svc: Services, render: Callable[[ChannelPost], dict], now: dt.datetime | None = None,
-              *, is_dnd: Callable[[str], bool] = lambda user_id: False) -> SweepRun:
-    return deliver(svc, sweep(svc, now, is_dnd=is_dnd), render)
+              *, is_dnd: Callable[[str], bool] = lambda user_id: False,
+              profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> SweepRun:
+    return deliver(svc, sweep(svc, now, is_dnd=is_dnd, profile_of=profile_of), render)
 
 
 # --- one escalation post, as it is now ---------------------------------------------------------------

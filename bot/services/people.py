@@ -86,14 +86,34 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
         if staff is None:
             raise NotRegistered()
         team = queries.ensure_team(session, staff.team_id)
-        if staff.locale_checked_at is None or now - staff.locale_checked_at > LOCALE_CACHE_FOR:
-            profile = fetch_profile(user_id)
-            if profile is not None:
-                staff.locale = profile.locale or staff.locale
-                staff.timezone = profile.timezone or staff.timezone
-            staff.locale_checked_at = now
+        _refresh_profile(staff, now, fetch_profile)
         return Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
                      locale=pick_locale(staff.locale, team.locale), timezone=team.timezone)
+
+
+def _refresh_profile(staff: Staff, now: dt.datetime, fetch_profile: Callable[[str], SlackProfile | None]) -> None:
+    if staff.locale_checked_at is None or now - staff.locale_checked_at > LOCALE_CACHE_FOR:
+        profile = fetch_profile(staff.user_id)
+        if profile is not None:
+            staff.locale = profile.locale or staff.locale
+            staff.timezone = profile.timezone or staff.timezone
+        staff.locale_checked_at = now
+
+
+def locale_of(svc: Services, user_id: str, team_locale: str | None,
+              fetch_profile: Callable[[str], SlackProfile | None]) -> str:
+    """The language of a message to this one person: their Slack language (users.info, cached a week like
+    `actor_for`), else `team_locale` (None: their team's). For people who are not registered (a manager
+    outside the team), users.info is asked every time."""
+    with svc.db.unit_of_work() as session:
+        staff = queries.staff_by_user(session, user_id)
+        if staff is not None:
+            _refresh_profile(staff, svc.clock.now(), fetch_profile)
+            if team_locale is None:
+                team_locale = queries.ensure_team(session, staff.team_id).locale
+            return pick_locale(staff.locale, team_locale or "zh-CN")
+    profile = fetch_profile(user_id)
+    return pick_locale(profile.locale if profile else None, team_locale or "zh-CN")
 
 
 def team_locale_for_user(svc: Services, user_id: str | None) -> str:

@@ -115,7 +115,28 @@ def my_queue(svc: Services, actor: Actor, segment: tuple[str, str] | None = None
             field, value = segment
             complaints = [c for c in complaints if getattr(c.customer, f"segment_{field}") == value]
         items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
+        items = _with_clock_lateness(svc, session, team, items, complaints, now)
         return Queue(items=items, now=now, timezone=team.timezone)
+
+
+def _with_clock_lateness(svc: Services, session, team: Team, items: list[QueueItem], complaints, now: dt.datetime
+                         ) -> list[QueueItem]:
+    """Each overdue complaint's lateness in its clock's own time (working time for a business-hours clock),
+    so the queue and the morning list say it as the escalation post does (issue 10 §4)."""
+    from bot.services.sla_clocks import clocks_of_stored
+
+    by_id = {c.id: c for c in complaints}
+    rules = None
+    out = []
+    for item in items:
+        if item.is_complaint and item.clock:
+            rules = rules or svc.sla_rules_for(team)
+            state = clocks_of_stored(session, by_id[item.item.id], rules, now).get(item.clock)
+            if state is not None:
+                item = replace(item, clock_late=max(-state.remaining, dt.timedelta(0)),
+                               business_hours=state.business_hours)
+        out.append(item)
+    return out
 
 
 def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCalendar) -> MorningList:
@@ -123,6 +144,7 @@ def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCale
         callbacks = queries.open_callbacks_of_team_due_before(session, team.id, end_of_local_day(now, calendar))
         complaints = queries.open_complaints_of_team(session, team.id)
         items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
+        items = _with_clock_lateness(svc, session, team, items, complaints, now)
     by_owner: dict[str, list[QueueItem]] = defaultdict(list)
     unassigned: list[QueueItem] = []
     for item in items:
