@@ -9,6 +9,7 @@ from bot.services.errors import NotRegistered
 from bot.services.people import actor_for, team_locale_for_user
 from bot.slack_client import counted
 from handlers.deps import Deps, slack_profile
+from messages.render import pick_locale
 
 
 def register(app: App, deps: Deps) -> None:
@@ -36,6 +37,8 @@ def register(app: App, deps: Deps) -> None:
                 raise NotRegistered()
             actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid))
             context["actor"], context["locale"] = actor, actor.locale
-        except NotRegistered:
-            context["locale"] = team_locale_for_user(deps.services, user_id)
+        except NotRegistered:  # told so in their own Slack language when Slack can say it
+            profile = slack_profile(client, user_id) if user_id else None
+            context["locale"] = pick_locale(profile.locale if profile else None,
+                                            team_locale_for_user(deps.services, user_id))
         next()
