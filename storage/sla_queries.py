@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Row, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from storage.models import Callback, Complaint
 from storage.sla_models import ComplaintPause, ComplaintSla, EscalationAudit, EscalationNotice, TeamEscalation
@@ -108,6 +108,28 @@ def release_stale_claims(session: Session, claimed_before: dt.datetime) -> int:
 def notices_of_complaint(session: Session, complaint_id: int) -> Sequence[EscalationNotice]:
     return session.scalars(select(EscalationNotice).where(EscalationNotice.complaint_id == complaint_id)
                            .order_by(EscalationNotice.claimed_at, EscalationNotice.id)).all()
+
+
+def latest_steps(session: Session, complaint_id: int) -> Sequence[Row]:
+    """What the escalation chain needs of a complaint's history (index ix_escalation_notice_complaint_id):
+    per clock x level the first notice (round 0) and the latest re-raise, not every re-raise ever sent.
+    Rows of (clock, level, round, claimed_at)."""
+    later = aliased(EscalationNotice)
+    last_round = (select(func.max(later.round)).where(later.complaint_id == EscalationNotice.complaint_id,
+                                                      later.clock == EscalationNotice.clock,
+                                                      later.level == EscalationNotice.level)
+                  .scalar_subquery())
+    return session.execute(
+        select(EscalationNotice.clock, EscalationNotice.level, EscalationNotice.round, EscalationNotice.claimed_at)
+        .where(EscalationNotice.complaint_id == complaint_id,
+               or_(EscalationNotice.round == 0, EscalationNotice.round == last_round))
+        .order_by(EscalationNotice.claimed_at, EscalationNotice.id)).all()
+
+
+def was_announced(session: Session, complaint_id: int) -> bool:
+    """The complaint's opening was announced (a low-rated call): its 'opened' notice exists."""
+    return session.scalar(select(EscalationNotice.id).where(EscalationNotice.complaint_id == complaint_id,
+                                                            EscalationNotice.clock == "opened").limit(1)) is not None
 
 
 def notices_in_post(session: Session, channel: str, ts: str) -> Sequence[EscalationNotice]:

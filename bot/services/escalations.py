@@ -39,6 +39,7 @@ from bot.services.errors import CareError, Forbidden
 from bot.services.once import claim
 from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor, SlackProfile, locale_of
+from messages.render import pick_locale
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
 
@@ -191,8 +192,7 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
                 due = due_notifications(facts, rules, now, quiet=quiet, owner_dnd=True)
             supervisors = rules.escalation.level("supervisors")
             held = quiet and not facts.urgent and (supervisors is None or supervisors.respects_quiet_hours)
-            if sla.announce and not held and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
-                    session, complaint.id)):
+            if sla.announce and not held and not sla_queries.was_announced(session, complaint.id):
                 due.insert(0, Notification(str(complaint.id), "opened", "supervisors", "alert",
                                            f"sla:{complaint.id}:opened:supervisors"))
             for notification in due:
@@ -286,7 +286,12 @@ def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None
             assert complaint is not None
             if post is None:
                 manager = sla_queries.team_escalation(session, team.id)
-                post = ChannelPost(team.id, channel, team.locale, team.timezone, notice.posted_at or now,
+                locale = team.locale
+                if channel.startswith("D"):  # a DM: the person it went to reads it in their language
+                    person = manager.manager_user_id if notice.level == "manager" and manager else complaint.owner_id
+                    staff = queries.staff_by_user(session, person) if person else None
+                    locale = pick_locale(staff.locale if staff else None, team.locale)
+                post = ChannelPost(team.id, channel, locale, team.timezone, notice.posted_at or now,
                                    group_id=team.supervisor_group,
                                    manager_id=manager.manager_user_id if manager else None,
                                    snooze_minutes=_snooze_minutes(svc.sla_rules_for(team)))

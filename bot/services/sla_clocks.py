@@ -117,8 +117,7 @@ def refresh_clocks(session: Session, complaint: Complaint, sla: ComplaintSla, ru
     fr, res = clocks["first_response"], clocks["resolution"]
     complaint.first_response_due_at = fr.due_at if fr is not None else None
     complaint.resolution_due_at = res.due_at if res is not None else None
-    announce = sla.announce and not any(n.clock == "opened" for n in sla_queries.notices_of_complaint(
-        session, complaint.id))
+    announce = sla.announce and not sla_queries.was_announced(session, complaint.id)
     sla.attention_at = _attention_at(complaint, sla.tier, pauses, rules, now, announce)
 
 
@@ -127,7 +126,7 @@ def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: S
     """What the pure escalation chain needs to know about one complaint, from the store."""
     pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
     sent = [SentStep(n.clock, n.level, n.round, n.claimed_at)
-            for n in sla_queries.notices_of_complaint(session, complaint.id) if n.clock in CLOCKS]
+            for n in sla_queries.latest_steps(session, complaint.id) if n.clock in CLOCKS]
     return SlaSnapshot(complaint_id=complaint.id, owner=complaint.owner_id,
                        clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
                        acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
