@@ -96,3 +96,21 @@ def test_a_mixed_warning_counts_soon_and_over_apart(zh_team, renderer, slack):
     sweep(zh_team, renderer, slack, at(24, 10, 10))
     [warning] = slack.messages("U0AGENT")
     assert "1 past their SLA, 1 about to be" in warning["text"]
+
+
+def test_lateness_is_said_the_same_way_in_the_escalation_post_and_the_morning_list(zh_team, renderer, slack):
+    """Issue 10 §4: "已超时 6小时" in the post but "超时 2天" in the morning list, for the same clock."""
+    from handlers.jobs import post_morning_lists
+
+    set_setting(zh_team, "locale", "en")
+    zh_team.clock.set(at(23, 9))  # Monday 09:00: first response due 10:00 (1 working hour)
+    customer = seed.customer(zh_team, "K005", "Eve Zhou", owner="U0AGENT")
+    open_complaint(zh_team, AGENT, ComplaintForm(customer_id=customer, description="Still broken"))
+    sweep(zh_team, renderer, slack, at(25, 9, 30))  # Wednesday 09:30: 14.5 working hours, 47.5 by the calendar
+    post_morning_lists(zh_team, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
+    late = "14 hours of working time (2 days by the calendar)"
+    [page] = slack.messages("C0SUPER")
+    assert f"First response: over by {late}" in shown(page)
+    assert "Resolution: over by 24 hours (was due" in shown(page), "a calendar clock: calendar time only"
+    [morning] = slack.messages("C0DIGEST")
+    assert f"First response over by {late}" in shown(morning)
