@@ -6,9 +6,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import Callback, Complaint
 from storage.sla_models import ComplaintPause, ComplaintSla, EscalationAudit, EscalationNotice, TeamEscalation
@@ -110,20 +110,19 @@ def notices_of_complaint(session: Session, complaint_id: int) -> Sequence[Escala
                            .order_by(EscalationNotice.claimed_at, EscalationNotice.id)).all()
 
 
-def latest_steps(session: Session, complaint_id: int) -> Sequence[Row]:
+def latest_steps(session: Session, complaint_id: int) -> list[tuple[str, str, int, dt.datetime]]:
     """What the escalation chain needs of a complaint's history (index ix_escalation_notice_complaint_id):
-    per clock x level the first notice (round 0) and the latest re-raise, not every re-raise ever sent.
-    Rows of (clock, level, round, claimed_at)."""
-    later = aliased(EscalationNotice)
-    last_round = (select(func.max(later.round)).where(later.complaint_id == EscalationNotice.complaint_id,
-                                                      later.clock == EscalationNotice.clock,
-                                                      later.level == EscalationNotice.level)
-                  .scalar_subquery())
-    return session.execute(
-        select(EscalationNotice.clock, EscalationNotice.level, EscalationNotice.round, EscalationNotice.claimed_at)
-        .where(EscalationNotice.complaint_id == complaint_id,
-               or_(EscalationNotice.round == 0, EscalationNotice.round == last_round))
-        .order_by(EscalationNotice.claimed_at, EscalationNotice.id)).all()
+    per clock x level the first notice (round 0) and the latest re-raise, not every re-raise ever sent
+    (rounds only grow, so the latest re-raise is the one with the highest round and the latest claim).
+    Tuples of (clock, level, round, claimed_at), oldest first."""
+    again = case((EscalationNotice.round > 0, 1), else_=0)
+    rows = session.execute(
+        select(EscalationNotice.clock, EscalationNotice.level, func.max(EscalationNotice.round),
+               func.max(EscalationNotice.claimed_at))
+        .where(EscalationNotice.complaint_id == complaint_id)
+        .group_by(EscalationNotice.clock, EscalationNotice.level, again)).all()
+    return sorted(((clock, level, round, claimed_at) for clock, level, round, claimed_at in rows),
+                  key=lambda row: (row[3], row[2]))
 
 
 def was_announced(session: Session, complaint_id: int) -> bool:

@@ -125,8 +125,8 @@ def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: S
              now: dt.datetime) -> SlaSnapshot:
     """What the pure escalation chain needs to know about one complaint, from the store."""
     pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
-    sent = [SentStep(n.clock, n.level, n.round, n.claimed_at)
-            for n in sla_queries.latest_steps(session, complaint.id) if n.clock in CLOCKS]
+    sent = [SentStep(clock, level, round, claimed_at)
+            for clock, level, round, claimed_at in sla_queries.latest_steps(session, complaint.id) if clock in CLOCKS]
     return SlaSnapshot(complaint_id=complaint.id, owner=complaint.owner_id,
                        clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
                        acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
