@@ -30,6 +30,9 @@ PERSON = {  # reach one person: rendered in their language
     "help.json.j2", "home.json.j2", "home_notice.json.j2", "log_call_modal.json.j2", "notice.json.j2",
     "plan_load.json.j2", "rules.json.j2", "sla_warning.json.j2", "stats.json.j2",
 }
+# reach one person too (issue 9's customer card and modal, landed after this walk was written): classified, their
+# locale checked if rendered, not yet walked by the scenario below
+PERSON_NOT_WALKED = {"customer_card.json.j2", "customer_choices.json.j2", "customer_modal.json.j2"}
 CHANNEL = {"morning_list.json.j2", "report.json.j2"}  # a team channel: the team's language (checked when rendered)
 EITHER = {"escalation_post.json.j2"}  # the supervisors' channel, or the manager by DM
 PARTIAL = {"digest_line.j2", "queue_row.j2", "sla_clock.j2", "lateness.j2"}  # included by the others
@@ -55,7 +58,7 @@ def renderer():
 
 def test_every_template_is_classified():
     on_disk = {p.name for p in TEMPLATES.glob("*.j2")}
-    assert on_disk == PERSON | CHANNEL | EITHER | PARTIAL, "classify new templates in this test"
+    assert on_disk == PERSON | PERSON_NOT_WALKED | CHANNEL | EITHER | PARTIAL, "classify new templates in this test"
 
 
 def test_every_template_that_reaches_a_person_speaks_their_language(bot, team, renderer):
