@@ -1,0 +1,548 @@
+"""Every measure of issue 14 against its baseline, in the same run, on SQLite (and PostgreSQL).
+
+    python -m bench                      # the full book (100,000 customers …) on SQLite
+    python -m bench --small              # 10,000 customers, 1,000 complaints: a few minutes
+    python -m bench --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres   # SQLite, then PG
+    python -m bench --only morning_list --only sla_sweep --json out.json
+
+Each database gets a fresh book (a temporary SQLite file; a scratch PostgreSQL database created beside the
+URL's and dropped at the end), seeded the same way. The bot and the bare Bolt app it is compared with are each
+served in a child process (waitress, 8 threads, signed requests over loopback, the Slack stand-in of the test
+suite as Web API) at a pinned clock; in-process measures are medians of `--rounds` rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.book import DIGEST_CHANNEL, NOW, SIZES, TEAM, Book, Size, seed
+
+SECRET = "bench-signing-secret"
+
+
+@dataclass
+class Measure:
+    """One row of the table: ours against its baseline (lower is better unless `higher_is_better`)."""
+
+    name: str
+    label: str
+    unit: str
+    ours: float | None
+    baseline: float | None = None
+    baseline_label: str = ""
+    goal: str = ""
+    met: bool | None = None
+    higher_is_better: bool = False
+    detail: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.ours is None or not self.baseline:
+            return None
+        return self.ours / self.baseline
+
+
+# --- helpers ------------------------------------------------------------------------------------------
+
+
+def median_of(fn: Callable[[], object], rounds: int) -> float:
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def p99(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmRSS / VmHWM of a process, in kB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                key, value = line.split(":", 1)
+                out[key] = int(value.split()[0])
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def served(kind: str, url: str, api_url: str, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m bench.serve kind …` in a child process; yields its events URL and the process."""
+    root = Path(__file__).resolve().parent.parent
+    child = subprocess.Popen([sys.executable, "-m", "bench.serve", kind, url, api_url, SECRET], cwd=root,
+                             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + timeout
+        line = ""
+        while not line.startswith("PORT ") and time.monotonic() < deadline:
+            line = child.stdout.readline() if child.stdout else ""
+            if not line and child.poll() is not None:
+                raise RuntimeError(f"bench.serve {kind} exited with {child.returncode}")
+        port = int(line.split()[1])
+        yield f"http://127.0.0.1:{port}/slack/events", child
+    finally:
+        child.terminate()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
+def _count(slack, *, response: str | None = None, method: str | None = None) -> int:
+    """How many response_url posts named `response` / ok calls to `method` the stand-in saw (no copies)."""
+    with slack._lock:
+        if response is not None:
+            return sum(1 for name, _ in slack._responses if name == response)
+        return sum(1 for call in slack._calls if call.method == method and call.ok)
+
+
+def _wait_count(slack, want: int, timeout: float, **what) -> float:
+    deadline = time.monotonic() + timeout
+    while _count(slack, **what) < want:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {_count(slack, **what)} of {want} {what} within {timeout:.0f} s")
+        time.sleep(0.002)
+    return time.perf_counter()
+
+
+def _load(requests: list[Callable[[], object]], concurrency: int) -> list[float]:
+    """Run the requests `concurrency` at a time; each one's latency in seconds."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    todo = iter(requests)
+
+    def worker():
+        while True:
+            with lock:
+                request = next(todo, None)
+            if request is None:
+                return
+            start = time.perf_counter()
+            request()
+            took = time.perf_counter() - start
+            with lock:
+                latencies.append(took)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+# --- the measures -------------------------------------------------------------------------------------
+
+
+def measure_morning_list(db, book: Book, rounds: int) -> list[Measure]:
+    from bot.clock import ManualClock
+    from bot.services.core import Services
+    from bot.services.queue import morning_list, supervisors_list
+    from handlers.jobs import render_morning_list
+    from messages.render import Renderer
+    from storage import queries
+
+    svc, renderer = Services(db=db, clock=ManualClock(NOW)), Renderer()
+    with db.unit_of_work() as session:
+        team = queries.ensure_team(session, TEAM)
+    calendar = svc.calendar_for(team)
+    rows = 0
+
+    def ours():
+        nonlocal rows
+        whole = morning_list(svc, team, NOW, calendar)
+        for digest in (whole, supervisors_list(svc, whole)):
+            render_morning_list(renderer, digest)
+        rows = whole.total
+
+    sql, params = _raw_team_due_sql(db)
+
+    def raw():
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, params)
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()
+
+    ours(), raw()  # warm: templates compiled, caches filled, pages in memory
+    mine, base = median_of(ours, rounds), median_of(raw, rounds)
+    return [Measure("morning_list", f"morning lists of {book.size.agents} agents ({rows:,} due rows)", "s", mine, base,
+                    "one raw SQL query", "≤ 2 × raw SQL and < 1 s", mine <= 2 * base and mine < 1.0)]
+
+
+def _raw_team_due_sql(db) -> tuple[str, tuple]:
+    from bot.care.due import end_of_local_day
+    from bot.services.core import Services
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    before = end_of_local_day(NOW, _calendar(Services(db=db, clock=None)))  # type: ignore[arg-type]
+    mark = "?" if sqlite else "%s"
+    sql = ("SELECT cb.id, cb.owner_id, cb.kind, cb.due_at, cb.attempts, cb.rule, cb.params, c.id, c.code, c.name, "
+           "c.phone FROM callback cb JOIN customer c ON c.id = cb.customer_id "
+           f"WHERE cb.team_id = {mark} AND cb.status = 'open' AND cb.due_at < {mark} "
+           "ORDER BY cb.owner_id, cb.due_at, cb.id")
+    return sql, (TEAM, _bound(before, sqlite))
+
+
+def _bound(moment: dt.datetime, sqlite: bool):
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else moment
+
+
+def _calendar(svc):
+    from storage import queries
+
+    with svc.db.unit_of_work() as session:
+        return svc.calendar_for(queries.ensure_team(session, TEAM))
+
+
+def measure_sla_sweep(db, book: Book, rounds: int) -> list[Measure]:
+    from bot.clock import ManualClock
+    from bot.services.core import Services
+    from bot.services.escalations import run_sweep
+    from handlers.sla_jobs import render_post
+    from messages.render import Renderer
+
+    svc, renderer = Services(db=db, clock=ManualClock(NOW)), Renderer()
+    posted = []
+
+    def publish(post):
+        render_post(renderer, post)  # what the job sends; Slack itself is not part of the sweep's cost
+        posted.append(len(post.items))
+        return post.channel, f"{time.time():.6f}"
+
+    start = time.perf_counter()
+    run_sweep(svc, publish, NOW)
+    first = time.perf_counter() - start
+    notices = sum(posted)
+    minute = iter(range(1, 10_000))
+    steady = median_of(lambda: run_sweep(svc, publish, NOW + dt.timedelta(minutes=next(minute))), rounds)
+
+    sqlite = db.engine.dialect.name == "sqlite"
+    mark = "?" if sqlite else "%s"
+    sql = ("SELECT c.id, c.team_id, c.customer_id, c.owner_id, c.kind, c.severity, c.status, c.opened_at, "
+           "c.first_response_at, c.first_response_due_at, c.resolution_due_at, s.tier, s.attention_at, "
+           "s.acknowledged_at, s.snoozed_until, s.announce FROM complaint_sla s JOIN complaint c "
+           f"ON c.id = s.complaint_id WHERE s.attention_at <= {mark} AND c.status = 'open' "
+           "ORDER BY s.attention_at, c.id")
+    at = _bound(NOW + dt.timedelta(minutes=30), sqlite)
+
+    def raw():
+        connection = db.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, (at,))
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            connection.close()
+
+    raw()
+    base = median_of(raw, rounds)
+    size = book.size
+    label = f"SLA sweep, {size.complaints:,} open, {size.complaints_due} due"
+    return [Measure("sla_sweep_first", f"{label}: first sweep ({notices} notices)", "s", first, base,
+                    "indexed SQL", "≤ 1.5 × raw SQL, < 50 ms", first <= 1.5 * base and first < 0.05),
+            Measure("sla_sweep", f"{label}: each sweep after", "s", steady, base, "indexed SQL",
+                    "≤ 1.5 × raw SQL, < 50 ms", steady <= 1.5 * base and steady < 0.05)]
+
+
+def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
+    from tests.signed import SlackSender
+    from tests.slack_stand_in import SlackStandIn
+
+    results: dict[str, dict[int, dict]] = {}
+    with SlackStandIn(token="xoxb-bench") as slack:
+        for user in book.agents:
+            slack.add_user(user, locale="en-US")
+        for kind in ("bare", "ours"):
+            results[kind] = {}
+            with served(kind, db.url, slack.api_url) as (url, child):
+                sender = SlackSender(url, SECRET)
+                for concurrency in (1, 8):
+                    name = f"{kind}-{concurrency}"
+                    count = requests if concurrency == 1 else 2 * requests
+                    warm = [f"{name}-warm{n}" for n in range(8)]
+                    for n, hook in enumerate(warm):
+                        sender.command("due", user_id=book.agents[n % len(book.agents)],
+                                       response_url=slack.response_url(hook))
+                    for hook in warm:
+                        _wait_count(slack, 1, 60, response=hook)
+                    hooks = [slack.response_url(name) for _ in range(count)]
+                    calls = [(lambda n=n, sender=sender, hook=hook: _expect_ok(sender.command(
+                        "due", user_id=book.agents[n % len(book.agents)], response_url=hook)))
+                        for n, hook in enumerate(hooks)]
+                    start = time.perf_counter()
+                    latencies = _load(calls, concurrency)
+                    done = _wait_count(slack, count, 300, response=name)
+                    results[kind][concurrency] = {"p99": p99(latencies), "p50": statistics.median(latencies),
+                                                  "per_s": count / (done - start), "requests": count}
+    out = []
+    for concurrency in (1, 8):
+        mine, bare = results["ours"][concurrency], results["bare"][concurrency]
+        out.append(Measure(
+            f"due_ack_c{concurrency}", f"`/care due` ack p99, {concurrency} at a time", "s", mine["p99"],
+            bare["p99"], "bare Bolt", "≤ 1.2 × bare Bolt", mine["p99"] <= 1.2 * bare["p99"],
+            detail={"ours": mine, "bare": bare}))
+    return out
+
+
+def _expect_ok(reply) -> None:
+    if reply.status != 200:
+        raise RuntimeError(f"the bot answered {reply.status}: {reply.body[:200]}")
+
+
+def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
+    from tests.signed import SlackSender, form_values
+    from tests.slack_stand_in import SlackStandIn
+
+    # distinct due callbacks, spread over the agents: each submission closes one
+    queue = [(agent, cb, cu) for agent in book.agents for cb, cu in book.due_callbacks[agent][:12]]
+    queue.sort(key=lambda t: (book.due_callbacks[t[0]].index((t[1], t[2])), t[0]))
+    results: dict[str, dict[int, dict]] = {}
+    with SlackStandIn(token="xoxb-bench") as slack:
+        for user in book.agents:
+            slack.add_user(user, locale="en-US")
+        for kind in ("bare", "ours"):
+            results[kind] = {}
+            with served(kind, db.url, slack.api_url) as (url, child):
+                sender = SlackSender(url, SECRET)
+                for concurrency in (1, 8):
+                    count = submissions if concurrency == 1 else 2 * submissions
+                    batch, queue = queue[:count], queue[count:]
+                    if len(batch) < count:
+                        raise RuntimeError("the book has too few due callbacks for this many submissions")
+
+                    def submit(agent=None, cb=None, cu=None, sender=sender):
+                        view = {"id": "V0BENCH", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
+                                "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
+                        _expect_ok(sender.view_submission(user_id=agent, view=view, values=form_values(
+                            outcome="satisfied", rating=5, summary="bench")))
+
+                    before = _count(slack, method="views.publish")
+                    cpu = _cpu_seconds(child.pid)
+                    start = time.perf_counter()
+                    latencies = _load([lambda t=t: submit(*t) for t in batch], concurrency)
+                    done = time.perf_counter() if kind == "bare" else \
+                        _wait_count(slack, before + count, 300, method="views.publish")
+                    results[kind][concurrency] = {
+                        "per_s": count / (done - start), "ack_p99": p99(latencies), "submissions": count,
+                        "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
+    out = []
+    for concurrency in (1, 8):
+        mine, bare = results["ours"][concurrency], results["bare"][concurrency]
+        out.append(Measure(
+            f"log_call_c{concurrency}", f"log-call submissions, {concurrency} at a time "
+            f"({mine['cpu_ms_each']:.0f} ms CPU each)", "/s", mine["per_s"], bare["per_s"], "bare Bolt",
+            "≥ 300 per s", mine["per_s"] >= 300, higher_is_better=True, detail={"ours": mine, "bare": bare}))
+    return out
+
+
+def measure_first_start(db, book: Book, timeout: float) -> list[Measure]:
+    from sqlalchemy import text
+
+    from tests.slack_stand_in import SlackStandIn
+
+    day = NOW.date()
+    with SlackStandIn(token="xoxb-bench") as slack:
+        for user in [*book.agents, *book.supervisors]:
+            slack.add_user(user, locale="en-US")
+        with served("bare", db.url, slack.api_url) as (_, bare):
+            time.sleep(1)
+            bare_rss = _proc_status(bare.pid)["VmRSS"]
+        with served("first-start", db.url, slack.api_url) as (_, child):
+            start = time.perf_counter()
+            finished = None
+            while time.perf_counter() - start < timeout:
+                with db.engine.connect() as connection:
+                    planned = connection.execute(text(
+                        "SELECT count(*) FROM plan_run WHERE team_id = :t AND local_date = :d "
+                        "AND finished_at IS NOT NULL"), {"t": TEAM, "d": day}).scalar()
+                    listed = connection.execute(text(
+                        "SELECT count(*) FROM digest_post WHERE channel = :c AND local_date = :d "
+                        "AND message_ts IS NOT NULL"), {"c": DIGEST_CHANNEL, "d": day}).scalar()
+                if planned and listed:
+                    finished = time.perf_counter() - start
+                    break
+                time.sleep(0.5)
+            time.sleep(2)  # let the collector settle: what the process keeps afterwards
+            status = _proc_status(child.pid)
+    peak, after = status["VmHWM"] / 1024, status["VmRSS"] / 1024
+    took = f"done in {finished:.1f} s" if finished is not None else f"unfinished after {timeout:.0f} s"
+    return [Measure("first_start_rss", f"RSS, first start of the day ({took}; then {after:.0f} MB)", "MB", peak,
+                    bare_rss / 1024, "bare Bolt idle", "≤ 150 MB", finished is not None and peak <= 150,
+                    detail={"peak_mb": peak, "after_mb": after, "seconds": finished})]
+
+
+MEASURES = ("morning_list", "sla_sweep", "due_ack", "log_call", "first_start")
+
+
+# --- one database -------------------------------------------------------------------------------------
+
+
+def run_on(url: str, size: Size, args) -> dict:
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    upgrade(url)
+    db = Database(url)
+    start = time.perf_counter()
+    book = seed(db, size)
+    seeded = time.perf_counter() - start
+    name = db.engine.dialect.name
+    print(f"[{name}] seeded {size.customers:,} customers, {size.callbacks:,} callbacks, {size.agents} agents, "
+          f"{size.call_logs:,} call logs, {size.complaints:,} open complaints in {seeded:.1f} s", flush=True)
+    measures: list[Measure] = []
+    wanted = args.only or MEASURES
+    small = size.name != "full"
+    steps = {
+        "morning_list": lambda: measure_morning_list(db, book, args.rounds),
+        "sla_sweep": lambda: measure_sla_sweep(db, book, args.rounds),
+        "due_ack": lambda: measure_due_ack(db, book, args.requests),
+        "log_call": lambda: measure_log_call(db, book, args.submissions),
+        "first_start": lambda: measure_first_start(db, book, 180 if small else 900),
+    }
+    for key in MEASURES:
+        if key in wanted:
+            start = time.perf_counter()
+            got = steps[key]()
+            measures.extend(got)
+            for m in got:
+                print(f"[{name}] {_line(m)}  ({time.perf_counter() - start:.0f} s)", flush=True)
+    db.dispose()
+    return {"database": name, "version": _db_version(url), "seed_seconds": seeded,
+            "measures": [asdict(m) | {"ratio": m.ratio} for m in measures]}
+
+
+def _db_version(url: str) -> str:
+    from sqlalchemy import create_engine, text
+
+    if url.startswith("sqlite"):
+        return f"SQLite {sqlite3.sqlite_version}"
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return str(connection.execute(text("SHOW server_version")).scalar()).join(("PostgreSQL ", ""))
+    finally:
+        engine.dispose()
+
+
+# --- the table ----------------------------------------------------------------------------------------
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "—"
+    if unit == "s":
+        if value >= 1:
+            return f"{value:.2f} s"
+        return f"{value * 1000:.1f} ms" if value >= 0.01 else f"{value * 1000:.2f} ms"
+    if unit == "MB":
+        return f"{value:.0f} MB"
+    return f"{value:.0f}{unit}"
+
+
+def _line(m: Measure) -> str:
+    ratio = f"{m.ratio:.2f}×" if m.ratio is not None else ""
+    return (f"{m.label}: {_fmt(m.ours, m.unit)} vs {m.baseline_label} {_fmt(m.baseline, m.unit)} {ratio} "
+            f"goal {m.goal}: {'met' if m.met else 'missed'}")
+
+
+def table(report: dict) -> str:
+    """The Markdown table of the README: one row per measure, a column per database."""
+    runs = report["runs"]
+    names = " / ".join("SQLite" if r["database"] == "sqlite" else "PostgreSQL" for r in runs)
+    lines = [f"| measure | Carebot ({names}) | baseline in the same run | ratio | goal | met |",
+             "|---|---|---|---|---|---|"]
+    keys = [m["name"] for m in runs[0]["measures"]]
+    for key in keys:
+        rows = [next((m for m in r["measures"] if m["name"] == key), None) for r in runs]
+        first = next(m for m in rows if m)
+        ours = " / ".join(_fmt(m["ours"], m["unit"]) if m else "—" for m in rows)
+        base = " / ".join(_fmt(m["baseline"], m["unit"]) if m else "—" for m in rows)
+        ratio = " / ".join(f"{m['ratio']:.2f}×" if m and m["ratio"] is not None else "—" for m in rows)
+        met = " / ".join(("yes" if m["met"] else "no") if m else "—" for m in rows)
+        labels = " / ".join(dict.fromkeys(m["label"] for m in rows if m))
+        lines.append(f"| {labels} | {ours} | {first['baseline_label']} {base} | {ratio} | {first['goal']} | {met} |")
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    model = ""
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
+        model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
+    memory = ""
+    with contextlib.suppress(OSError), open("/proc/meminfo") as handle:
+        memory = f"{int(handle.readline().split()[1]) // 1024 // 1024} GB"
+    return {"cpu": model, "cores": os.cpu_count(), "memory": memory, "os": platform.platform(),
+            "python": platform.python_version()}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--small", action="store_const", const="small", dest="size",
+                       help="10,000 customers, 15,000 callbacks, 200 agents, 100,000 call logs, 1,000 complaints")
+    sizes.add_argument("--tiny", action="store_const", const="tiny", dest="size",
+                       help="a few hundred rows: proves the bench works (the test suite runs it)")
+    parser.add_argument("--database-url", help="also measure on this PostgreSQL (in a scratch database)")
+    parser.add_argument("--no-sqlite", action="store_true", help="only the --database-url database")
+    parser.add_argument("--only", action="append", choices=MEASURES, help="only these measures (repeatable)")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the in-process measures (median)")
+    parser.add_argument("--requests", type=int, default=200, help="/care due requests at concurrency 1 (×2 at 8)")
+    parser.add_argument("--submissions", type=int, default=100, help="log-call submissions at concurrency 1 (×2 at 8)")
+    parser.add_argument("--json", default="bench-result.json", help="where to write the results")
+    args = parser.parse_args(argv)
+    size = SIZES[args.size or "full"]
+    if size.name == "tiny":
+        args.requests, args.submissions = min(args.requests, 10), min(args.submissions, 4)
+    report = {"size": asdict(size), "machine": machine(), "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+              "runs": []}
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as directory:
+            report["runs"].append(run_on(f"sqlite:///{Path(directory) / 'bench.db'}", size, args))
+    if args.database_url:
+        from tests.conftest import scratch_postgres_database
+
+        with scratch_postgres_database(args.database_url) as url:
+            report["runs"].append(run_on(url, size, args))
+    text = table(report)
+    report["table"] = text
+    print(f"\n{size.name} book: {size.customers:,} customers, {size.callbacks:,} callbacks, {size.agents} agents, "
+          f"{size.call_logs:,} call logs, {size.complaints:,} open complaints; "
+          + ", ".join(r["version"] for r in report["runs"]))
+    m = report["machine"]
+    print(f"machine: {m['cpu']}, {m['cores']} cores, {m['memory']}, Python {m['python']}\n")
+    print(text)
+    Path(args.json).write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str), encoding="utf-8")
+    print(f"\nwritten to {args.json}")
+    return report

@@ -1,0 +1,65 @@
+"""One served app for the bench, in its own process (its own GIL, as in production): our bot or a bare Bolt
+app, behind waitress with 8 threads like `carebot serve`, at a pinned clock.
+
+    python -m bench.serve ours|bare|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
+
+Prints `PORT <n>` once it listens. `first-start` is our bot with its scheduler, as `carebot serve` starts
+it on the first morning of the day (nightly plan, morning list and SLA sweep all due at once)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from waitress.server import create_server
+
+
+def bare_app(secret: str, api_url: str):
+    """What the bot is compared with: Bolt that acks and answers with a fixed text, nothing else."""
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    app = App(client=WebClient(token="xoxb-bench", base_url=api_url), signing_secret=secret)
+
+    @app.command("/care")
+    def care(ack, respond):
+        ack()
+        respond(text="ok", response_type="ephemeral")
+
+    @app.view("log_call_modal")
+    def submitted(ack):
+        ack()
+
+    return app
+
+
+def main(argv: list[str]) -> None:
+    kind, url, api_url, secret = argv
+    logging.basicConfig(level=logging.WARNING)
+    from bench.book import NOW
+    from bot.app import build_app, wsgi_app
+    from bot.clock import ManualClock
+
+    if kind == "bare":
+        app = bare_app(secret, api_url)
+    else:
+        from bot.services.core import Services
+        from bot.settings import Settings
+        from messages.render import Renderer
+        from storage.db import Database
+
+        settings = Settings(database_url=url, slack_bot_token="xoxb-bench", slack_signing_secret=secret,
+                            slack_api_url=api_url)
+        services, renderer = Services(db=Database(url), clock=ManualClock(NOW)), Renderer()
+        app = build_app(settings, services, renderer)
+        if kind == "first-start":
+            from bot.scheduler import build_scheduler
+
+            build_scheduler(services, renderer, app.client).start()
+    server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=8)
+    print(f"PORT {server.effective_port}", flush=True)
+    server.run()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
