@@ -367,7 +367,7 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
     return out
 
 
-def measure_first_start(db, book: Book, timeout: float) -> list[Measure]:
+def measure_first_start(db, book: Book, timeout: float, settle: float = 2.0) -> list[Measure]:
     from sqlalchemy import text
 
     from tests.slack_stand_in import SlackStandIn
@@ -377,7 +377,7 @@ def measure_first_start(db, book: Book, timeout: float) -> list[Measure]:
         for user in [*book.agents, *book.supervisors]:
             slack.add_user(user, locale="en-US")
         with served("bare", db.url, slack.api_url) as (_, bare):
-            time.sleep(1)
+            time.sleep(settle / 2)
             bare_rss = _proc_status(bare.pid)["VmRSS"]
         with served("first-start", db.url, slack.api_url) as (_, child):
             start = time.perf_counter()
@@ -393,8 +393,8 @@ def measure_first_start(db, book: Book, timeout: float) -> list[Measure]:
                 if planned and listed:
                     finished = time.perf_counter() - start
                     break
-                time.sleep(0.5)
-            time.sleep(2)  # let the collector settle: what the process keeps afterwards
+                time.sleep(0.2)
+            time.sleep(settle)  # let the collector settle: what the process keeps afterwards
             status = _proc_status(child.pid)
     peak, after = status["VmHWM"] / 1024, status["VmRSS"] / 1024
     took = f"done in {finished:.1f} s" if finished is not None else f"unfinished after {timeout:.0f} s"
@@ -429,7 +429,8 @@ def run_on(url: str, size: Size, args) -> dict:
         "sla_sweep": lambda: measure_sla_sweep(db, book, args.rounds),
         "due_ack": lambda: measure_due_ack(db, book, args.requests),
         "log_call": lambda: measure_log_call(db, book, args.submissions),
-        "first_start": lambda: measure_first_start(db, book, 180 if small else 900),
+        "first_start": lambda: measure_first_start(db, book, 180 if small else 900,
+                                                   0.5 if size.name == "tiny" else 2.0),
     }
     for key in MEASURES:
         if key in wanted:
@@ -524,7 +525,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     size = SIZES[args.size or "full"]
     if size.name == "tiny":
-        args.requests, args.submissions = min(args.requests, 10), min(args.submissions, 4)
+        args.requests, args.submissions, args.rounds = min(args.requests, 5), min(args.submissions, 2), 1
     report = {"size": asdict(size), "machine": machine(), "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "runs": []}
     if not args.no_sqlite:

@@ -36,6 +36,7 @@ def bare_app(secret: str, api_url: str):
 def main(argv: list[str]) -> None:
     kind, url, api_url, secret = argv
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is what a load test makes
     from bench.book import NOW
     from bot.app import build_app, wsgi_app
     from bot.clock import ManualClock

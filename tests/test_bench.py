@@ -1,0 +1,30 @@
+"""The bench runs end to end on a tiny book (no timing is asserted: speed is the bench's business)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from bench.run import MEASURES, main
+
+
+@pytest.mark.slow
+def test_the_bench_measures_everything_on_a_tiny_book(tmp_path, capsys):
+    out = tmp_path / "bench.json"
+    argv = ["--tiny", "--json", str(out)]
+    if os.environ.get("CAREBOT_DATABASE_URL"):
+        argv += ["--no-sqlite", "--database-url", os.environ["CAREBOT_DATABASE_URL"]]
+    main(argv)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    (run,) = report["runs"]
+    names = {m["name"] for m in run["measures"]}
+    assert names == {"morning_list", "sla_sweep_first", "sla_sweep", "due_ack_c1", "due_ack_c8", "log_call_c1",
+                     "log_call_c8", "first_start_rss"}, names
+    for measure in run["measures"]:
+        assert measure["ours"] > 0 and measure["baseline"] > 0, measure
+    assert run["measures"][-1]["detail"]["seconds"] is not None  # the first start finished its morning work
+    assert len(MEASURES) == 5
+    printed = capsys.readouterr().out
+    assert "| measure |" in printed and report["table"] in printed
