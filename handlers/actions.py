@@ -10,7 +10,7 @@ from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, channel_of
 from handlers.errors import guarded
 from handlers.ids import Action
-from handlers.views_common import log_call_view, parse_more_value, queue_page
+from handlers.views_common import PAGE_SIZE, log_call_view, parse_more_value, queue_page
 
 
 def parse_row_value(value: str) -> tuple[str, int]:
@@ -46,5 +46,6 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor = actor_of(context)
         first, segment = parse_more_value(action.get("value", ""))
-        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment), first=first, segment=segment)
+        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment, first=first, limit=PAGE_SIZE),
+                          segment=segment)
         respond(**page.as_kwargs(), response_type="ephemeral", replace_original=True)

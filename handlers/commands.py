@@ -16,7 +16,7 @@ from handlers.errors import guarded
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
 from handlers.stats import stats_command
-from handlers.views_common import log_call_view, queue_page
+from handlers.views_common import PAGE_SIZE, log_call_view, queue_page
 from messages.render import mention
 
 
@@ -26,7 +26,7 @@ def register(app: App, deps: Deps) -> None:
 
     def due(actor, rest, respond, **_):
         segment = parse_segment(rest)
-        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment), segment=segment)
+        page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment, limit=PAGE_SIZE), segment=segment)
         respond(**page.as_kwargs(), response_type="ephemeral")
 
     def log(actor, rest, command, client, **_):

@@ -16,7 +16,7 @@ from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, slack_profile
 from handlers.errors import guarded
 from handlers.ids import Action
-from handlers.views_common import home_view, log_call_view
+from handlers.views_common import HOME_ROWS, home_view, log_call_view
 from messages.insight_text import value_text
 from messages.render import translate
 
@@ -34,7 +34,7 @@ def home_for(deps: Deps, actor: Actor) -> dict:
     if actor.is_supervisor:
         team = week_figures(svc, actor.team_id, None)
         team_week = short_week(team, actor.locale)
-    return home_view(deps.renderer, my_queue(svc, actor), actor, week=week, team_week=team_week)
+    return home_view(deps.renderer, my_queue(svc, actor, limit=HOME_ROWS), actor, week=week, team_week=team_week)
 
 
 def short_week(figures, locale: str) -> dict[str, str]:

@@ -16,26 +16,26 @@ PAGE_SIZE = 20  # rows per /care due page: well inside Slack's 50 blocks per mes
 HOME_ROWS = 40  # Home tabs take 100 blocks; keep room for the header and help
 
 
-def queue_page(renderer: Renderer, locale: str, queue: Queue, first: int = 0,
-               segment: tuple[str, str] | None = None) -> Message:
-    if not queue.items:
+def queue_page(renderer: Renderer, locale: str, queue: Queue, segment: tuple[str, str] | None = None) -> Message:
+    """A page of /care due: the queue's window (`my_queue(…, first=…, limit=PAGE_SIZE)`) with its counts."""
+    if not queue.total:
         return renderer.message("due_empty.json.j2", locale)
-    first = max(0, min(first, len(queue.items) - 1))
-    rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[first:first + PAGE_SIZE]]
+    rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[:PAGE_SIZE]]
     return renderer.message(
-        "due_list.json.j2", locale, rows=rows, total=len(queue.items), overdue=queue.overdue_count,
-        complaints=sum(item.is_complaint for item in queue.items), first=first, timezone=queue.timezone,
+        "due_list.json.j2", locale, rows=rows, total=queue.total, overdue=queue.overdue_count,
+        complaints=queue.complaint_count, first=queue.first, timezone=queue.timezone,
         today=queue.now.astimezone(_zone(queue.timezone)).date(), segment=segment)
 
 
 def home_view(renderer: Renderer, queue: Queue, actor: Actor, week: dict | None = None,
               team_week: dict | None = None) -> dict:
-    """The Home tab: `week` (my week) and `team_week` (supervisors) come from handlers/home.py (issue 13)."""
+    """The Home tab of the queue's first HOME_ROWS rows (`my_queue(…, limit=HOME_ROWS)`) and the queue's counts;
+    `week` (my week) and `team_week` (supervisors) come from handlers/home.py (issue 13)."""
     rows = [queue_row(item, queue.now, queue.timezone) for item in queue.items[:HOME_ROWS]]
-    return renderer.view("home.json.j2", actor.locale, user_id=actor.user_id, rows=rows, total=len(queue.items),
-                         overdue=queue.overdue_count, complaints=sum(i.is_complaint for i in queue.items),
+    return renderer.view("home.json.j2", actor.locale, user_id=actor.user_id, rows=rows, total=queue.total,
+                         overdue=queue.overdue_count, complaints=queue.complaint_count,
                          timezone=queue.timezone, week=week, team_week=team_week,
-                         more=max(len(queue.items) - HOME_ROWS, 0))
+                         more=max(queue.total - HOME_ROWS, 0))
 
 
 def parse_more_value(value: str) -> tuple[int, tuple[str, str] | None]:

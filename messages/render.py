@@ -162,6 +162,7 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates ship with the code: no stat() of every template on every render
         )
         self.env.filters.update(
             json=lambda v: JsonFragment(json.dumps(v, ensure_ascii=False)),
@@ -226,9 +227,21 @@ def validate_blocks(blocks: list[dict[str, Any]], limit: int) -> None:
 
 
 def validate_view(view: dict[str, Any]) -> None:
-    validate_blocks(view.get("blocks", []), MAX_VIEW_BLOCKS)
+    """The view and each of its blocks as slack_sdk checks them; the blocks are parsed once (View parses them)."""
+    blocks = view.get("blocks", [])
+    if not blocks:
+        raise RenderError("a view without blocks")
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        raise RenderError(f"{len(blocks)} blocks, Slack takes at most {MAX_VIEW_BLOCKS}")
     try:
-        View(**view).validate_json()
+        parsed = View(**view)
+        for block in parsed.blocks or []:
+            if block is None:
+                raise RenderError("unknown block type")
+            block.validate_json()
+        parsed.validate_json()
+    except RenderError:
+        raise
     except Exception as exc:
         raise RenderError(f"Slack would refuse this view: {exc}") from exc
 

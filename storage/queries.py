@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -134,14 +134,39 @@ _QUEUE_COLUMNS = (Callback.id, Callback.owner_id, Callback.kind, Callback.due_at
 
 
 def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
-                                       segment: tuple[str, str] | None = None) -> Sequence[Row]:
-    """`segment` = ("tier" | "activity" | "lifecycle", value) keeps only customers in that segment."""
+                                       segment: tuple[str, str] | None = None, offset: int = 0,
+                                       limit: int | None = None) -> Sequence[Row]:
+    """The owner's open callbacks due before `before`, by due time: all of them, or the `limit` rows after
+    `offset` (a page). `segment` = ("tier" | "activity" | "lifecycle", value) keeps only customers in it."""
     stmt = (select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
             .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before))
     if segment:
-        field, value = segment
-        stmt = stmt.where(getattr(Customer, f"segment_{field}") == value)
-    return session.execute(stmt.order_by(Callback.due_at, Callback.id)).all()
+        stmt = stmt.where(_in_segment(segment))
+    stmt = stmt.order_by(Callback.due_at, Callback.id)
+    if offset:
+        stmt = stmt.offset(offset)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return session.execute(stmt).all()
+
+
+def count_open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
+                                             late_before: dt.datetime,
+                                             segment: tuple[str, str] | None = None) -> tuple[int, int]:
+    """(how many of the owner's open callbacks are due before `before`, how many of them before `late_before`):
+    the counts of a queue without loading its rows (index ix_callback_owner_open_due covers it)."""
+    late = func.coalesce(func.sum(case((Callback.due_at < late_before, 1), else_=0)), 0)
+    stmt = select(func.count(), late).select_from(Callback).where(
+        Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before)
+    if segment:
+        stmt = stmt.join(Customer, Customer.id == Callback.customer_id).where(_in_segment(segment))
+    total, overdue = session.execute(stmt).one()
+    return int(total or 0), int(overdue or 0)
+
+
+def _in_segment(segment: tuple[str, str]):
+    field, value = segment
+    return getattr(Customer, f"segment_{field}") == value
 
 
 def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Row]:

@@ -14,6 +14,11 @@ def mask_phone(e164: str | None) -> str:
     10*****678."""
     if not e164:
         return ""
+    return _mask_phone(e164)
+
+
+@lru_cache(maxsize=8192)  # parsing a number is the dearest part of a queue row: once per customer's phone
+def _mask_phone(e164: str) -> str:
     try:
         number = phonenumbers.parse(e164, None)
         national, country = str(number.national_number), number.country_code

@@ -19,13 +19,22 @@ from storage.models import Complaint, Customer, Team
 
 @dataclass(frozen=True)
 class Queue:
+    """One window of a person's queue: `items` are the rows from position `first` on (all of them unless a
+    limit was asked); the counts are of the whole queue."""
+
     items: list[QueueItem]
     now: dt.datetime
     timezone: str
+    total: int = -1  # -1: the items are the whole queue
+    overdue_count: int = -1
+    complaint_count: int = -1
+    first: int = 0
 
-    @property
-    def overdue_count(self) -> int:
-        return sum(1 for item in self.items if item.overdue)
+    def __post_init__(self) -> None:
+        if self.total < 0:  # built from the whole queue: count it
+            object.__setattr__(self, "total", len(self.items))
+            object.__setattr__(self, "overdue_count", sum(1 for item in self.items if item.overdue))
+            object.__setattr__(self, "complaint_count", sum(1 for item in self.items if item.is_complaint))
 
 
 @dataclass(frozen=True)
@@ -103,20 +112,37 @@ def parse_segment(text: str) -> tuple[str, str] | None:
     return SEGMENT_WORDS[word]
 
 
-def my_queue(svc: Services, actor: Actor, segment: tuple[str, str] | None = None) -> Queue:
+def my_queue(svc: Services, actor: Actor, segment: tuple[str, str] | None = None, *, first: int = 0,
+             limit: int | None = None) -> Queue:
+    """The person's queue, most urgent first (overdue complaints, then callbacks by due time): the whole of it,
+    or `limit` rows from position `first` (clamped to the last row) with the counts of the whole queue. A page
+    loads only its own rows: an agent with thousands of items costs the same as one with twenty."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, actor.team_id)
         calendar = svc.calendar_for(team)
-        callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id,
-                                                               end_of_local_day(now, calendar), segment)
+        horizon = end_of_local_day(now, calendar)
         complaints = queries.open_complaints_of_owner(session, actor.user_id)
         if segment:
             field, value = segment
             complaints = [c for c in complaints if getattr(c.customer, f"segment_{field}") == value]
-        items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
-        items = _with_clock_lateness(svc, session, team, items, complaints, now)
-        return Queue(items=items, now=now, timezone=team.timezone)
+        late_complaints = _with_clock_lateness(
+            svc, session, team, build_queue((), map(as_open_complaint, complaints), now, calendar), complaints, now)
+        if limit is None:
+            callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id, horizon, segment)
+            items = build_queue(map(as_open_callback, callbacks), (), now, calendar)
+            return Queue(items=late_complaints + items, now=now, timezone=team.timezone)
+        due, late = queries.count_open_callbacks_of_owner_due_before(session, actor.user_id, horizon, now, segment)
+        total = len(late_complaints) + due
+        first = max(0, min(first, total - 1))
+        shown = late_complaints[first:first + limit]
+        skip = max(0, first - len(late_complaints))
+        callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id, horizon, segment,
+                                                               offset=skip, limit=limit - len(shown)) \
+            if len(shown) < limit else ()
+        items = shown + build_queue(map(as_open_callback, callbacks), (), now, calendar)
+        return Queue(items=items, now=now, timezone=team.timezone, total=total,
+                     overdue_count=len(late_complaints) + late, complaint_count=len(late_complaints), first=first)
 
 
 def _with_clock_lateness(svc: Services, session, team: Team, items: list[QueueItem], complaints, now: dt.datetime

@@ -1,0 +1,68 @@
+"""A page of the queue (/care due, the App Home) is the same rows as the whole queue cut at that place, with
+the counts of the whole queue — also for an agent with 1,000 items and complaints before the callbacks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import insert
+
+from bot.services.people import Actor, Role
+from bot.services.queue import my_queue
+from storage.models import Callback, Complaint, Customer
+from tests import seed
+from tests.conftest import DEFAULT_NOW
+
+
+def _book(services, callbacks: int, complaints: int, other_segment_every: int = 7) -> None:
+    now = DEFAULT_NOW
+    with services.db.unit_of_work() as session:
+        session.execute(insert(Customer), [dict(
+            id=n + 1, team_id="default", code=f"P{n:05d}", name=f"客户{n}", phone="+8613812345678", tier="ordinary",
+            tags=[], owner_id="U0AGENT", consent=True, needs_follow_up=False, created_at=now,
+            segment_tier="high_value" if n % other_segment_every == 0 else "ordinary") for n in range(callbacks)])
+        # due times spread over the last 30 days and the rest of today and tomorrow (not due yet), some equal
+        session.execute(insert(Callback), [dict(
+            team_id="default", customer_id=n + 1, owner_id="U0AGENT", kind="periodic_touch",
+            due_at=now + dt.timedelta(hours=(n * 37) % (24 * 31) - 24 * 30), status="open", attempts=0,
+            rule="manual", params={"n": n}, created_at=now) for n in range(callbacks)])
+        session.execute(insert(Complaint), [dict(
+            team_id="default", customer_id=n + 1, owner_id="U0AGENT", kind="complaint", status="open",
+            opened_at=now - dt.timedelta(days=2), first_response_at=now - dt.timedelta(days=2),
+            first_response_due_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
+            resolution_due_at=now - dt.timedelta(hours=n + 1)) for n in range(complaints)])
+
+
+def _key(item) -> tuple:
+    return (item.is_complaint, item.item.id, item.due_at, item.late_by)
+
+
+def test_every_page_is_the_whole_queue_cut_there_with_its_counts(team):
+    _book(team, callbacks=1000, complaints=3)
+    seed.callback(team, seed.customer(team, "X1", "Someone else's", owner="U0AGENT2"), DEFAULT_NOW)
+    agent = Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai")
+    whole = my_queue(team, agent)
+    assert whole.total > 700 and whole.complaint_count == 3 and 0 < whole.overdue_count < whole.total
+    for first in (0, 1, 2, 3, 4, 19, 20, 500, whole.total - 20, whole.total - 1):
+        page = my_queue(team, agent, first=first, limit=20)
+        assert [_key(i) for i in page.items] == [_key(i) for i in whole.items[first:first + 20]], first
+        assert page.first == first
+        assert (page.total, page.overdue_count, page.complaint_count) == \
+            (whole.total, whole.overdue_count, whole.complaint_count)
+    beyond = my_queue(team, agent, first=whole.total + 50, limit=20)
+    assert beyond.first == whole.total - 1 and [_key(i) for i in beyond.items] == [_key(whole.items[-1])]
+
+
+def test_a_segment_page_counts_only_that_segment(team):
+    _book(team, callbacks=300, complaints=2)
+    agent = Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai")
+    whole = my_queue(team, agent, ("tier", "high_value"))
+    page = my_queue(team, agent, ("tier", "high_value"), first=5, limit=10)
+    assert 0 < whole.total < 300 / 5
+    assert [_key(i) for i in page.items] == [_key(i) for i in whole.items[5:15]]
+    assert (page.total, page.overdue_count) == (whole.total, whole.overdue_count)
+
+
+def test_an_empty_queue_is_an_empty_page(team):
+    page = my_queue(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"), first=40, limit=20)
+    assert (page.items, page.total, page.overdue_count, page.first) == ([], 0, 0, 0)
