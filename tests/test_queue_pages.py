@@ -17,17 +17,17 @@ from tests.conftest import DEFAULT_NOW
 def _book(services, callbacks: int, complaints: int, other_segment_every: int = 7) -> None:
     now = DEFAULT_NOW
     with services.db.unit_of_work() as session:
-        session.execute(insert(Customer), [dict(
-            id=n + 1, team_id="default", code=f"P{n:05d}", name=f"客户{n}", phone="+8613812345678", tier="ordinary",
+        ids = session.scalars(insert(Customer).returning(Customer.id, sort_by_parameter_order=True), [dict(
+            team_id="default", code=f"P{n:05d}", name=f"客户{n}", phone="+8613812345678", tier="ordinary",
             tags=[], owner_id="U0AGENT", consent=True, needs_follow_up=False, created_at=now,
-            segment_tier="high_value" if n % other_segment_every == 0 else "ordinary") for n in range(callbacks)])
+            segment_tier="high_value" if n % other_segment_every == 0 else "ordinary") for n in range(callbacks)]).all()
         # due times spread over the last 30 days and the rest of today and tomorrow (not due yet), some equal
         session.execute(insert(Callback), [dict(
-            team_id="default", customer_id=n + 1, owner_id="U0AGENT", kind="periodic_touch",
+            team_id="default", customer_id=ids[n], owner_id="U0AGENT", kind="periodic_touch",
             due_at=now + dt.timedelta(hours=(n * 37) % (24 * 31) - 24 * 30), status="open", attempts=0,
             rule="manual", params={"n": n}, created_at=now) for n in range(callbacks)])
         session.execute(insert(Complaint), [dict(
-            team_id="default", customer_id=n + 1, owner_id="U0AGENT", kind="complaint", status="open",
+            team_id="default", customer_id=ids[n], owner_id="U0AGENT", kind="complaint", status="open",
             opened_at=now - dt.timedelta(days=2), first_response_at=now - dt.timedelta(days=2),
             first_response_due_at=now - dt.timedelta(days=2) + dt.timedelta(hours=1),
             resolution_due_at=now - dt.timedelta(hours=n + 1)) for n in range(complaints)])
