@@ -8,21 +8,21 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.digest import DigestRun, run_morning_lists
-from bot.services.queue import MorningList
+from bot.services.queue import ROWS_PER_PERSON, MorningList
 from handlers.outbox_jobs import deliver_outbox
 from messages.present import queue_row
 from messages.render import Message, Renderer
 
 log = logging.getLogger(__name__)
-LINES_PER_AGENT = 15  # a section's text stays far below Slack's 3,000 characters
+LINES_PER_AGENT = ROWS_PER_PERSON  # 15: a section's text stays far below Slack's 3,000 characters
 MAX_AGENT_SECTIONS = 43  # 50 blocks a message, less header, counts, divider, unassigned, more people, hint
 
 
 def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:
     now = digest.now
-    agents = [(a.user_id, [queue_row(i, now, digest.timezone) for i in a.items])
+    agents = [(a.user_id, [queue_row(i, now, digest.timezone) for i in a.items[:LINES_PER_AGENT]], a.count, a.overdue)
               for a in digest.agents[:MAX_AGENT_SECTIONS]]
-    unassigned = [queue_row(i, now, digest.timezone) for i in digest.unassigned]
+    unassigned = [queue_row(i, now, digest.timezone) for i in digest.unassigned[:LINES_PER_AGENT]]
     return renderer.message("morning_list.json.j2", digest.locale, digest=digest, agents=agents,
                             unassigned=unassigned, line_limit=LINES_PER_AGENT,
                             more_people=max(len(digest.agents) - MAX_AGENT_SECTIONS, 0))

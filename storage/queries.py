@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Row, case, delete, func, or_, select, update
+from sqlalchemy import Row, and_, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
@@ -177,6 +177,32 @@ def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt
     ).all()
 
 
+def first_due_callbacks_of_each_owner(session: Session, team_id: str, before: dt.datetime,
+                                      late_before: dt.datetime, per_owner: int) -> Sequence[Row]:
+    """The morning list's rows: of each owner's open callbacks due before `before` (owner None: unassigned) the
+    first `per_owner` by due time, each row with its owner's totals `owner_due` (all due) and `owner_late` (due
+    before `late_before`). One query, counted and cut by the database (index ix_callback_team_open_due): a team
+    with 75,000 due callbacks sends the 15 rows a person is shown, not all of them."""
+    ranked = (
+        select(Callback.id, Callback.owner_id, Callback.kind, Callback.due_at, Callback.attempts, Callback.rule,
+               Callback.params, Callback.customer_id,
+               func.row_number().over(partition_by=Callback.owner_id,
+                                      order_by=(Callback.due_at, Callback.id)).label("rank"),
+               func.count().over(partition_by=Callback.owner_id).label("owner_due"),
+               func.sum(case((Callback.due_at < late_before, 1), else_=0))
+               .over(partition_by=Callback.owner_id).label("owner_late"))
+        .where(Callback.team_id == team_id, Callback.status == "open", Callback.due_at < before)
+        .subquery())
+    return session.execute(
+        select(ranked.c.id, ranked.c.owner_id, ranked.c.kind, ranked.c.due_at, ranked.c.attempts, ranked.c.rule,
+               ranked.c.params, Customer.id.label("customer_id"), Customer.code, Customer.name, Customer.phone,
+               ranked.c.owner_due, ranked.c.owner_late)
+        .join(Customer, Customer.id == ranked.c.customer_id)
+        .where(ranked.c.rank <= per_owner)
+        .order_by(ranked.c.owner_id, ranked.c.due_at, ranked.c.id)
+    ).all()
+
+
 def callback_by_id(session: Session, team_id: str, callback_id: int) -> Callback | None:
     return session.scalars(
         select(Callback).options(joinedload(Callback.customer))
@@ -232,6 +258,17 @@ def open_complaints_of_team(session: Session, team_id: str) -> Sequence[Complain
     return session.scalars(
         select(Complaint).options(joinedload(Complaint.customer))
         .where(Complaint.team_id == team_id, Complaint.status != "resolved")
+    ).all()
+
+
+def complaints_of_team_past_a_due_time(session: Session, team_id: str, now: dt.datetime) -> Sequence[Complaint]:
+    """Unresolved complaints with a due time (first response not yet given, or resolution) before `now`: the few
+    of the team's open complaints the past-SLA rule (bot/care/due.py overdue_clock) has to look at."""
+    return session.scalars(
+        select(Complaint).options(joinedload(Complaint.customer))
+        .where(Complaint.team_id == team_id, Complaint.status != "resolved",
+               or_(and_(Complaint.first_response_at.is_(None), Complaint.first_response_due_at < now),
+                   Complaint.resolution_due_at < now))
     ).all()
 
 

@@ -66,3 +66,31 @@ def test_a_segment_page_counts_only_that_segment(team):
 def test_an_empty_queue_is_an_empty_page(team):
     page = my_queue(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"), first=40, limit=20)
     assert (page.items, page.total, page.overdue_count, page.first) == ([], 0, 0, 0)
+
+
+def test_the_morning_list_shows_each_persons_first_rows_and_counts_all_of_them(team):
+    from bot.services.queue import ROWS_PER_PERSON, morning_list, supervisors_list
+    from handlers.jobs import render_morning_list
+    from messages.render import Renderer
+    from storage import queries
+
+    _book(team, callbacks=1000, complaints=3)
+    other = seed.customer(team, "X1", "Someone else's", owner="U0AGENT2")
+    seed.callback(team, other, DEFAULT_NOW - dt.timedelta(days=1), owner="U0AGENT2")
+    seed.callback(team, seed.customer(team, "N1", "Nobody's", owner=None), DEFAULT_NOW, owner=None)
+    with team.db.unit_of_work() as session:
+        row = queries.ensure_team(session, "default")
+    digest = morning_list(team, row, DEFAULT_NOW, team.calendar_for(row))
+    whole = my_queue(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"))
+    busy, quiet = digest.agents
+    assert (busy.user_id, busy.count, busy.overdue, busy.complaints) == \
+        ("U0AGENT", whole.total, whole.overdue_count, 3)
+    assert [_key(i) for i in busy.items] == [_key(i) for i in whole.items[:ROWS_PER_PERSON]]
+    assert (quiet.user_id, quiet.count, quiet.overdue) == ("U0AGENT2", 1, 1)
+    assert digest.unassigned_count == 1 and len(digest.unassigned) == 1
+    assert (digest.total, digest.overdue, digest.complaints) == (whole.total + 2, whole.overdue_count + 1, 3)
+    text = str(render_morning_list(Renderer(), digest).blocks)
+    assert f"*{whole.total}*" in text or str(whole.total) in text
+    assert str(whole.total - ROWS_PER_PERSON) in text, "the rest of the busy person's items is counted"
+    supervisors = supervisors_list(team, digest)
+    assert supervisors.total == 0 and supervisors.unassigned == []

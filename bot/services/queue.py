@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 from sqlalchemy import Row
 
@@ -39,8 +40,19 @@ class Queue:
 
 @dataclass(frozen=True)
 class AgentQueue:
+    """One person's part of a morning list: the first `items` and the counts of all of it."""
+
     user_id: str
     items: list[QueueItem]
+    count: int = -1  # -1: the items are all of it
+    overdue: int = -1
+    complaints: int = -1
+
+    def __post_init__(self) -> None:
+        if self.count < 0:
+            object.__setattr__(self, "count", len(self.items))
+            object.__setattr__(self, "overdue", sum(1 for item in self.items if item.overdue))
+            object.__setattr__(self, "complaints", sum(1 for item in self.items if item.is_complaint))
 
 
 @dataclass(frozen=True)
@@ -52,21 +64,30 @@ class MorningList:
     timezone: str
     locale: str
     agents: list[AgentQueue] = field(default_factory=list)
-    unassigned: list[QueueItem] = field(default_factory=list)
+    unassigned: list[QueueItem] = field(default_factory=list)  # the first ones shown
     audience: str = "team"  # "team": the whole team's list; "supervisors": only what supervisors own
+    unassigned_count: int = -1  # -1: `unassigned` is all of it
+    unassigned_overdue: int = -1
+    unassigned_complaints: int = -1
 
-    @property
+    def __post_init__(self) -> None:
+        if self.unassigned_count < 0:
+            object.__setattr__(self, "unassigned_count", len(self.unassigned))
+            object.__setattr__(self, "unassigned_overdue", sum(1 for i in self.unassigned if i.overdue))
+            object.__setattr__(self, "unassigned_complaints", sum(1 for i in self.unassigned if i.is_complaint))
+
+    # counted once per list (a template reads them several times), from the per-person counts
+    @cached_property
     def total(self) -> int:
-        return sum(len(a.items) for a in self.agents) + len(self.unassigned)
+        return sum(a.count for a in self.agents) + self.unassigned_count
 
-    @property
+    @cached_property
     def overdue(self) -> int:
-        return sum(1 for a in self.agents for i in a.items if i.overdue) + sum(i.overdue for i in self.unassigned)
+        return sum(a.overdue for a in self.agents) + self.unassigned_overdue
 
-    @property
+    @cached_property
     def complaints(self) -> int:
-        return sum(1 for a in self.agents for i in a.items if i.is_complaint) + \
-            sum(i.is_complaint for i in self.unassigned)
+        return sum(a.complaints for a in self.agents) + self.unassigned_complaints
 
 
 def _customer_ref(customer: Customer) -> CustomerRef:
@@ -165,20 +186,38 @@ def _with_clock_lateness(svc: Services, session, team: Team, items: list[QueueIt
     return out
 
 
-def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCalendar) -> MorningList:
+ROWS_PER_PERSON = 15  # what a morning list shows of each person (and of the unassigned): the rest is counted
+
+
+def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCalendar,
+                 shown: int = ROWS_PER_PERSON) -> MorningList:
+    """Each person's due and overdue items (complaints past SLA first, then callbacks by due time): the first
+    `shown` of them and the counts of all, people with the most overdue first. The database counts and cuts: a
+    team with 75,000 due callbacks loads 15 rows a person."""
+    horizon = end_of_local_day(now, calendar)
     with svc.db.unit_of_work() as session:
-        callbacks = queries.open_callbacks_of_team_due_before(session, team.id, end_of_local_day(now, calendar))
-        complaints = queries.open_complaints_of_team(session, team.id)
-        items = build_queue(map(as_open_callback, callbacks), map(as_open_complaint, complaints), now, calendar)
+        rows = queries.first_due_callbacks_of_each_owner(session, team.id, horizon, now, shown)
+        complaints = queries.complaints_of_team_past_a_due_time(session, team.id, now)
+        # one pass of the queue rule over every row (it keeps the complaints past a due time, bot/care/due.py)
+        items = build_queue(map(as_open_callback, rows), map(as_open_complaint, complaints), now, calendar)
         items = _with_clock_lateness(svc, session, team, items, complaints, now)
-    by_owner: dict[str, list[QueueItem]] = defaultdict(list)
-    unassigned: list[QueueItem] = []
+    totals = {row.owner_id: (row.owner_due, int(row.owner_late or 0)) for row in rows}
+    mine: dict[str | None, list[QueueItem]] = defaultdict(list)
     for item in items:
-        (by_owner[item.item.owner_id] if item.item.owner_id else unassigned).append(item)
-    agents = [AgentQueue(user_id, queue) for user_id, queue in
-              sorted(by_owner.items(), key=lambda kv: (-sum(i.overdue for i in kv[1]), -len(kv[1]), kv[0]))]
+        mine[item.item.owner_id].append(item)  # complaints first, then callbacks by due time, per person
+    parts: dict[str | None, AgentQueue] = {}
+    for owner, theirs in mine.items():
+        late = sum(1 for item in theirs if item.is_complaint)
+        due, overdue = totals.get(owner, (0, 0))
+        parts[owner] = AgentQueue(owner or "", theirs[:shown], count=late + due, overdue=late + overdue,
+                                  complaints=late)
+    unassigned = parts.pop(None, None)
+    agents = sorted(parts.values(), key=lambda a: (-a.overdue, -a.count, a.user_id))
+    extra = {} if unassigned is None else dict(
+        unassigned=unassigned.items, unassigned_count=unassigned.count, unassigned_overdue=unassigned.overdue,
+        unassigned_complaints=unassigned.complaints)
     return MorningList(team_id=team.id, channel=team.digest_channel, local_date=calendar.local_date(now), now=now,
-                       timezone=team.timezone, locale=team.locale, agents=agents, unassigned=unassigned)
+                       timezone=team.timezone, locale=team.locale, agents=agents, **extra)
 
 
 def supervisors_list(svc: Services, whole: MorningList) -> MorningList:
@@ -187,5 +226,6 @@ def supervisors_list(svc: Services, whole: MorningList) -> MorningList:
         team = queries.ensure_team(session, whole.team_id)
         supervisors = {s.user_id for s in queries.staff_of_team(session, team.id) if s.role in ("supervisor", "admin")}
         channel = team.supervisor_channel
-    return replace(whole, channel=channel, audience="supervisors", unassigned=[],
+    return replace(whole, channel=channel, audience="supervisors", unassigned=[], unassigned_count=0,
+                   unassigned_overdue=0, unassigned_complaints=0,
                    agents=[a for a in whole.agents if a.user_id in supervisors])
