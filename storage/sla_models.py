@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, Encrypted
@@ -52,7 +52,10 @@ class ComplaintPause(Base):
 
 class EscalationNotice(Base):
     __tablename__ = "escalation_notice"
-    __table_args__ = (Index("ix_escalation_notice_post", "channel", "message_ts"),)
+    __table_args__ = (Index("ix_escalation_notice_post", "channel", "message_ts"),
+                      # claims never posted, for the sweep's stale-claim check (issue 14): usually empty
+                      Index("ix_escalation_notice_unposted", "claimed_at", sqlite_where=text("posted_at IS NULL"),
+                            postgresql_where=text("posted_at IS NULL")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)

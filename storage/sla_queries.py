@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import case, delete, func, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
 
 from storage.models import Callback, Complaint
@@ -48,14 +49,20 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
 
 def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[Complaint]:
     """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came.
+    Their SLA rows are loaded with them (one more query), so `sla_of` finds them in the session.
 
     attention_at is NULL while a complaint waits on the customer and once it is resolved."""
-    return session.scalars(
+    complaints = session.scalars(
         select(Complaint).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
         .options(joinedload(Complaint.customer))
         .where(ComplaintSla.attention_at <= now, Complaint.status == "open")
         .order_by(ComplaintSla.attention_at, Complaint.id)
     ).all()
+    held = session.info.setdefault("sla_rows", [])  # the session's identity map holds rows weakly: keep them
+    for start in range(0, len(complaints), 500):
+        ids = [c.id for c in complaints[start:start + 500]]
+        held.extend(session.scalars(select(ComplaintSla).where(ComplaintSla.complaint_id.in_(ids))).all())
+    return complaints
 
 
 def callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callback]:
@@ -67,16 +74,14 @@ def callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callba
 
 def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: str, level: str, kind: str,
                  round: int, now: dt.datetime) -> int | None:
-    """Insert the step's row; its id, or None when the step was already claimed (here or on another replica)."""
-    try:
-        with session.begin_nested():
-            notice = EscalationNotice(complaint_id=complaint_id, step_key=step_key, clock=clock, level=level,
-                                      kind=kind, round=round, claimed_at=now)
-            session.add(notice)
-            session.flush()
-    except IntegrityError:
-        return None
-    return notice.id
+    """Insert the step's row; its id, or None when the step was already claimed (here or on another replica).
+    One statement, INSERT … ON CONFLICT (step_key) DO NOTHING RETURNING id: no SAVEPOINT per notice."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    return session.scalar(
+        insert(EscalationNotice).values(complaint_id=complaint_id, step_key=step_key, clock=clock, level=level,
+                                        kind=kind, round=round, claimed_at=now)
+        .on_conflict_do_nothing(index_elements=[EscalationNotice.step_key]).returning(EscalationNotice.id))
 
 
 def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: str, ts: str,
@@ -98,11 +103,13 @@ def mark_notices_queued(session: Session, notice_ids: Sequence[int], channel: st
 
 def release_stale_claims(session: Session, claimed_before: dt.datetime) -> int:
     """Claims never posted nor queued in the outbox (the process died between claim and queue) are given
-    back after a while."""
-    result = session.execute(delete(EscalationNotice).where(EscalationNotice.posted_at.is_(None),
-                                                            EscalationNotice.channel.is_(None),
-                                                            EscalationNotice.claimed_at < claimed_before))
-    return result.rowcount or 0
+    back after a while. A read first (index ix_escalation_notice_unposted, usually empty): the DELETE, a write,
+    only when there is one."""
+    stale = (EscalationNotice.posted_at.is_(None), EscalationNotice.channel.is_(None),
+             EscalationNotice.claimed_at < claimed_before)
+    if session.scalar(select(EscalationNotice.id).where(*stale).limit(1)) is None:
+        return 0
+    return session.execute(delete(EscalationNotice).where(*stale)).rowcount or 0
 
 
 def notices_of_complaint(session: Session, complaint_id: int) -> Sequence[EscalationNotice]:

@@ -1,0 +1,75 @@
+"""Claims of escalation steps: one statement each (no SAVEPOINT), a step claimed twice is refused, and claims
+never posted are given back after STALE_CLAIM — with no write at all when there are none."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import event
+
+from bot.services.escalations import STALE_CLAIM
+from storage import sla_queries
+from tests import seed
+from tests.conftest import DEFAULT_NOW
+from tests.test_query_plans import plan_db, planned  # noqa: F401 - the fixture
+
+
+def _complaint(services) -> int:
+    customer = seed.customer(services, "A001", "Alice Wang")
+    return seed.complaint(services, customer, DEFAULT_NOW - dt.timedelta(hours=30), DEFAULT_NOW)
+
+
+def _statements(db, run) -> list[str]:
+    sent: list[str] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        sent.append(statement.split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        with db.unit_of_work() as session:
+            run(session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return sent
+
+
+def test_a_step_is_claimed_once_without_a_savepoint(team):
+    complaint = _complaint(team)
+    claim = dict(complaint_id=complaint, step_key=f"sla:{complaint}:resolution:supervisors:0", clock="resolution",
+                 level="supervisors", kind="breach", round=0, now=DEFAULT_NOW)
+    ids: list = []
+    sent = _statements(team.db, lambda s: ids.append(sla_queries.claim_notice(s, **claim)))
+    again = _statements(team.db, lambda s: ids.append(sla_queries.claim_notice(s, **claim)))
+    assert isinstance(ids[0], int) and ids[1] is None
+    assert "SAVEPOINT" not in sent + again and sent.count("INSERT") == 1
+    with team.db.unit_of_work() as session:
+        assert sla_queries.notice_count(session, complaint) == 1
+
+
+def test_stale_claims_are_given_back_and_none_costs_no_write(team):
+    complaint = _complaint(team)
+    with team.db.unit_of_work() as session:
+        sla_queries.claim_notice(session, complaint_id=complaint, step_key="old", clock="resolution",
+                                 level="supervisors", kind="breach", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
+        posted = sla_queries.claim_notice(session, complaint_id=complaint, step_key="posted", clock="resolution",
+                                          level="owner", kind="warning", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
+        sla_queries.record_notices_posted(session, [posted], "C0SUPER", "1.2", DEFAULT_NOW)
+        sla_queries.claim_notice(session, complaint_id=complaint, step_key="fresh", clock="resolution",
+                                 level="manager", kind="breach", round=0, now=DEFAULT_NOW)
+    released: list[int] = []
+
+    def release(session):
+        released.append(sla_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM))
+
+    _statements(team.db, release)
+    assert released == [1]
+    sent = _statements(team.db, release)
+    assert released == [1, 0] and "DELETE" not in sent
+    with team.db.unit_of_work() as session:
+        assert sorted(n.step_key for n in sla_queries.notices_of_complaint(session, complaint)) == ["fresh", "posted"]
+
+
+def test_the_stale_claim_check_reads_the_unposted_index(plan_db):  # noqa: F811
+    plan = planned(plan_db, lambda s: sla_queries.release_stale_claims(s, DEFAULT_NOW))
+    assert "ix_escalation_notice_unposted" in plan, plan
