@@ -1,4 +1,5 @@
-"""The bench runs end to end on a tiny book (no timing is asserted: speed is the bench's business)."""
+"""The bench runs end to end on a tiny book (no timing is asserted: speed is the bench's business). The import
+measure is left out here: it only calls `carebot import customers`, whose own tests are tests/test_*import*."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from bench.run import MEASURES, main
 @pytest.mark.slow
 def test_the_bench_measures_everything_on_a_tiny_book(tmp_path, capsys):
     out = tmp_path / "bench.json"
-    argv = ["--tiny", "--json", str(out)]
+    argv = ["--tiny", "--json", str(out), *(f"--only={name}" for name in MEASURES if name != "import")]
     if os.environ.get("CAREBOT_DATABASE_URL"):
         argv += ["--no-sqlite", "--database-url", os.environ["CAREBOT_DATABASE_URL"]]
     main(argv)
@@ -25,6 +26,5 @@ def test_the_bench_measures_everything_on_a_tiny_book(tmp_path, capsys):
     for measure in run["measures"]:
         assert measure["ours"] > 0 and measure["baseline"] > 0, measure
     assert run["measures"][-1]["detail"]["seconds"] is not None  # the first start finished its morning work
-    assert len(MEASURES) == 5
     printed = capsys.readouterr().out
     assert "| measure |" in printed and report["table"] in printed
