@@ -345,7 +345,8 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
                         raise RuntimeError("the book has too few due callbacks for this many submissions")
 
                     def submit(agent=None, cb=None, cu=None, sender=sender):
-                        view = {"id": "V0BENCH", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
+                        # each submission is its own modal (view id): Slack's retries of one are dropped as one
+                        view = {"id": f"V0B{cb:07d}", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
                                 "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
                         _expect_ok(sender.view_submission(user_id=agent, view=view, values=form_values(
                             outcome="satisfied", rating=5, summary="bench")))
