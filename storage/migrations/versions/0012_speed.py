@@ -1,13 +1,13 @@
 """speed: a partial index of escalation claims never posted, so the sweep's stale-claim check is a lookup (issue 14)
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0007
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
