@@ -58,13 +58,20 @@ def test_the_stand_in_takes_an_upload_in_two_steps_and_refuses_a_wrong_length(sl
 # --- when a report is due -------------------------------------------------------------------------------
 
 
-def test_reports_fall_on_monday_and_on_the_first_working_day_of_the_month():
+def test_reports_fall_on_the_first_working_day_of_the_week_and_of_the_month():
     tz = "Asia/Shanghai"
-    assert [p.label for p in due_periods(dt.date(2026, 11, 30), dt.date(2026, 11, 2), tz)] == ["2026-W48"]
-    assert due_periods(dt.date(2026, 11, 24), dt.date(2026, 11, 2), tz) == []
-    assert [p.label for p in due_periods(dt.date(2026, 12, 1), dt.date(2026, 12, 1), tz)] == ["2026-11"]
+    assert [p.label for p in due_periods(dt.date(2026, 11, 30), dt.date(2026, 11, 30), dt.date(2026, 11, 2), tz)] \
+        == ["2026-W48"]
+    assert due_periods(dt.date(2026, 11, 24), dt.date(2026, 11, 23), dt.date(2026, 11, 2), tz) == []
+    assert [p.label for p in due_periods(dt.date(2026, 12, 1), dt.date(2026, 11, 30), dt.date(2026, 12, 1), tz)] \
+        == ["2026-11"]
     # 4 January 2027 is a Monday and the first working day after New Year's Day: both
-    assert [p.label for p in due_periods(dt.date(2027, 1, 4), dt.date(2027, 1, 4), tz)] == ["2026-W53", "2026-12"]
+    assert [p.label for p in due_periods(dt.date(2027, 1, 4), dt.date(2027, 1, 4), dt.date(2027, 1, 4), tz)] \
+        == ["2026-W53", "2026-12"]
+    # Spring Festival 2027: Monday 8 February is a day off, the team is back on Thursday the 11th
+    assert due_periods(dt.date(2027, 2, 8), dt.date(2027, 2, 11), dt.date(2027, 2, 1), tz) == []
+    assert [p.label for p in due_periods(dt.date(2027, 2, 11), dt.date(2027, 2, 11), dt.date(2027, 2, 1), tz)] \
+        == ["2027-W05"]
 
 
 # --- posting --------------------------------------------------------------------------------------------

@@ -30,11 +30,13 @@ class ReportRun:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
 
 
-def due_periods(today: dt.date, first_working_day_of_month: dt.date, timezone: str) -> list[Period]:
-    """The periods whose report is due on `today` (local): last week on a Monday, last month on the month's
-    first working day. Pure."""
+def due_periods(today: dt.date, first_working_day_of_week: dt.date, first_working_day_of_month: dt.date,
+                timezone: str) -> list[Period]:
+    """The periods whose report is due on `today` (local): last week on the week's first working day (Monday,
+    or the first day after it the team works: never on a day off, care-domain §5's calendar), last month on the
+    month's first working day. Pure."""
     due = []
-    if today.weekday() == 0:
+    if today == first_working_day_of_week:
         due.append(Period.week_of(today, timezone).previous())
     if today == first_working_day_of_month:
         due.append(Period.month_of(today, timezone).previous())
@@ -62,7 +64,9 @@ def run_reports(svc: Services, publish: Callable[[Insight, str], str], *, team_i
                 run.skipped.append((team.id, f"before {team.digest_time}"))
                 continue
             today = local.date()
-            periods = due_periods(today, calendar.on_or_after_working_day(today.replace(day=1)), team.timezone)
+            monday = today - dt.timedelta(days=today.weekday())
+            periods = due_periods(today, calendar.on_or_after_working_day(monday),
+                                  calendar.on_or_after_working_day(today.replace(day=1)), team.timezone)
         for period in periods:
             _post_once(svc, run, publish, team.id, team.supervisor_channel, period, now)
     return run
