@@ -34,7 +34,19 @@ def _fail(error: CareError) -> None:
     raise click.ClickException(str(translate("en", error.key, **error.params)))
 
 
-@click.group()
+class _CareGroup(click.Group):
+    """Data sealed under a key this process does not have is one line saying which key to set, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        from storage.crypto import KeyProblem
+
+        try:
+            return super().invoke(ctx)
+        except KeyProblem as problem:
+            raise click.ClickException(str(problem)) from None
+
+
+@click.group(cls=_CareGroup)
 @click.option("-v", "--verbose", is_flag=True, help="Log what the bot does.")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="json: one JSON object a line (ts, level, logger, message, request_id).")
@@ -112,8 +124,13 @@ def demo(as_json: bool, database_url: str, today) -> None:
     from storage import queries
 
     _start_afresh(database_url)
-    if demo_keys():
-        click.echo(f"(no CAREBOT_SECRET_KEY set: the demo encrypts {database_url} with a throwaway key of its own)",
+    key = demo_keys()
+    if key:
+        key_file = _demo_key_file(database_url)
+        key_file.write_text(key + "\n")
+        key_file.chmod(0o600)
+        click.echo(f"(no CAREBOT_SECRET_KEY set: the demo encrypts {database_url} with a key of its own, kept in "
+                   f"{key_file}; `export CAREBOT_SECRET_KEY=$(cat {key_file})` to use it with serve or digest)",
                    err=True)
     wall = _services(database_url)
     with wall.db.unit_of_work() as session:
@@ -137,6 +154,17 @@ def demo(as_json: bool, database_url: str, today) -> None:
     else:
         click.echo(blocks_to_text(message.blocks, staff_names(services)))
         click.echo(f"(demo data in {database_url}; `--json` prints the Block Kit payload)", err=True)
+
+
+def _demo_key_file(database_url: str) -> Path:
+    """Where the demo keeps the key it made: beside its SQLite file (`carebot-demo.db` → `carebot-demo.key`),
+    else in the current directory."""
+    from sqlalchemy import make_url
+
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database:
+        return Path(url.database).with_suffix(".key")
+    return Path("carebot-demo.key")
 
 
 def _start_afresh(database_url: str) -> None:

@@ -131,3 +131,25 @@ def test_import_customers_from_excel(tmp_path):
     result = invoke(tmp_path, "import", "customers", str(path))
     assert result.exit_code == 0, result.output
     assert "created 1" in result.output and "refused 0" in result.output
+
+
+def test_the_demo_database_serves_digest_with_the_key_the_demo_kept(tmp_path):
+    """The README's path for a newcomer: `carebot demo` with no key, then digest/serve on the demo's database."""
+    bare = {k: v for k, v in os.environ.items() if k != "CAREBOT_SECRET_KEY"}
+    demo = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=tmp_path, env=bare, capture_output=True,
+                          text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    key_file = tmp_path / "carebot-demo.key"
+    assert f"export CAREBOT_SECRET_KEY=$(cat {key_file.name})" in demo.stderr or str(key_file) in demo.stderr
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    url = {"CAREBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'carebot-demo.db'}"}
+    digest = subprocess.run([sys.executable, "-m", "bot.cli", "digest", "--dry-run"], cwd=tmp_path,
+                            env={**bare, **url, "CAREBOT_SECRET_KEY": key_file.read_text().strip()},
+                            capture_output=True, text=True, timeout=120)
+    assert digest.returncode == 0, digest.stderr
+    assert "X666" in digest.stdout and "<!channel>" not in digest.stdout
+    wrong = subprocess.run([sys.executable, "-m", "bot.cli", "digest", "--dry-run"], cwd=tmp_path,
+                           env={**bare, **url, "CAREBOT_SECRET_KEY": "x" * 43}, capture_output=True, text=True,
+                           timeout=120)
+    assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
+    assert "CAREBOT_SECRET_KEY_OLD" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
