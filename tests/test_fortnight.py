@@ -21,6 +21,7 @@ from slack_sdk import WebClient
 from bot.care.sla_rules import load_sla_rules
 from bot.services import escalations
 from bot.services.complaints import ComplaintForm, open_complaint, set_sla_rules
+from bot.services.outbox import Policy
 from bot.services.people import Actor, Role
 from bot.services.teams import set_setting
 from storage import sla_queries
@@ -64,6 +65,9 @@ def fortnight(team, renderer, slack):
         slack.add_user(user, locale="en-US")
     slack.add_usergroup("S0SUPERS", "care-supervisors", ["U0SUPER"])
     set_sla_rules(team, HOURLY, set_by="test")
+    # The channel pace (1 post a second per channel) is real time and is tested in test_outbox / test_chaos_week;
+    # here the fortnight's hours are simulated, and waiting a real second per post cost minutes of idle suite.
+    team.outbox_policy = Policy(pace=dt.timedelta(0))
     ticks = Ticks(team, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
     team.clock.set(START + dt.timedelta(hours=10))  # Monday 1 February, 10:00
     complaints = {}
