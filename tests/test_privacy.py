@@ -279,7 +279,8 @@ def test_the_command_line_without_a_key_says_what_to_do_and_the_demo_makes_its_o
     demo_db = tmp_path / "demo.db"
     demo = cli("demo", "--database-url", f"sqlite:///{demo_db}", key="")
     assert demo.exit_code == 0, demo.output
-    assert "throwaway key" in demo.output and "张*" in demo.output
+    assert "a key of its own, kept in" in demo.output and "张*" in demo.output
+    assert (tmp_path / "demo.key").exists(), "kept beside the database, so serve and digest can open it"
     assert "张女士".encode() not in demo_db.read_bytes() + Path(f"{demo_db}-wal").read_bytes()
 
 
