@@ -26,8 +26,10 @@ def _services(url: str | None = None) -> Services:
     settings = Settings.from_env()
     url = url or settings.database_url
     require_keys()  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
+    db = Database(url)
+    _database_answers(db)
     upgrade(url)
-    return Services(db=Database(url), clock=SystemClock(), default_team=settings.default_team)
+    return Services(db=db, clock=SystemClock(), default_team=settings.default_team)
 
 
 def _fail(error: CareError) -> None:
@@ -78,6 +80,18 @@ def serve(host: str, port: int) -> None:
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
     serve_until_stopped(wsgi_app(app, health), host=host, port=port, threads=8, scheduler=scheduler,
                         bolt_app=app, health=health)
+
+
+def _database_answers(db: Database) -> None:
+    """One clear line, not a traceback, when the database is not there (issue 8 §3)."""
+    from sqlalchemy import make_url
+
+    problem = db.check()
+    if problem is not None:
+        db.dispose()
+        where = make_url(db.url).render_as_string(hide_password=True)
+        raise click.ClickException(f"cannot reach the database {where}: {problem}. Start it or fix "
+                                   "CAREBOT_DATABASE_URL; Carebot did not start.")
 
 
 def _one_sqlite_process(settings: Settings):

@@ -7,18 +7,13 @@ from slack_bolt import App
 from bot.services.calls import target_for_callback, target_for_customer
 from bot.services.errors import CareError, FormErrors
 from bot.services.queue import my_queue
+from handlers import inputs
 from handlers.deps import Deps, actor_of, channel_of
 from handlers.errors import guarded
 from handlers.ids import Action
 from handlers.views_common import PAGE_SIZE, log_call_view, parse_more_value, queue_page
 
-
-def parse_row_value(value: str) -> tuple[str, int]:
-    """'cb:12' -> ('cb', 12); anything else is a stale or forged button."""
-    prefix, _, number = (value or "").partition(":")
-    if prefix not in ("cb", "cu") or not number.isdigit():
-        raise CareError("errors.stale_page")
-    return prefix, int(number)
+parse_row_value = inputs.row_value  # 'cb:12' -> ('cb', 12); anything else is a stale or forged button
 
 
 def register(app: App, deps: Deps) -> None:
@@ -42,9 +37,10 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.SHOW_MORE.value)
     @guard
-    def show_more(ack, action, respond, context, **_):
+    def show_more(ack, body, action, respond, context, **_):
         ack()
         actor = actor_of(context)
+        inputs.response_url(body)  # the page is replaced in place
         first, segment = parse_more_value(action.get("value", ""))
         page = queue_page(renderer, actor.locale, my_queue(svc, actor, segment, first=first, limit=PAGE_SIZE),
                           segment=segment)

@@ -9,6 +9,7 @@ from slack_bolt import App
 from bot.services.calls import find_customer
 from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue, parse_segment
+from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import customer_command
 from handlers.deps import Deps, actor_of
@@ -59,8 +60,8 @@ def register(app: App, deps: Deps) -> None:
     def care(ack, command, respond, client, context, **_):
         ack()
         actor = actor_of(context)
-        name, _, rest = (command.get("text") or "").strip().partition(" ")
-        handler = subcommands.get(name.lower())
+        name, rest = inputs.command_text(command)
+        handler = subcommands.get(name)
         if handler is None:
-            return help_(actor, rest, respond, unknown=name)
-        handler(actor=actor, rest=rest.strip(), respond=respond, command=command, client=client)
+            return help_(actor, rest, respond, unknown=inputs.echo(name))
+        handler(actor=actor, rest=rest, respond=respond, command=command, client=client)

@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.webhook import WebhookClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services import escalations
@@ -28,13 +29,16 @@ from bot.services.complaints import (
 )
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor, locale_of
+from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors, slack_profile
 from handlers.errors import guarded
 from handlers.home import publish_home, publish_home_of
-from handlers.ids import INPUT_ACTION, Action, ComplaintField, Shortcut, ViewId
+from handlers.ids import Action, ComplaintField, Shortcut, ViewId
 from handlers.sla_jobs import render_post
+from handlers.unavailable import SAVE_WAIT, inline
 from messages.render import Message, Renderer, mention, translate
+from storage.db import waiting_at_most
 
 log = logging.getLogger(__name__)
 LIST_SIZE = 15  # rows per /care complaints: 2 blocks each, inside Slack's 50
@@ -82,36 +86,33 @@ def complaints_command(deps: Deps, actor: Actor, rest: str, respond: Callable, *
 
 
 def read_complaint_form(view: dict[str, Any]) -> ComplaintForm:
-    values = view.get("state", {}).get("values", {})
-    meta = json.loads(view.get("private_metadata") or "{}")
-
-    def chosen(block: ComplaintField, action: str = INPUT_ACTION) -> str | None:
-        element = values.get(block.value, {}).get(action) or {}
-        return (element.get("selected_option") or {}).get("value")
-
-    customer = chosen(ComplaintField.CUSTOMER, Action.CUSTOMER_SELECT.value) or meta.get("cu")
-    description = (values.get(ComplaintField.DESCRIPTION.value, {}).get(INPUT_ACTION) or {}).get("value") or ""
+    """The complaint modal through the one parser (handlers/inputs.py); malformed values are FormErrors."""
+    values, meta, fields = inputs.state_values(view), inputs.metadata(view), inputs.Fields()
+    customer = inputs.chosen(values, ComplaintField.CUSTOMER.value, Action.CUSTOMER_SELECT.value)
+    customer_id = fields.read(_customer_id, meta.get("cu") if customer is None else customer)
+    description = fields.read(inputs.typed, values, ComplaintField.DESCRIPTION.value) or ""
+    link = meta.get("link")
+    fields.check()
     return ComplaintForm(
-        customer_id=int(customer) if customer is not None and str(customer).isdigit() else None,
-        kind=chosen(ComplaintField.KIND), category=chosen(ComplaintField.CATEGORY),
-        severity=chosen(ComplaintField.SEVERITY), description=description, source_link=meta.get("link"))
+        customer_id=customer_id, kind=inputs.chosen(values, ComplaintField.KIND.value),
+        category=inputs.chosen(values, ComplaintField.CATEGORY.value),
+        severity=inputs.chosen(values, ComplaintField.SEVERITY.value), description=description,
+        source_link=link if isinstance(link, str) and link.startswith("https://") and len(link) < 500 else None)
+
+
+def _customer_id(value: Any) -> int | None:
+    try:
+        return inputs.optional_id(value)
+    except inputs.NotUnderstood:
+        raise FormErrors({ComplaintField.CUSTOMER.value: ("form.errors.customer_unknown", {})}) from None
 
 
 def _group_members(client: WebClient) -> Callable[[str], Collection[str]]:
     return lambda group_id: client.usergroups_users_list(usergroup=group_id)["users"]
 
 
-def _message_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
-    return channel, ts
-
-
-def _complaint_id(value: str | None) -> int:
-    if not value or not str(value).isdigit():
-        raise CareError("errors.stale_page")
-    return int(value)
+_message_of = inputs.where
+_complaint_id = inputs.record_id
 
 
 def register(app: App, deps: Deps) -> None:
@@ -132,30 +133,34 @@ def register(app: App, deps: Deps) -> None:
     def from_message(ack, body, client, context, **_):
         ack()
         actor = actor_of(context)
-        channel = (body.get("channel") or {}).get("id")
-        message = body.get("message") or {}
+        channel, ts = inputs.where({"channel": body.get("channel"), "message": body.get("message")})
+        message = body.get("message") if isinstance(body.get("message"), dict) else {}
+        text = message.get("text") if isinstance(message.get("text"), str) else ""
         link = None
-        if channel and message.get("ts"):
+        if channel and ts:
             try:
-                link = client.chat_getPermalink(channel=channel, message_ts=message["ts"])["permalink"]
+                link = client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
             except Exception:  # noqa: BLE001 - the complaint matters more than the link
-                log.warning("no permalink for %s/%s", channel, message.get("ts"), exc_info=True)
+                log.warning("no permalink for %s/%s", channel, ts, exc_info=True)
         client.views_open(trigger_id=body["trigger_id"],
-                          view=complaint_view(renderer, actor.locale, None, channel, message.get("text") or "", link))
+                          view=complaint_view(renderer, actor.locale, None, channel, text, link))
 
     @app.view(ViewId.COMPLAINT.value)
     @guard
     def submit_complaint(ack, view, client, context, **_):
         actor = actor_of(context)
         try:
-            opened = open_complaint(svc, actor, read_complaint_form(view), once=view_key(view))
+            form = read_complaint_form(view)
+            with waiting_at_most(SAVE_WAIT):
+                opened = open_complaint(svc, actor, form, once=view_key(view))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.DESCRIPTION.value))
+        except SQLAlchemyError as exc:
+            return ack(**inline(actor.locale, ComplaintField.DESCRIPTION.value, exc))
         ack()
-        meta = json.loads(view.get("private_metadata") or "{}")
         message = renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)
-        confirm_where_they_were(client, actor.user_id, meta.get("ch"), message)
+        confirm_where_they_were(client, actor.user_id, inputs.channel_id(inputs.metadata(view).get("ch")), message)
         publish_home(deps, client, actor)  # issue 13: the new complaint is in my queue
 
     # --- the rows of /care complaints ------------------------------------------------------------------
@@ -164,6 +169,7 @@ def register(app: App, deps: Deps) -> None:
         def listener(ack, body, action, respond, context, **_):
             ack()
             actor = actor_of(context)
+            inputs.response_url(body)  # the list is answered in place: a row button always has one
             operation(svc, actor, _complaint_id(action.get("value")), once=click_key(body, action))
             respond(**complaints_page(renderer, deps, actor).as_kwargs(), response_type="ephemeral",
                     replace_original=True)
@@ -188,16 +194,18 @@ def register(app: App, deps: Deps) -> None:
     @guard
     def submit_resolution(ack, view, client, context, **_):
         actor = actor_of(context)
-        meta = json.loads(view.get("private_metadata") or "{}")
-        values = view.get("state", {}).get("values", {})
-        text = (values.get(ComplaintField.RESOLUTION.value, {}).get(INPUT_ACTION) or {}).get("value") or ""
-        complaint_id = _complaint_id(str(meta.get("co") or ""))
+        meta = inputs.metadata(view)
+        complaint_id = _complaint_id(meta.get("co"))
         try:
-            if meta.get("esc"):
-                created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client),
-                                              once=view_key(view))
-            else:
-                created = resolve_complaint(svc, actor, complaint_id, text, once=view_key(view))
+            text = inputs.typed(inputs.state_values(view), ComplaintField.RESOLUTION.value)
+            with waiting_at_most(SAVE_WAIT):
+                if meta.get("esc"):
+                    created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client),
+                                                  once=view_key(view))
+                else:
+                    created = resolve_complaint(svc, actor, complaint_id, text, once=view_key(view))
+        except SQLAlchemyError as exc:
+            return ack(**inline(actor.locale, ComplaintField.RESOLUTION.value, exc))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.RESOLUTION.value))
@@ -211,8 +219,9 @@ def register(app: App, deps: Deps) -> None:
                                         "callbacks": len(created)})
         client.chat_postMessage(channel=actor.user_id, **done.as_kwargs())
         if meta.get("esc"):
-            update_post(client, meta.get("ch"), meta.get("ts"))
-        elif meta.get("rurl"):
+            update_post(client, inputs.channel_id(meta.get("ch")), meta.get("ts") if isinstance(meta.get("ts"), str)
+                        else None)
+        elif isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
             page = complaints_page(renderer, deps, actor)
             WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
@@ -245,9 +254,9 @@ def register(app: App, deps: Deps) -> None:
     def reassign(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        complaint_id = _complaint_id((action.get("block_id") or "").split(":")[1:2][0]
-                                     if ":" in (action.get("block_id") or "") else None)
-        new_owner = action.get("selected_user") or ""
+        block = action.get("block_id") if isinstance(action.get("block_id"), str) else ""
+        complaint_id = _complaint_id(block.split(":")[1] if block.startswith("esc:") and ":" in block[4:] else None)
+        new_owner = inputs.user_id(action.get("selected_user"))
         escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
                              once=click_key(body, action))
         update_post(client, *_message_of(body))

@@ -19,19 +19,20 @@ def _digest(value: Any) -> str:
 
 
 def view_key(view: dict[str, Any]) -> str:
-    state = (view.get("state") or {}).get("values")
+    state = view.get("state") if isinstance(view.get("state"), dict) else {}
+    state = state.get("values")
     return f"view:{view.get('callback_id')}:{view.get('id')}:{view.get('hash')}:{_digest(state)}"
 
 
 def click_key(body: dict[str, Any], action: dict[str, Any]) -> str:
-    user = (body.get("user") or {}).get("id")
+    user = body.get("user").get("id") if isinstance(body.get("user"), dict) else None
     return f"click:{action.get('action_id')}:{user}:{action.get('action_ts')}:{_digest(action.get('value'))}"
 
 
 def post_key(body: dict[str, Any], action: dict[str, Any], complaint_id: int) -> str:
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    ts = container.get("message_ts") or (body.get("message") or {}).get("ts")
+    from handlers.inputs import where
+
+    channel, ts = where(body)
     if not channel or not ts:
         return click_key(body, action)
     return f"post:{action.get('action_id')}:{complaint_id}:{channel}:{ts}"

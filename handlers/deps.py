@@ -42,9 +42,10 @@ def slack_profile(client: WebClient, user_id: str) -> SlackProfile | None:
 
 
 def channel_of(body: dict[str, Any]) -> str | None:
-    """Where an interaction happened (a channel, or none for the App Home)."""
-    return (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id") \
-        or body.get("channel_id")
+    """Where an interaction happened (a channel, or none for the App Home); checked by handlers/inputs.py."""
+    from handlers.inputs import where
+
+    return where(body)[0]
 
 
 def modal_errors(locale: str, view: dict[str, Any], errors: dict[str, tuple[str, dict]],

@@ -19,6 +19,8 @@ from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
 from handlers.deps import Deps
+from handlers.inputs import echo
+from handlers.unavailable import is_database_down, message_key
 from messages.render import Renderer
 
 log = logging.getLogger(__name__)
@@ -29,9 +31,13 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.error("error before the request was verified; nobody is told", exc_info=error)
         return
     locale = context.get("locale") or "zh-CN"
-    if isinstance(error, CareError):
-        key, params = error.key, error.params
+    if isinstance(error, CareError):  # what the person typed is echoed as a short prefix (handlers/inputs.py)
+        key, params = error.key, {k: echo(v) if type(v) is str else v for k, v in error.params.items()}
         metrics.LISTENER_ERRORS.labels("care").inc()
+    elif is_database_down(error):  # busy or away: say so, not "something went wrong"
+        log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
+        key, params = message_key(error), {}
+        metrics.LISTENER_ERRORS.labels("database").inc()
     else:
         ref = context.get("request_id") or uuid.uuid4().hex[:8]  # the id in every log line of this request
         log.error("unhandled error (ref %s)", ref, exc_info=error)

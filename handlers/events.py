@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
+from handlers import inputs
 from handlers.deps import Deps
 from handlers.errors import guarded
 from handlers.home import home_for
@@ -17,7 +18,7 @@ def register(app: App, deps: Deps) -> None:
     @app.event(Event.APP_HOME_OPENED.value)
     @guard
     def home_opened(event, client, context, **_):
-        if event.get("tab") != "home":
+        if event.get("tab") != "home" or not inputs.is_user_id(event.get("user")):
             return
         actor = context.get("actor")
         if actor is None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from slack_bolt import App
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.logs import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
 from bot.services.errors import NotRegistered
-from bot.services.people import actor_for, team_locale_for_user
+from bot.services.people import SlackProfile, actor_for, team_locale_for_user
 from bot.slack_client import counted
+from handlers import unavailable
 from handlers.deps import Deps, slack_profile
 from messages.render import pick_locale
+from storage.db import waiting_at_most
+
+log = logging.getLogger(__name__)
+READ_WAIT = 1.0  # seconds the person's row may wait for a lock: the ack must go out within Slack's 3 s
 
 
 def register(app: App, deps: Deps) -> None:
@@ -28,17 +36,25 @@ def register(app: App, deps: Deps) -> None:
             REQUEST_ID.reset(token)
 
     @app.middleware
-    def load_actor(context, client, next):
+    def load_actor(context, client, body, respond, next):
         context["verified"] = True  # Bolt (and bot/request_gate.py) checked the signature before any middleware
         user_id = context.user_id
         context["actor"] = None
         try:
-            if not user_id:
-                raise NotRegistered()
-            actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid))
-            context["actor"], context["locale"] = actor, actor.locale
-        except NotRegistered:  # told so in their own Slack language when Slack can say it
-            profile = slack_profile(client, user_id) if user_id else None
-            context["locale"] = pick_locale(profile.locale if profile else None,
-                                            team_locale_for_user(deps.services, user_id))
+            with waiting_at_most(READ_WAIT):
+                try:
+                    if not user_id:
+                        raise NotRegistered()
+                    actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid))
+                    context["actor"], context["locale"] = actor, actor.locale
+                    unavailable.remember_locale(user_id, actor.locale)
+                except NotRegistered:  # told so in their own Slack language when Slack can say it
+                    profile = slack_profile(client, user_id) if user_id else None
+                    context["locale"] = pick_locale(profile.locale if profile else None,
+                                                    team_locale_for_user(deps.services, user_id))
+        except SQLAlchemyError as exc:  # the database is away: answer now, in the person's language
+            log.warning("database unavailable for a request of %s: %s", user_id, str(exc).splitlines()[0])
+            locale = unavailable.locale_without_database(
+                user_id, lambda uid: (slack_profile(client, uid) or SlackProfile(None, None)).locale)
+            return unavailable.answer(body, locale, respond, client, user_id)
         next()

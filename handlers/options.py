@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import App
 
 from bot.services.customers import search_customers
+from handlers import inputs
 from handlers.deps import Deps
 from handlers.errors import guarded
 from handlers.ids import Action
@@ -19,5 +20,5 @@ def register(app: App, deps: Deps) -> None:
         actor = context.get("actor")
         if actor is None:  # unregistered people see no customer data
             return ack(options=[])
-        found = search_customers(deps.services, actor, payload.get("value", ""), limit=50)
+        found = search_customers(deps.services, actor, inputs.query(payload.get("value")), limit=50)
         ack(options=deps.renderer.options("customer_options.json.j2", actor.locale, customers=found))

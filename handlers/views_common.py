@@ -38,11 +38,18 @@ def home_view(renderer: Renderer, queue: Queue, actor: Actor, week: dict | None 
                          more=max(queue.total - HOME_ROWS, 0))
 
 
-def parse_more_value(value: str) -> tuple[int, tuple[str, str] | None]:
-    """The Show more button's value: "<offset>" or "<offset>|<segment field>:<segment value>"."""
-    offset, _, segment = (value or "0").partition("|")
+def parse_more_value(value: Any) -> tuple[int, tuple[str, str] | None]:
+    """The Show more button's value: "<offset>" or "<offset>|<segment field>:<segment value>" (NotUnderstood
+    when it is neither: handlers/inputs.py)."""
+    from handlers import inputs
+
+    if not isinstance(value, str):
+        raise inputs.NotUnderstood()
+    offset, _, segment = value.partition("|")
     field, _, name = segment.partition(":")
-    return (int(offset) if offset.isdigit() else 0), ((field, name) if field and name else None)
+    if segment and (field not in ("tier", "activity", "lifecycle") or not name or len(name) > 32):
+        raise inputs.NotUnderstood()
+    return inputs.offset(offset or "0"), ((field, name) if segment else None)
 
 
 def log_call_view(renderer: Renderer, locale: str, target: CallTarget | None, channel_id: str | None) -> dict:

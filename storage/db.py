@@ -4,9 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
+
+BUSY_TIMEOUT_MS = 30000  # how long a unit of work waits for SQLite's write lock (an import may hold it)
+# a request from Slack must be answered within 3 s: its units of work wait at most this long for a lock
+_LOCK_WAIT: ContextVar[float | None] = ContextVar("carebot_lock_wait", default=None)
+
+
+@contextmanager
+def waiting_at_most(seconds: float) -> Iterator[None]:
+    """Units of work begun inside wait at most `seconds` for a lock (SQLite's write lock, a PostgreSQL row
+    lock) and then fail with OperationalError, instead of SQLite's 30 s. For the request path."""
+    token = _LOCK_WAIT.set(seconds)
+    try:
+        yield
+    finally:
+        _LOCK_WAIT.reset(token)
 
 
 def normalise_url(url: str) -> str:
@@ -19,17 +35,25 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _sqlite_default_wait)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # a server that does not answer fails the connection in 5 s rather than the OS's minutes
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def _sqlite_default_wait(dbapi_connection, _record) -> None:
+    """A connection back in the pool waits the default time again (a request may have shortened it)."""
+    if dbapi_connection is not None:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.close()
 
 
@@ -44,7 +68,27 @@ class Database:
     @contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
+            wait = _LOCK_WAIT.get()
+            if wait is not None:
+                self._limit_lock_wait(session, wait)
             yield session
+
+    def _limit_lock_wait(self, session: Session, seconds: float) -> None:
+        millis = max(1, int(seconds * 1000))
+        if self.url.startswith("sqlite"):
+            session.execute(text(f"PRAGMA busy_timeout={millis}"))
+        elif self.url.startswith("postgresql"):
+            session.execute(text(f"SET LOCAL lock_timeout = {millis}"))
+
+    def check(self) -> str | None:
+        """None when the database answers; else one line saying why not (for `carebot serve`)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - whatever the driver says, said on one line
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            return reason[0] if reason else type(exc).__name__
+        return None
 
     def dispose(self) -> None:
         self.engine.dispose()

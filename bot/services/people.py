@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden, NotRegistered
 from messages.render import pick_locale
 from storage import queries
+from storage.db import waiting_at_most
 from storage.models import Staff
+
+log = logging.getLogger(__name__)
 
 LOCALE_CACHE_FOR = dt.timedelta(days=7)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -79,16 +85,38 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
 
 
 def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackProfile | None]) -> Actor:
-    """The registered person, with their language (Slack's users.info, cached a week), or NotRegistered."""
+    """The registered person, with their language (Slack's users.info, cached a week), or NotRegistered.
+
+    Only reads, except once a week per person when the cached language is refreshed: that write is brief
+    (waits 0.2 s at most for a lock) and best-effort, so a busy or read-only database still serves the
+    request (issue 8 §3)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         staff = queries.staff_by_user(session, user_id)
         if staff is None:
             raise NotRegistered()
-        team = queries.ensure_team(session, staff.team_id)
-        _refresh_profile(staff, now, fetch_profile)
-        return Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
-                     locale=pick_locale(staff.locale, team.locale), timezone=team.timezone)
+        team = queries.team_by_id(session, staff.team_id)
+        team_locale, timezone = (team.locale, team.timezone) if team else ("zh-CN", "Asia/Shanghai")
+        checked = staff.locale_checked_at
+        locale, stale = staff.locale, checked is None or now - checked > LOCALE_CACHE_FOR
+        actor = Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
+                      locale=pick_locale(locale, team_locale), timezone=timezone)
+    if not stale:
+        return actor
+    profile = fetch_profile(user_id)
+    if profile is not None and profile.locale:
+        actor = replace(actor, locale=pick_locale(profile.locale, team_locale))
+    try:
+        with waiting_at_most(0.2), svc.db.unit_of_work() as session:
+            staff = queries.staff_by_user(session, user_id)
+            if staff is not None:
+                if profile is not None:
+                    staff.locale = profile.locale or staff.locale
+                    staff.timezone = profile.timezone or staff.timezone
+                staff.locale_checked_at = now
+    except SQLAlchemyError as exc:  # busy or read-only: the language is asked again next time
+        log.warning("could not keep the language of %s: %s", user_id, str(exc).splitlines()[0])
+    return actor
 
 
 def _refresh_profile(staff: Staff, now: dt.datetime, fetch_profile: Callable[[str], SlackProfile | None]) -> None:
