@@ -79,17 +79,15 @@ def test_a_read_only_database_still_answers_reads_and_refuses_writes_clearly(tea
     read_only = Services(db=Database(f"sqlite:///file:{path}?mode=ro&uri=true"), clock=clock)
     try:
         with bot_on(read_only, slack) as sender:
-            for text in ("help", "due"):
-                reply, seconds = timed(lambda t=text: sender.command(t, user_id="U0AGENT",
-                                                                     response_url=slack.response_url(t)))
-                assert reply.status == 200 and seconds < 3
+            for text in ("help", "due"):  # (how fast: the lock and PostgreSQL tests; here: that reads work at all)
+                reply = sender.command(text, user_id="U0AGENT", response_url=slack.response_url(text))
+                assert reply.status == 200
             deadline = time.monotonic() + 5
             while len(slack.responses("help")) + len(slack.responses("due")) < 2 and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert "/care due" in texts(slack.responses("help")) and "Alice Wang" in texts(slack.responses("due"))
-            reply, seconds = timed(lambda: sender.view_submission(user_id="U0AGENT", view=log_call_view(cid, None),
-                                                                  values=form_values(summary="ok")))
-            assert seconds < 3
+            reply = sender.view_submission(user_id="U0AGENT", view=log_call_view(cid, None),
+                                           values=form_values(summary="ok"))
             assert "cannot reach its database" in reply.json()["errors"]["summary"]
     finally:
         read_only.db.dispose()
