@@ -15,6 +15,7 @@ from bot.services.calls import target_for_customer
 from bot.services.customer_card import CustomerForm, customer_card, edit_target, plan_saved, save_customer
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
+from handlers import inputs
 from handlers.complaints import complaint_view
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
 from handlers.errors import guarded
@@ -49,13 +50,14 @@ def customer_command(deps: Deps, actor: Actor, rest: str, command: dict, client:
 
 
 def read_customer_form(view: dict[str, Any]) -> tuple[int | None, CustomerForm]:
-    values = view.get("state", {}).get("values", {})
-    meta = json.loads(view.get("private_metadata") or "{}")
+    values = inputs.state_values(view)  # hostile shapes read as empty (handlers/inputs.py)
+    meta = inputs.metadata(view)
 
     def element(block: CustomerField) -> dict[str, Any]:
-        return values.get(block.value, {}).get(INPUT_ACTION) or {}
+        found = inputs.element(values, block.value, INPUT_ACTION)
+        return {k: v for k, v in found.items() if isinstance(v, str) or k == "selected_option"}
 
-    consent = (element(CustomerField.CONSENT).get("selected_option") or {}).get("value")
+    consent = inputs.chosen(values, CustomerField.CONSENT.value, INPUT_ACTION)
     customer_id = meta.get("cu")
     return (int(customer_id) if isinstance(customer_id, int) else None), CustomerForm(
         code=element(CustomerField.CODE).get("value"), name=element(CustomerField.NAME).get("value") or "",
@@ -64,10 +66,7 @@ def read_customer_form(view: dict[str, Any]) -> tuple[int | None, CustomerForm]:
         consent=None if consent is None else consent == "yes")
 
 
-def _customer_id(value: str | None) -> int:
-    if not value or not str(value).isdigit():
-        raise CareError("errors.stale_page")
-    return int(value)
+_customer_id = inputs.record_id  # a button's customer id: ASCII digits in range, else "not understood"
 
 
 def register(app: App, deps: Deps) -> None:
@@ -125,7 +124,7 @@ def register(app: App, deps: Deps) -> None:
             key, params = "customer.saved_changed", {"code": saved.code, "fields": fields}
         else:
             key, params = "customer.saved_nothing", {"code": saved.code}
-        meta = json.loads(view.get("private_metadata") or "{}")
+        meta = inputs.metadata(view)
         confirm_where_they_were(client, actor.user_id, meta.get("ch"),
                                 renderer.message("notice.json.j2", actor.locale, key=key, params=params))
         plan_saved(svc, actor, saved)

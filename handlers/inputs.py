@@ -107,6 +107,9 @@ def _element(values: dict[str, Any], block: str, action: str) -> dict[str, Any]:
     return element if isinstance(element, dict) else {}
 
 
+element = _element  # the element dict of a block (empty when the payload is not Slack's shape)
+
+
 def chosen(values: dict[str, Any], block: str, action: str = "value") -> str | None:
     """The value of the option picked in a select or radio group; None when nothing valid is picked."""
     option = _element(values, block, action).get("selected_option")
