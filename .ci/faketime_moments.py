@@ -34,9 +34,10 @@ def main() -> None:
         print(Path(libfaketime.__file__).parent / "vendor" / "libfaketime" / "src" / "libfaketime.so.1")
         return
     day, why = shifted_working_weekend_day()
+    shifted = [(f"{day} 10:00:00", why)] if day.startswith("2027") else []  # 2026-10-10 predates test data: open
     for moment, reason in [("2026-11-28 10:00:00", "a Saturday"),
                            ("2027-02-06 09:00:00", "Spring Festival 2027, a day off"),
-                           (f"{day} 10:00:00", why),
+                           *shifted,
                            ("2026-12-31 23:59:30", "New Year's Eve: the date rolls over during the run")]:
         at = dt.datetime.fromisoformat(moment).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
         print(f"{round(at.timestamp() - time.time()):+d}s|{moment} Asia/Shanghai, {reason}")
