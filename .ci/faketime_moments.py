@@ -5,7 +5,8 @@ start each child afresh. With --lib, the path of libfaketime.so.1 from PyPI's `l
 
 The 调休 day comes from the `holidays` package: the first weekend working day of 2027 when the package knows
 2027's schedule, else the latest one it knows (the State Council publishes each year's schedule late in the year
-before)."""
+before): 2026-10-10 today. Test data that a `carebot` subprocess checks against the wall clock (opened times that
+must not lie in the future) is dated before every moment here."""
 
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ def main() -> None:
         print(Path(libfaketime.__file__).parent / "vendor" / "libfaketime" / "src" / "libfaketime.so.1")
         return
     day, why = shifted_working_weekend_day()
-    shifted = [(f"{day} 10:00:00", why)] if day.startswith("2027") else []  # 2026-10-10 predates test data: open
+    shifted = [(f"{day} 10:00:00", why)]
     for moment, reason in [("2026-11-28 10:00:00", "a Saturday"),
                            ("2027-02-06 09:00:00", "Spring Festival 2027, a day off"),
                            *shifted,

@@ -31,10 +31,10 @@ def test_cli_imports_good_rows_reports_bad_ones_and_skips_repeats(tmp_path):
     sheet = tmp_path / "complaints.csv"
     sheet.write_text(
         "客户编号,类型,问题类别,严重程度,问题描述,登记时间,首次响应时间\n"
-        "2024001,投诉,产品质量,高,水壶漏水,2026-11-20 14:30,2026-11-20 15:00\n"
-        "A001,咨询,物流,,到货时间？,2026/11/21 09:10,\n"
-        "Z999,投诉,,,谁？,2026-11-21 09:00,\n"
-        "A001,投诉,,,太早,2026-11-21 09:00,2026-11-20 09:00\n"
+        "2024001,投诉,产品质量,高,水壶漏水,2025-11-21 14:30,2025-11-21 15:00\n"
+        "A001,咨询,物流,,到货时间？,2025/11/22 09:10,\n"
+        "Z999,投诉,,,谁？,2025-11-22 09:00,\n"
+        "A001,投诉,,,太早,2025-11-22 09:00,2025-11-21 09:00\n"
         "A001,投诉,,,时间,yesterday,\n",
         encoding="utf-8-sig")
     result = invoke(tmp_path, "import", "complaints", str(sheet))
@@ -53,9 +53,9 @@ def test_cli_imports_good_rows_reports_bad_ones_and_skips_repeats(tmp_path):
         first, second = session.scalars(select(Complaint).order_by(Complaint.id)).all()
         assert (first.kind, first.category, first.severity) == ("complaint", "quality", "high")
         assert first.owner_id == "U0LINA"
-        assert first.opened_at == dt.datetime(2026, 11, 20, 14, 30, tzinfo=SHANGHAI)
-        assert first.first_response_at == dt.datetime(2026, 11, 20, 15, 0, tzinfo=SHANGHAI)
-        assert first.resolution_due_at == dt.datetime(2026, 11, 21, 14, 30, tzinfo=SHANGHAI)
+        assert first.opened_at == dt.datetime(2025, 11, 21, 14, 30, tzinfo=SHANGHAI)
+        assert first.first_response_at == dt.datetime(2025, 11, 21, 15, 0, tzinfo=SHANGHAI)
+        assert first.resolution_due_at == dt.datetime(2025, 11, 22, 14, 30, tzinfo=SHANGHAI)
         assert (second.kind, second.category, second.first_response_at) == ("inquiry", "logistics", None)
     db.dispose()
 

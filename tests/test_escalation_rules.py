@@ -79,7 +79,7 @@ def test_cli_prints_the_audit_trail_of_a_complaint(tmp_path):
     assert runner.invoke(main, ["staff", "add", "U0LINA", "--role", "agent"], env=env).exit_code == 0
     customers, complaints = tmp_path / "customers.csv", tmp_path / "complaints.csv"
     customers.write_text("客户编号,姓名,联系电话,客户经理\nA001,A公司,13900001111,U0LINA\n", encoding="utf-8")
-    complaints.write_text("客户编号,登记时间\nA001,2026-11-20 09:00\n", encoding="utf-8")
+    complaints.write_text("客户编号,登记时间\nA001,2025-11-21 09:00\n", encoding="utf-8")
     assert runner.invoke(main, ["import", "customers", str(customers)], env=env).exit_code == 0
     assert runner.invoke(main, ["import", "complaints", str(complaints)], env=env).exit_code == 0
     trail = runner.invoke(main, ["escalation", "audit", "1"], env=env)
