@@ -26,6 +26,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# customer data is stored encrypted (issue 11): the bench's made-up book gets a fixed key of its own
+os.environ.setdefault("CAREBOT_SECRET_KEY", "carebot-bench-key-not-for-production-use")
 
 from sqlalchemy import insert, text  # noqa: E402
 

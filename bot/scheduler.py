@@ -43,7 +43,8 @@ def build_scheduler(services: Services, renderer: Renderer, client: WebClient,
                       kwargs={"services": services, "renderer": renderer, "client": client},
                       next_run_time=dt.datetime.now(dt.UTC))
     scheduler.add_job(_safely(run_nightly_plan_job), "interval", seconds=every_seconds, id=NIGHTLY_PLAN_JOB,
-                      kwargs={"services": services}, next_run_time=dt.datetime.now(dt.UTC))
+                      kwargs={"services": services, "renderer": renderer, "client": client},
+                      next_run_time=dt.datetime.now(dt.UTC))
     scheduler.add_job(_safely(post_reports), "interval", seconds=every_seconds, id=REPORT_JOB,
                       kwargs={"services": services, "renderer": renderer, "client": client},
                       next_run_time=dt.datetime.now(dt.UTC))

@@ -33,7 +33,7 @@ from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors, slack_profile
 from handlers.errors import guarded
-from handlers.home import publish_home, publish_home_of
+from handlers.home import publish_home, publish_home_of, refresh_homes
 from handlers.ids import Action, ComplaintField, Shortcut, ViewId
 from handlers.sla_jobs import render_post
 from handlers.unavailable import SAVE_WAIT, inline
@@ -239,6 +239,7 @@ def register(app: App, deps: Deps) -> None:
         escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
                                 once=post_key(body, action, complaint_id))
         update_post(client, *_message_of(body))
+        refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_SNOOZE.value)
     @guard
@@ -248,6 +249,7 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(action.get("value"))
         escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id))
         update_post(client, *_message_of(body))
+        refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_REASSIGN.value)
     @guard
@@ -257,8 +259,8 @@ def register(app: App, deps: Deps) -> None:
         block = action.get("block_id") if isinstance(action.get("block_id"), str) else ""
         complaint_id = _complaint_id(block.split(":")[1] if block.startswith("esc:") and ":" in block[4:] else None)
         new_owner = inputs.user_id(action.get("selected_user"))
-        escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
-                             once=click_key(body, action))
+        old_owner = escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
+                                         once=click_key(body, action))
         update_post(client, *_message_of(body))
         row = complaint_for(svc, actor, complaint_id, checked=True)
         to = locale_of(svc, new_owner, None, lambda user_id: slack_profile(client, user_id))  # their language
@@ -266,6 +268,7 @@ def register(app: App, deps: Deps) -> None:
                                 params={"who": mention(actor.user_id), "ticket": translate(to, f"ticket.{row.kind}"),
                                         "id": row.id, "name": row.customer_name})
         client.chat_postMessage(channel=new_owner, **note.as_kwargs())
+        refresh_homes(deps, client, [actor.user_id, old_owner, new_owner])  # it left one queue for another
 
     @app.action(Action.ESCALATION_RESOLVE.value)
     @guard

@@ -1,10 +1,13 @@
 """The App Home: my queue today with **Log call**, my week (calls done, callbacks on time, CSAT), quick actions
 (log a call, open a complaint) and, for supervisors, the team's week. Published when the tab opens and again
-after each change of mine (a call logged, a complaint opened or resolved)."""
+after each change of mine: a call logged, a complaint opened or resolved, an escalation acknowledged, snoozed
+or reassigned (the old and the new owner), and the nightly plan (only the people whose queue it changed)."""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Iterable
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -47,23 +50,48 @@ def short_week(figures, locale: str) -> dict[str, str]:
             "res": value_text(figures.resolution_within_sla, "%", locale)}
 
 
-def publish_home(deps: Deps, client: WebClient, actor: Actor) -> None:
+def publish_home(deps: Deps, client: WebClient, actor: Actor) -> bool:
     """Refresh the person's Home after a change; a failure is logged, never shown as the change failing."""
     try:
         client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
     except Exception:
         log.exception("refreshing the App Home of %s failed", actor.user_id)
+        return False
+    return True
 
 
-def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> None:
+def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> bool:
     """Refresh a colleague's Home after a change made for them (a supervisor resolved their complaint)."""
     if not user_id:
-        return
+        return False
     try:
         actor = actor_for(deps.services, user_id, lambda user: slack_profile(client, user))
     except NotRegistered:
-        return
-    publish_home(deps, client, actor)
+        return False
+    except Exception:
+        log.exception("refreshing the App Home of %s failed", user_id)
+        return False
+    return publish_home(deps, client, actor)
+
+
+def refresh_homes(deps: Deps, client: WebClient, user_ids: Iterable[str | None], *, limit: int | None = None,
+                  batch: int | None = None, pause: float = 0.0) -> tuple[int, int]:
+    """Publish the Home of each of these people (once each, sorted; at most `limit` of them), `batch` at a time
+    with `pause` seconds between batches. One Home that fails is logged and the others still go out.
+    Returns (published, left out over the limit)."""
+    people = sorted({u for u in user_ids if u})
+    over = max(len(people) - limit, 0) if limit is not None else 0
+    if over:
+        log.warning("%d App Home(s) not refreshed: more than %d people changed at once (each is refreshed "
+                    "when its tab is opened)", over, limit)
+        people = people[:limit]
+    published = 0
+    for index, user_id in enumerate(people):
+        if batch and index and index % batch == 0 and pause:
+            time.sleep(pause)
+        if publish_home_of(deps, client, user_id):
+            published += 1
+    return published, over
 
 
 def register(app: App, deps: Deps) -> None:

@@ -141,6 +141,15 @@ def close_open_callbacks_of_kind(session: Session, customer_id: int, kind: str, 
     return result.rowcount or 0
 
 
+def owners_of_callbacks(session: Session, callback_ids: Sequence[int]) -> set[str]:
+    """Who owns these callbacks (by primary key, 500 ids a query)."""
+    ids, owners = list(callback_ids), set()
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        owners.update(session.scalars(select(Callback.owner_id).distinct().where(Callback.id.in_(chunk))))
+    owners.discard(None)
+    return owners
+
+
 def customer_of_complaint(session: Session, complaint_id: int) -> Complaint | None:
     return session.get(Complaint, complaint_id)
 

@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 class PlanResult:
     customers: int = 0
     created: list[int] = field(default_factory=list)  # ids of the callbacks created
+    owners: set[str] = field(default_factory=set)  # whose queue changed: owners of callbacks created or closed
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,9 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
                 planned += plan_after_complaint_resolved(facts, book.segments[cid], complaint_id, resolved_at,
                                                          existing, contacts, rules, calendar, now)
             result.created += _insert(session, team.id, facts, planned, owners, now)
-            _close_completed_record_tasks(session, facts, rules, now)
+            if _close_completed_record_tasks(session, facts, rules, now) and facts.owner_id:
+                result.owners.add(str(facts.owner_id))
+        result.owners |= plan_queries.owners_of_callbacks(session, result.created)
     if result.created:
         log.info("care plan for %s: %d callback(s) created", team_id, len(result.created))
     return result
@@ -183,13 +186,13 @@ def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Seque
 
 
 def _close_completed_record_tasks(session: Session, facts: CustomerFacts, rules: CareRules,
-                                  now: dt.datetime) -> None:
+                                  now: dt.datetime) -> int:
     """A "complete the record" task is done once no key field is missing any more and the customer is no
-    longer flagged 待跟进 (care-domain §2)."""
+    longer flagged 待跟进 (care-domain §2). Returns how many were closed."""
     step = rules.triggers.record
     if facts.flagged or any(f in facts.missing for f in step.key_fields):
-        return
-    plan_queries.close_open_callbacks_of_kind(session, facts.customer_id, step.kind, "done", now)
+        return 0
+    return plan_queries.close_open_callbacks_of_kind(session, facts.customer_id, step.kind, "done", now)
 
 
 def _remember_segments(customer: Customer, segments: Segments, now: dt.datetime) -> None:
@@ -257,6 +260,7 @@ def missing_fields(customer: Customer) -> tuple[str, ...]:
 @dataclass
 class NightlyRun:
     planned: list[tuple[str, int]] = field(default_factory=list)  # team, callbacks created
+    changed_owners: dict[str, set[str]] = field(default_factory=dict)  # team -> people whose queue changed
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
 
 
@@ -290,6 +294,7 @@ def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time:
         with svc.db.unit_of_work() as session:
             plan_queries.finish_plan_run(session, team.id, day, svc.clock.now(), len(result.created))
         run.planned.append((team.id, len(result.created)))
+        run.changed_owners[team.id] = set(result.owners)
     return run
 
 
