@@ -7,8 +7,11 @@ Seeds two years of history (calls, callbacks, complaints with SLA rows and pause
 - the weekly report: `build_insight` (every metric, by agent and tier, this week and the one before, the 8-week
   trends, churn risk at both ends) plus the four PNG charts and the CSV/XLSX of every number;
 - the monthly report the same way;
+- one agent's own numbers, as `/care stats` builds them (their calls and customers only);
 - the baseline: the same window's calls read with one hand-written SQL query through the bare DB driver (the
   least any report must do), so the ratio says what the metrics cost on top of reading the rows.
+Each is timed as wall time and as CPU time of this process (SQLite runs inside it): on a shared machine the wall
+time follows the load average, which is printed with the results.
 Set CAREBOT_DATABASE_URL to a PostgreSQL URL to measure there (a scratch database is created and dropped).
 """
 
@@ -128,13 +131,15 @@ WHERE cl.team_id = 'default' AND cl.called_at >= :start AND cl.called_at < :end
 """
 
 
-def timed(fn, repeat: int) -> float:
-    samples = []
+def timed(fn, repeat: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of `repeat` runs."""
+    walls, cpus = [], []
     for _ in range(repeat):
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         fn()
-        samples.append(time.perf_counter() - begin)
-    return statistics.median(samples)
+        walls.append(time.perf_counter() - begin)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> None:
@@ -201,12 +206,18 @@ def run(url: str, args, folder: Path) -> None:
         return go
 
     report(week)()  # warm up: fonts, holiday tables
+    print(f"load average before: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     for name, period in (("week 2026-W48", week), ("month 2026-11", month)):
-        ours = timed(report(period), args.repeat)
-        base = timed(baseline(period), args.repeat)
+        ours, ours_cpu = timed(report(period), args.repeat)
+        base, base_cpu = timed(baseline(period), args.repeat)
         rows = baseline(period)()
-        print(f"{name}: report {ours:.2f} s (target < 5 s) · baseline read of the window's {rows:,} calls "
-              f"{base:.3f} s · ratio {ours / base:.1f}×")
+        print(f"{name}: report {ours:.2f} s wall, {ours_cpu:.2f} s CPU (target < 5 s) · baseline read of the "
+              f"window's {rows:,} calls {base:.3f} s wall, {base_cpu:.3f} s CPU · ratio {ours / base:.1f}× wall, "
+              f"{ours_cpu / max(base_cpu, 1e-6):.1f}× CPU")
+    agent = "U0BENCH0007"
+    mine, mine_cpu = timed(lambda: build_insight(svc, period=week, agent=agent), args.repeat)
+    print(f"/care stats of one agent ({agent}, week): {mine:.2f} s wall, {mine_cpu:.2f} s CPU")
+    print(f"load average after: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
     db.dispose()
 
 

@@ -41,5 +41,7 @@ class TeamInsight(Base):
 
 # the period queries: a team's calls, callbacks and complaints by time
 Index("ix_call_log_team_called", CallLog.team_id, CallLog.called_at)
+# the last reaching call of every customer before a moment (churn risk), read from this index alone (0013)
+Index("ix_call_log_team_called_reach", CallLog.team_id, CallLog.called_at, CallLog.customer_id, CallLog.outcome)
 Index("ix_callback_team_due", Callback.team_id, Callback.due_at)
 Index("ix_complaint_team_opened", Complaint.team_id, Complaint.opened_at)

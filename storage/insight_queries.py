@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Row, delete, func, or_, select, update
+from sqlalchemy import Row, and_, case, delete, exists, func, literal, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -31,6 +32,117 @@ def calls_between(session: Session, team_id: str, start: dt.datetime, end: dt.da
     if staff_id is not None:
         query = query.where(CallLog.staff_id == staff_id)
     return session.connection().execute(query).all()  # Core rows: no ORM loading for plain columns
+
+
+def call_tallies(session: Session, team_id: str, bounds: Sequence[dt.datetime], satisfied_min: int,
+                 promoter_min: int, detractor_max: int, staff_id: str | None = None) -> Sequence[Row]:
+    """The team's calls in [bounds[0], bounds[-1]) counted in the database, by person, tier and bucket (bucket i
+    is [bounds[i], bounds[i+1])): (staff_id, tier, bucket, calls, rated, rating_sum, satisfied, nps_n,
+    promoters, detractors) — a few hundred rows however many calls. One range of the team/time index."""
+    edges = list(bounds)
+    whens = [(CallLog.called_at < edge, i) for i, edge in enumerate(edges[1:-1])]
+    bucket = (case(*whens, else_=len(edges) - 2) if whens else literal(0)).label("bucket")
+    tier = _tier().label("tier")
+
+    def count_if(condition):
+        return func.sum(case((condition, 1), else_=0))
+
+    query = (select(CallLog.staff_id, tier, bucket, func.count(), func.count(CallLog.rating),
+                    func.coalesce(func.sum(CallLog.rating), 0), count_if(CallLog.rating >= satisfied_min),
+                    func.count(CallLog.nps), count_if(CallLog.nps >= promoter_min),
+                    count_if(CallLog.nps <= detractor_max))
+             .join(Customer, Customer.id == CallLog.customer_id)
+             .where(CallLog.team_id == team_id, CallLog.called_at >= edges[0], CallLog.called_at < edges[-1])
+             .group_by(CallLog.staff_id, tier, bucket))
+    if staff_id is not None:
+        query = query.where(CallLog.staff_id == staff_id)
+    return session.connection().execute(query).all()
+
+
+@dataclass(frozen=True)
+class ChurnMoment:
+    """Churn risk at `at`, as instants: a customer whose last reaching call is before `before` or inside one of
+    `also` ([start, end) pairs), or who has none and a first deal before `first_deal_before`, is at risk
+    (bot.services.insight_churn works these out from the segment rule)."""
+
+    at: dt.datetime
+    before: dt.datetime
+    also: tuple[tuple[dt.datetime, dt.datetime], ...]
+    first_deal_before: dt.date
+
+
+def _last_before(cutoff: dt.datetime, at: dt.datetime):
+    """The customer's last reaching call in [cutoff, at), per customer (the customer/time index)."""
+    return type_coerce(select(func.max(CallLog.called_at)).where(
+        CallLog.customer_id == Customer.id, CallLog.called_at >= cutoff, CallLog.called_at < at,
+        CallLog.outcome != UNREACHABLE).correlate(Customer).scalar_subquery(), CallLog.called_at.type)
+
+
+def _customers_with_last_calls(team_id: str, cutoff: dt.datetime, moments: Sequence[ChurnMoment],
+                               owner_id: str | None):
+    """(id, owner_id, tier, first_purchase_on, l0, l1, …): each customer with their last reaching call before
+    each moment since `cutoff`. For the whole team, one range of the covering index (team, called_at, customer,
+    outcome) grouped by customer; for one owner's customers, per customer through the customer/time index."""
+    columns = [Customer.id.label("id"), Customer.owner_id.label("owner_id"), _tier().label("tier"),
+               Customer.first_purchase_on.label("first_purchase_on")]
+    if owner_id is not None:
+        return (select(*columns, *[_last_before(cutoff, m.at).label(f"l{k}") for k, m in enumerate(moments)])
+                .where(Customer.team_id == team_id, Customer.owner_id == owner_id).subquery())
+    last = select(CallLog.customer_id, *[
+        type_coerce(func.max(case((CallLog.called_at < m.at, CallLog.called_at))), CallLog.called_at.type)
+        .label(f"l{k}") for k, m in enumerate(moments)]).where(
+        CallLog.team_id == team_id, CallLog.outcome != UNREACHABLE, CallLog.called_at >= cutoff,
+        CallLog.called_at < max(m.at for m in moments)).group_by(CallLog.customer_id).subquery()
+    return (select(*columns, *[last.c[f"l{k}"] for k in range(len(moments))])
+            .outerjoin(last, last.c.customer_id == Customer.id).where(Customer.team_id == team_id).subquery())
+
+
+def churn_counts(session: Session, team_id: str, cutoff: dt.datetime, moments: Sequence[ChurnMoment],
+                 owner_id: str | None = None) -> Sequence[Row]:
+    """(owner_id, tier, how many at churn risk at each moment) over every customer of the team (of one owner),
+    by the rule `churn_flag` states. A customer reached only before `cutoff` is at risk at every moment (the
+    caller picks `cutoff` so): one EXISTS tells, asked only of customers without a recent call and a recent
+    or unknown first deal."""
+    book = _customers_with_last_calls(team_id, cutoff, moments, owner_id)
+    reached_long_ago = exists().where(CallLog.customer_id == book.c.id, CallLog.called_at < cutoff,
+                                      CallLog.outcome != UNREACHABLE)
+    flags = []
+    for k, m in enumerate(moments):
+        last = book.c[f"l{k}"]
+        inside = or_(last < m.before, *[and_(last >= start, last < end) for start, end in m.also])
+        flags.append(func.sum(case((last.isnot(None), case((inside, 1), else_=0)),
+                                   (book.c.first_purchase_on < m.first_deal_before, 1),
+                                   (reached_long_ago, 1), else_=0)))
+    return session.connection().execute(
+        select(book.c.owner_id, book.c.tier, *flags).group_by(book.c.owner_id, book.c.tier)).all()
+
+
+def churn_of_customers(session: Session, team_id: str, cutoff: dt.datetime, moments: Sequence[ChurnMoment],
+                       customer_ids: Sequence[int]) -> dict[int, tuple]:
+    """Per customer (a few: those with tickets): (owner_id, tier, first_purchase_on, last reaching call before
+    each moment since `cutoff` or None, reached before `cutoff`) — per customer through the customer/time index."""
+    old = exists().where(CallLog.customer_id == Customer.id, CallLog.called_at < cutoff,
+                         CallLog.outcome != UNREACHABLE)
+    out: dict[int, tuple] = {}
+    ids = list(customer_ids)
+    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
+        rows = session.connection().execute(
+            select(Customer.id, Customer.owner_id, _tier(), Customer.first_purchase_on,
+                   *[_last_before(cutoff, m.at) for m in moments],
+                   case((old, literal(1)), else_=0))
+            .where(Customer.team_id == team_id, Customer.id.in_(chunk))).all()
+        for row in rows:
+            n = len(moments)
+            out[row[0]] = (row[1], row[2] or "ordinary", row[3], tuple(row[4:4 + n]), bool(row[4 + n]))
+    return out
+
+
+def churn_flag(moment: ChurnMoment, last: dt.datetime | None, first_deal: dt.date | None,
+               reached_long_ago: bool) -> bool:
+    """What churn_counts counts for one customer at `moment`, from churn_of_customers' row."""
+    if last is not None:
+        return last < moment.before or any(start <= last < end for start, end in moment.also)
+    return (first_deal is not None and first_deal < moment.first_deal_before) or reached_long_ago
 
 
 def last_reached_between(session: Session, team_id: str, since: dt.datetime,

@@ -122,34 +122,57 @@ def test_thresholds_are_the_team_s(book):
         set_metric_setting(book, "colour", "3")
 
 
-def test_churn_risk_at_a_moment_is_the_segment_rule_for_every_customer():
-    """The report counts churn risk for a whole book at once; it must agree with segments.activity_of."""
+@pytest.mark.parametrize("moment", [
+    dt.datetime(2026, 8, 31, 23, 30, tzinfo=SH),  # month ends: add_months clamps (Feb 28 -> Aug 28)
+    dt.datetime(2027, 2, 28, 10, 0, tzinfo=SH),  # Aug 28..31 all end on Feb 28: the time of day decides
+    dt.datetime(2026, 11, 30, 17, 45, tzinfo=dt.UTC),  # a report of a running period judges at now (UTC)
+], ids=["aug-31", "feb-28", "utc-now"])
+def test_churn_risk_at_a_moment_is_the_segment_rule_for_every_customer(team, moment):
+    """The report counts churn risk for a whole book in the database; it must agree with segments.activity_of
+    for every customer (each gets a tier of its own here, so the count per tier is theirs)."""
     import random
 
     from bot.care.rules import default_rules
     from bot.care.segments import Activity, CustomerFacts, activity_of
-    from bot.services.insight import _Book, _churn_risk
+    from bot.services.insight_churn import churn_by_owner_and_tier
+    from storage.models import Customer
 
     rng = random.Random(5)
     rules = default_rules()
-    at_ = dt.datetime(2026, 8, 31, 23, 30, tzinfo=SH)  # month ends: add_months clamps (Feb 28 -> Aug 28)
-    customers, last, tickets = [], {}, []
-    for cid in range(1, 400):
-        first = dt.date(2025, 1, 1) + dt.timedelta(days=rng.randint(0, 600)) if rng.random() < 0.8 else None
-        customers.append((cid, "ordinary", first, "U1"))
-        if rng.random() < 0.7:
-            last[cid] = at_ - dt.timedelta(days=rng.randint(150, 220), hours=rng.randint(0, 23))
-        if rng.random() < 0.1:
-            tickets += [(cid, at_ - dt.timedelta(days=rng.randint(0, 70))) for _ in range(rng.randint(1, 4))]
-    book = _Book(calls=[], callbacks=[], complaints=[], tickets=tickets, customers=customers,
-                 last_reached_before_window=last)
-    [fast] = _churn_risk(book, rules, (at_,))
-    for cid, _, first, owner in customers:
-        facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first,
-                              last_interaction_at=last.get(cid),
-                              tickets_at=tuple(t for c, t in tickets if c == cid))
-        assert fast[cid] == (activity_of(facts, rules, at_) is Activity.CHURN_RISK), cid
-    assert 0 < sum(fast.values()) < len(customers)
+    window_start = moment - dt.timedelta(days=60)
+    expected, tickets = {}, []
+    with team.db.unit_of_work() as session:
+        for cid in range(1, 401):
+            first = (moment - dt.timedelta(days=rng.randint(150, 220))).date() if rng.random() < 0.8 else None
+            owner = ("U0AGENT", "U0AGENT2")[cid % 2]
+            session.add(Customer(id=cid, team_id="default", code=f"C{cid}", name="x", owner_id=owner,
+                                 tier=f"c{cid}", first_purchase_on=first, created_at=moment))
+            last = None
+            if rng.random() < 0.7:  # around the 6-month line, to the minute
+                last = moment - dt.timedelta(days=rng.randint(176, 188), hours=rng.randint(0, 23),
+                                             minutes=rng.randint(0, 59))
+            elif rng.random() < 0.3:  # reached only long ago (before the report reads exact times)
+                last = moment - dt.timedelta(days=rng.randint(300, 500))
+            session.flush()
+            if last is not None:
+                call(session, cid, "U0AGENT", last, 4)
+            call(session, cid, "U0AGENT", moment - dt.timedelta(days=1), None, outcome="unreachable")  # not contact
+            call(session, cid, "U0AGENT", moment + dt.timedelta(hours=1), 5)  # after the moment: not yet
+            mine = [moment - dt.timedelta(days=rng.randint(0, 70)) for _ in range(rng.randint(1, 4))
+                    ] if rng.random() < 0.1 else []
+            tickets += [(cid, t) for t in mine]
+            facts = CustomerFacts(customer_id=cid, code="", owner_id=owner, first_purchase_on=first,
+                                  last_interaction_at=last, tickets_at=tuple(mine))
+            expected[(owner, f"c{cid}")] = int(activity_of(facts, rules, moment) is Activity.CHURN_RISK)
+    with team.db.unit_of_work() as session:
+        counted = churn_by_owner_and_tier(session, "default", (moment,), rules, window_start, tickets)
+        one_owner = churn_by_owner_and_tier(session, "default", (moment,), rules, window_start, tickets,
+                                            owner_id="U0AGENT2")  # /care stats reads that owner's customers only
+    assert {group: numbers[0] for group, numbers in counted.items()} == expected
+    assert {group: numbers[0] for group, numbers in one_owner.items()} == {
+        group: n for group, n in expected.items() if group[0] == "U0AGENT2"}
+    assert 0 < sum(expected.values()) < len(expected)
+    assert any(len([t for c, t in tickets if c == cid]) >= 3 for cid in range(1, 401)), "a spike is tested"
 
 
 def test_an_old_call_still_counts_as_the_last_contact(team, clock):
@@ -167,3 +190,36 @@ def test_an_old_call_still_counts_as_the_last_contact(team, clock):
     insight = build_insight(team, period=Period.parse("2026-W48", "Asia/Shanghai"))
     assert insight.team.current.churn_risk == 1
     assert insight.by_agent["U0AGENT"].current.churn_risk == 1
+
+
+def test_an_agent_s_own_numbers_are_read_for_that_agent_only(book):
+    """/care stats for one agent: the same figures as that agent's line of the team's report, from queries of
+    their calls and their customers only (no range over the whole team's calls)."""
+    from sqlalchemy import event
+
+    from bot.services.insight import stats_for
+    from bot.services.people import Actor, Role
+
+    period = Period.parse("2026-W48", "Asia/Shanghai")
+    team_report = build_insight(book, period=period)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(book.db.engine, "before_cursor_execute", record)
+    try:
+        for agent in ("U0AGENT", "U0AGENT2"):
+            mine = build_insight(book, period=period, agent=agent)
+            assert mine.by_agent.keys() == {agent} and mine.agent == agent
+            assert mine.by_agent[agent] == team_report.by_agent[agent], agent
+            assert mine.team == team_report.by_agent[agent]
+        stats = stats_for(book, Actor("U0AGENT2", "default", Role.AGENT, "en", "Asia/Shanghai"), "week", None)
+    finally:
+        event.remove(book.db.engine, "before_cursor_execute", record)
+    assert stats.insight.agent == "U0AGENT2" and stats.agent == "U0AGENT2"
+    reads_calls = [s for s in statements if "FROM call_log" in s]
+    assert reads_calls
+    for statement in reads_calls:  # each read of calls is one agent's, or one customer's through its index
+        assert "call_log.staff_id = " in statement or "call_log.customer_id = customer.id" in statement, statement
+    assert all("customer.owner_id = " in s for s in statements if "FROM customer" in s and "call_log" in s)

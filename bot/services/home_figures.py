@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 from bot.care import metrics as m
 from bot.services.core import Services
-from bot.services.insight import _settings, complaint_facts
+from bot.services.insight_build import complaint_facts
+from bot.services.insight_figures import settings_in
 from storage import insight_queries as iq
 from storage import queries
 
@@ -32,9 +33,12 @@ def week_figures(svc: Services, team_id: str, staff_id: str | None, now: dt.date
         team = queries.ensure_team(session, team_id)
         period = m.Period.containing("week", now, team.timezone)
         as_of = period.as_of(now)
-        settings = _settings(session, team.id)
-        calls = iq.calls_between(session, team.id, period.start, as_of + dt.timedelta(microseconds=1),
-                                 staff_id=staff_id)  # a call logged this very moment counts
+        settings = settings_in(session, team.id)
+        calls = m.Tally()  # counted in the database; a call logged this very moment counts
+        bounds = [period.start, as_of + dt.timedelta(microseconds=1)]
+        for row in iq.call_tallies(session, team.id, bounds, m.SATISFIED_MIN, m.PROMOTER_MIN, m.DETRACTOR_MAX,
+                                   staff_id=staff_id):
+            calls += m.Tally(*(int(v or 0) for v in row[3:]))
         callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed) for owner, tier, due, status, closed
                      in iq.callbacks_due_between(session, team.id, period.start, period.end, owner_id=staff_id)]
         fr = res = None
@@ -43,7 +47,6 @@ def week_figures(svc: Services, team_id: str, staff_id: str | None, now: dt.date
             complaints = complaint_facts(session, team.id, period.start, period.end, sla_rules)
             stats = m.complaint_stats(complaints, period, sla_rules.work_calendar(), as_of, settings, reopened=set())
             fr, res = stats.first_response.within_sla, stats.resolution.within_sla
-    return WeekFigures(period=period, done=len(calls), csat=m.csat(row[5] for row in calls),
-                       nps=m.nps((row[6] for row in calls), settings.nps_min_answers),
+    return WeekFigures(period=period, done=calls.calls, csat=calls.csat(), nps=calls.nps(settings.nps_min_answers),
                        callbacks=m.callback_stats(callbacks, period, as_of),
                        first_response_within_sla=fr, resolution_within_sla=res)
