@@ -21,19 +21,6 @@ def _tier():
     return func.coalesce(Customer.segment_tier, Customer.tier)
 
 
-def calls_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime,
-                  staff_id: str | None = None) -> Sequence[Row]:
-    """(called_at, staff_id, customer_id, tier, outcome, rating, nps) of the team's calls in [start, end), of one
-    person when `staff_id` is given."""
-    query = (select(CallLog.called_at, CallLog.staff_id, CallLog.customer_id, _tier(), CallLog.outcome,
-                    CallLog.rating, CallLog.nps)
-             .join(Customer, Customer.id == CallLog.customer_id)
-             .where(CallLog.team_id == team_id, CallLog.called_at >= start, CallLog.called_at < end))
-    if staff_id is not None:
-        query = query.where(CallLog.staff_id == staff_id)
-    return session.connection().execute(query).all()  # Core rows: no ORM loading for plain columns
-
-
 def call_tallies(session: Session, team_id: str, bounds: Sequence[dt.datetime], satisfied_min: int,
                  promoter_min: int, detractor_max: int, staff_id: str | None = None) -> Sequence[Row]:
     """The team's calls in [bounds[0], bounds[-1]) counted in the database, by person, tier and bucket (bucket i
@@ -143,35 +130,6 @@ def churn_flag(moment: ChurnMoment, last: dt.datetime | None, first_deal: dt.dat
     if last is not None:
         return last < moment.before or any(start <= last < end for start, end in moment.also)
     return (first_deal is not None and first_deal < moment.first_deal_before) or reached_long_ago
-
-
-def last_reached_between(session: Session, team_id: str, since: dt.datetime,
-                         before: dt.datetime) -> dict[int, dt.datetime]:
-    """Each customer's last call that reached them in [since, before) (a range of the team/time index)."""
-    rows = session.connection().execute(
-        select(CallLog.customer_id, func.max(CallLog.called_at))
-        .where(CallLog.team_id == team_id, CallLog.called_at >= since, CallLog.called_at < before,
-               CallLog.outcome != UNREACHABLE)
-        .group_by(CallLog.customer_id)).all()
-    return {cid: at for cid, at in rows}  # func.max keeps the column's type: aware UTC datetimes
-
-
-def reached_before(session: Session, customer_ids: Sequence[int], before: dt.datetime) -> set[int]:
-    """Which of these customers were reached by a call before `before` (the customer/time index, per customer)."""
-    found: set[int] = set()
-    ids = list(customer_ids)
-    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        found.update(session.scalars(
-            select(CallLog.customer_id).distinct()
-            .where(CallLog.customer_id.in_(chunk), CallLog.called_at < before, CallLog.outcome != UNREACHABLE)))
-    return found
-
-
-def customers_of_team(session: Session, team_id: str) -> Sequence[Row]:
-    """(id, tier, first_purchase_on, owner_id) of every customer of the team."""
-    return session.connection().execute(
-        select(Customer.id, _tier(), Customer.first_purchase_on, Customer.owner_id)
-        .where(Customer.team_id == team_id)).all()
 
 
 def callbacks_due_between(session: Session, team_id: str, start: dt.datetime, end: dt.datetime,
