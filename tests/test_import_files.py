@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from bot.services.customer_import import import_customers
 from bot.services.errors import CareError, Forbidden
@@ -134,6 +134,28 @@ def test_codes_keep_leading_zeros_and_date_cells_and_serials_are_dates(team, tmp
     export(team, "customers", "csv", out, full=True, actor_id="U0ADMIN")
     again = import_customers(team, out)
     assert (again.created, again.updated, again.errors) == (0, 2, [])
+
+
+def test_a_sheet_that_starts_lower_right_keeps_its_lines_codes_and_only_the_first_sheet_counts(team, tmp_path):
+    """The sheet as Excel shows it: empty rows and an empty column before the table, a blank row inside it,
+    codes padded by `000000` and by `"VIP"0000` in another column than the first, a second sheet ignored."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append([])
+    sheet.append([])
+    sheet.append([None, "姓名", "手机号", "客户编号"])
+    sheet.append([None, "张三", 13800000001, 7])
+    sheet.append([])
+    sheet.append([None, "李四", 13800000002, 8])
+    sheet.append([None, "王五", "12345", 9])
+    sheet["D4"].number_format = "000000"
+    sheet["D6"].number_format = '"VIP"0000'
+    book.create_sheet("另一张")["A1"] = "编号"
+    book.save(tmp_path / "offset.xlsx")
+    report = import_customers(team, tmp_path / "offset.xlsx")
+    assert report.created == 2
+    assert [line for line, _ in report.errors] == [7]  # 王五's bad phone, on the line Excel shows
+    assert set(book_of(team)) == {"000007", "VIP0008"}
 
 
 def test_formulas_are_stored_as_text_and_neutralised_in_every_export(team, tmp_path):
@@ -281,3 +303,26 @@ def test_a_killed_import_leaves_all_of_the_file_or_none_of_it(tmp_path):
     finally:
         db.dispose()
     assert count in (0, rows)
+
+
+def test_a_big_import_lets_the_bot_write_while_it_prepares_its_rows(team, tmp_path):
+    """While a long file's new customers are being sealed and written (the "save" progress), the bot's own
+    writes go on: on SQLite they are staged outside the book and copied in one short transaction at the end
+    (storage/customer_stage.py); PostgreSQL never locks other writers out. Nothing of the file is visible to
+    the bot before the import commits."""
+    from storage.db import waiting_at_most
+
+    sheet = tmp_path / "big.csv"
+    sheet.write_text("编号,姓名,手机\n" + "".join(f"B{i},n{i},139{i:08}\n" for i in range(5_000)), encoding="utf-8")
+    seen: list[tuple[int, int]] = []
+
+    def progress(phase, _fraction, rows):
+        if phase == "save" and not seen:
+            with waiting_at_most(0.5), team.db.unit_of_work() as session:  # the bot's request path's patience
+                session.execute(text("UPDATE team SET name = 'renamed during the import'"))
+                seen.append((rows, session.scalar(select(func.count()).select_from(Customer))))
+
+    report = import_customers(team, sheet, progress=progress)
+    assert report.created == 5_000
+    assert seen and seen[0][1] == 0  # the bot's write went through; the file's customers were not there yet
+    assert len(book_of(team)) == 5_000

@@ -11,6 +11,7 @@ big file), never inside the import's transaction.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -25,6 +26,7 @@ from bot.services.errors import CareError
 from bot.services.privacy import cli_actor, record_audit
 from bot.services.sheets import DEFAULT_LIMITS, ImportLimits, Sheet, too_long
 from storage import customer_queries, queries
+from storage.customer_stage import CustomerStage
 from storage.models import Customer
 
 log = logging.getLogger(__name__)
@@ -210,12 +212,11 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
     new_ids: set[int] = set()
     writing = time.perf_counter()
     try:
-        with svc.db.unit_of_work() as session:
-            team = queries.ensure_team(session, team_id)
+        with _stage_for(svc) as stage, (stage.book_session(svc.db) if stage else svc.db.unit_of_work()) as session:
             staff = customer_queries.registered_staff(session, {r.owner_id for r in rows if r.owner_id})
-            by_code = customer_queries.customers_by_codes(session, team.id, [r.code for r in rows])
-            by_phone = customer_queries.customers_by_phones(session, team.id, [r.phone for r in rows if r.phone])
-            by_email = customer_queries.customers_by_emails(session, team.id, [r.email for r in rows if r.email])
+            by_code = customer_queries.customers_by_codes(session, team_id, [r.code for r in rows])
+            by_phone = customer_queries.customers_by_phones(session, team_id, [r.phone for r in rows if r.phone])
+            by_email = customer_queries.customers_by_emails(session, team_id, [r.email for r in rows if r.email])
             fresh: list[CustomerRow] = []  # made into column dicts a batch at a time (memory)
             touched: set[int] = set()
             for row in rows:
@@ -237,21 +238,24 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                 touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
                 report.needs_follow_up += customer.needs_follow_up
                 report.without_consent += not customer.consent
+            if stage is not None:  # SQLite: sealed, hashed and indexed outside the write lock (storage/customer_stage)
+                _write_new(stage.add, team_id, fresh, now, progress)
             writing = time.perf_counter()  # SQLite takes its write lock at the first write, from here
-            session.flush()  # the stored customers updated or merged into
-            for start in range(0, len(fresh), FLUSH_EVERY):
-                customer_queries.insert_customers(
-                    session, [new_customer_values(team.id, row, now) for row in fresh[start:start + FLUSH_EVERY]])
-                progress("save", min(1.0, (start + FLUSH_EVERY) / len(fresh)), start + FLUSH_EVERY)
-            progress("save", 1.0, len(fresh))
+            queries.ensure_team(session, team_id)  # (a new team is the first write: not before staging)
             record_audit(session, cli_actor(), "imported", None,  # issue 9: who changed personal data, when
                          {"file": Path(report.file).name, "created": report.created, "updated": report.updated},
-                         team_id=team.id, at=now)
+                         team_id=team_id, at=now)
+            session.flush()  # the audit row and the stored customers updated or merged into
+            if stage is not None:
+                stage.copy_into(session)
+            else:
+                _write_new(lambda batch: customer_queries.insert_customers(session, batch), team_id, fresh, now,
+                           progress)
             if dry_run:
                 raise _DryRun
             if len(fresh) + len(touched) <= PLAN_AT_ONCE:
                 new_ids = touched | set(customer_queries.customer_ids_by_codes(
-                    session, team.id, [row.code for row in fresh]).values())
+                    session, team_id, [row.code for row in fresh]).values())
     except _DryRun:
         pass
     except CareError:
@@ -264,6 +268,19 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
     if len(fresh) + len(touched) > PLAN_AT_ONCE and not dry_run:
         report.plan_deferred = True
     return new_ids
+
+
+def _stage_for(svc: Services):
+    """A CustomerStage on SQLite (its one write lock), else nothing to stage."""
+    return CustomerStage() if svc.db.url.startswith("sqlite") else contextlib.nullcontext()
+
+
+def _write_new(write: Callable[[list[dict[str, Any]]], None], team_id: str, fresh: list[CustomerRow],
+               now: dt.datetime, progress: Progress) -> None:
+    for start in range(0, len(fresh), FLUSH_EVERY):
+        write([new_customer_values(team_id, row, now) for row in fresh[start:start + FLUSH_EVERY]])
+        progress("save", min(1.0, (start + FLUSH_EVERY) / len(fresh)), min(len(fresh), start + FLUSH_EVERY))
+    progress("save", 1.0, len(fresh))
 
 
 class _Refused:

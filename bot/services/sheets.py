@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.care.sheet_cells import Cell, formatted_number
+from bot.care.sheet_cells import Cell
 from bot.services.errors import CareError
 
 MiB = 1024 * 1024
@@ -144,41 +144,28 @@ class Sheet:
 
     def _xlsx_lines(self) -> Iterator[tuple[int, list[Cell]]]:
         self._check_zip()
-        from openpyxl import load_workbook
+        from bot.services.xlsx_reader import FirstSheet, XlsxError
 
         try:
-            book = load_workbook(self.path, read_only=True, data_only=True)
-            sheet = book.worksheets[0]
-        except Exception as exc:  # openpyxl raises KeyError, zipfile, XML and ValueErrors alike
-            raise bad_file(self.path, f"not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
-        self._close = book.close
-        total = sheet.max_row if isinstance(sheet.max_row, int) and sheet.max_row > 1 else None
+            sheet = FirstSheet(self.path)
+        except XlsxError as exc:
+            raise bad_file(self.path, f"not a readable Excel workbook ({exc})") from None
         state = {"line": 0}
-        self._fraction = (lambda: min(1.0, state["line"] / total)) if total else (lambda: None)
-        return self._xlsx_records(sheet, state)
+        total = sheet.total_rows
+        self._fraction = (lambda: min(1.0, state["line"] / total)) if total > 1 else (lambda: None)
+        return self._xlsx_records(sheet.rows(), state)
 
-    def _xlsx_records(self, sheet, state: dict[str, int]) -> Iterator[tuple[int, list[Cell]]]:
+    def _xlsx_records(self, rows: Iterator[tuple[int, list[Cell]]],
+                      state: dict[str, int]) -> Iterator[tuple[int, list[Cell]]]:
         limit = self.limits.max_cell_chars
-        try:
-            for line, row in enumerate(sheet.iter_rows(min_row=1), start=1):
-                state["line"] = line
-                cells: list[Cell] = []
-                for cell in row:
-                    value = cell.value
-                    if isinstance(value, int | float) and not isinstance(value, bool):
-                        value = formatted_number(value, cell.number_format) or value
-                    elif isinstance(value, str):
-                        value = value.strip()
-                        if len(value) > limit:
-                            value = _TooLong(len(value))
-                    cells.append(value)
-                if any(value not in (None, "") for value in cells):
-                    yield line, cells
-        except CareError:
-            raise
-        except Exception as exc:
-            raise bad_file(self.path, f"the workbook is damaged after row {state['line']} "
-                                      f"({type(exc).__name__}: {exc})") from None
+        for line, cells in rows:
+            state["line"] = line
+            for index, value in enumerate(cells):
+                if isinstance(value, str):
+                    value = value.strip()
+                    cells[index] = _TooLong(len(value)) if len(value) > limit else value
+            if any(value not in (None, "") for value in cells):
+                yield line, cells
 
     def _check_zip(self) -> None:
         limits = self.limits

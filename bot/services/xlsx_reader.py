@@ -1,0 +1,140 @@
+"""The first sheet of an .xlsx, fast: values from `python-calamine` (Rust's calamine; ~1 µs a cell, where
+openpyxl's read-only mode takes ~15 µs), number formats only where they change what the sheet shows.
+
+calamine gives values (numbers as float, date-formatted cells as date/datetime/time, booleans, text) but no
+number formats. The one format that changes what a cell *is* to a care team is zero padding: a code cell
+formatted `000000` holds 42 and shows `000042` (issue 9). So the workbook's styles are read (a small part), and
+only when some style pads numbers is the sheet's XML streamed once more, through expat, to find which numeric
+cells carry such a style. The caller has already checked the archive's size and expansion (sheets.py).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from xml.etree import ElementTree
+from xml.parsers import expat
+
+from bot.care.sheet_cells import Cell, formatted_number
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# Excel's built-in number formats that pad with zeros (ECMA-376 §18.8.30): only "0" itself, which pads nothing
+_BUILTIN_FORMATS = {1: "0"}
+_REF = re.compile(r"([A-Z]+)(\d+)")
+_CHUNK = 1 << 20
+
+
+class XlsxError(Exception):
+    """The workbook cannot be read (damaged, not a workbook): the message says why."""
+
+
+class FirstSheet:
+    """Rows of the workbook's first sheet as (line, cells): line is the row number Excel shows, cells the
+    values (None for an empty cell), numbers shown through a zero-padding format as the padded text.
+    `total_rows` is the last row's number (for a progress bar). Raises XlsxError."""
+
+    def __init__(self, path: Path):
+        from python_calamine import CalamineWorkbook
+
+        try:
+            book = CalamineWorkbook.from_path(str(path))
+            try:
+                # absolute positions: row i is line i + 1, cell j is column j (the sheet's empty top rows and
+                # left columns kept), as python-calamine documents for skip_empty_area=False
+                self._rows: list[list[Cell] | None] = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
+            finally:
+                book.close()
+        except Exception as exc:  # calamine's CalamineError, ZipError, XmlError, WorksheetNotFound alike
+            raise XlsxError(f"{type(exc).__name__}: {exc}") from None
+        self.total_rows = len(self._rows)
+        try:
+            self._padded = _padded_cells(path)
+        except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, expat.ExpatError, ValueError) as exc:
+            raise XlsxError(f"{type(exc).__name__}: {exc}") from None
+
+    def rows(self) -> Iterator[tuple[int, list[Cell]]]:
+        padded, rows = self._padded, self._rows
+        for index, values in enumerate(rows):
+            rows[index] = None  # each row once: memory goes down as the import goes on
+            line = index + 1
+            cells: list[Cell] = []
+            for col, value in enumerate(values or ()):
+                if value == "":
+                    value = None
+                elif padded and isinstance(value, float | int) and not isinstance(value, bool):
+                    number_format = padded.get((line, col))
+                    if number_format is not None:
+                        value = formatted_number(value, number_format) or value
+                cells.append(value)
+            yield line, cells
+
+
+def _padded_cells(path: Path) -> dict[tuple[int, int], str]:
+    """{(row, column index from 0): number format} of the first sheet's numeric cells styled with a
+    zero-padding format; empty (and the sheet not read again) when no style of the workbook pads."""
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+        if "xl/styles.xml" not in names:
+            return {}
+        padding = _padding_styles(ElementTree.fromstring(archive.read("xl/styles.xml")))
+        if not padding:
+            return {}
+        part = _first_sheet_part(archive)
+        found: dict[tuple[int, int], str] = {}
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            if name[-1] == "c" and (name == "c" or name.endswith(":c")):
+                style = attrs.get("s")
+                if style is not None and attrs.get("t", "n") == "n" and int(style) in padding:
+                    ref = _REF.fullmatch(attrs.get("r", ""))
+                    if ref:
+                        found[(int(ref.group(2)), _column_index(ref.group(1)))] = padding[int(style)]
+
+        parser = expat.ParserCreate()
+        parser.StartElementHandler = start
+        parser.buffer_text = True
+        with archive.open(part) as stream:
+            while chunk := stream.read(_CHUNK):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        return found
+
+
+def _padding_styles(styles: ElementTree.Element) -> dict[int, str]:
+    """{cell style index: format} for the styles whose number format pads numbers with zeros."""
+    formats = dict(_BUILTIN_FORMATS)
+    for fmt in styles.iter(f"{_MAIN}numFmt"):
+        formats[int(fmt.get("numFmtId", "-1"))] = fmt.get("formatCode", "")
+    padding: dict[int, str] = {}
+    cell_xfs = styles.find(f"{_MAIN}cellXfs")
+    for index, xf in enumerate(cell_xfs if cell_xfs is not None else ()):
+        code = formats.get(int(xf.get("numFmtId", "0")))
+        if code and formatted_number(1, code) not in (None, "1"):
+            padding[index] = code
+    return padding
+
+
+def _first_sheet_part(archive: zipfile.ZipFile) -> str:
+    workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    first = workbook.find(f"{_MAIN}sheets/{_MAIN}sheet")
+    if first is None:
+        raise ValueError("the workbook has no sheet")
+    rel_id = first.get(f"{_REL}id")
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    for rel in rels.iter(f"{_PKG_REL}Relationship"):
+        if rel.get("Id") == rel_id:
+            target = rel.get("Target", "")
+            return target.lstrip("/") if target.startswith("/") else posixpath.normpath(f"xl/{target}")
+    raise ValueError("the workbook does not say where its first sheet is")
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - 64
+    return index - 1
