@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
+from sqlalchemy.schema import CreateTable
 
 from storage.customer_queries import insert_customers
 from storage.db import Database
@@ -47,8 +48,8 @@ class CustomerStage:
         self._engine = create_engine(f"sqlite:///{self._path}")
         with self._engine.begin() as connection:
             connection.exec_driver_sql("PRAGMA journal_mode=OFF")  # a scratch file: nothing to recover
-            Customer.__table__.create(connection)
-            CustomerSearchToken.__table__.create(connection)
+            for table in (Customer.__table__, CustomerSearchToken.__table__):
+                connection.execute(CreateTable(table))  # the table alone: the book's indexes are not needed here
         self.count = 0
 
     def __enter__(self) -> CustomerStage:
