@@ -180,6 +180,25 @@ def test_erase_leaves_no_trace_of_the_person_but_keeps_the_counts(team, clock, d
     assert getattr(second.value, "key", "") == "privacy.errors.already_erased"
 
 
+def test_an_old_sheet_imported_again_does_not_bring_an_erased_person_back(team, tmp_path):
+    """PIPL erasure is final: the team's old sheet, imported again, refuses the erased person's row with its
+    line (their code is retired) and imports the others; the erased row stays empty."""
+    from bot.services.customer_import import import_customers
+
+    sheet = tmp_path / "book.csv"
+    sheet.write_text("编号,姓名,手机,邮箱\nE1,要删除的人,13900000001,gone@example.com\nK1,留下的客户,13900000009,\n",
+                     encoding="utf-8")
+    assert import_customers(team, sheet).created == 2
+    erase_customer(team, "E1", "cli:root")
+    again = import_customers(team, sheet)
+    assert (again.created, again.updated) == (0, 1)
+    assert [line for line, _ in again.errors] == [2] and "was erased on" in again.errors[0][1]
+    with team.db.unit_of_work() as session:
+        person = queries.customer_by_code(session, "default", "E1")
+        assert (person.name, person.phone, person.email) == ("", None, None) and person.erased_at is not None
+        assert queries.customer_by_phone(session, "default", "+8613900000001") is None
+
+
 def test_rotation_re_encrypts_everything_and_resumes_after_a_stop(team):
     services = team
     crypto.use_keyring(crypto.Keyring(KEY_A))

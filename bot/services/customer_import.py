@@ -304,6 +304,11 @@ def _match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, C
                                         "(same code, phone or email); refused"))
         return _REFUSED
     [customer] = hits.values()
+    if customer.erased_at is not None:  # PIPL erasure is final: an old sheet never brings the data back
+        report.errors.append((row.line, f"customer {customer.code} was erased on {customer.erased_at:%Y-%m-%d} "
+                                        "(the right to deletion); their code is retired: if they are a customer "
+                                        "again, give them a new code"))
+        return _REFUSED
     if customer.code == row.code:
         return customer
     problem = conflict(customer, row, "in the book")
