@@ -128,7 +128,9 @@ def socket() -> None:
 @click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="Lay the demo out as of this local date (default: today). On a day off the demo shows the "
                    "next working morning's list.")
-def demo(as_json: bool, database_url: str, today) -> None:
+@click.option("--language", type=click.Choice(["zh-CN", "en"]), default=None,
+              help="The demo team's language (default zh-CN): the list is printed in it.")
+def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
     """Load demo data into a fresh database and print the morning list of today (or the next working day)."""
     from bot.clock import ManualClock
     from bot.demo import DEMO_TEAM, demo_morning, load_demo, staff_names
@@ -157,6 +159,8 @@ def demo(as_json: bool, database_url: str, today) -> None:
     load_demo(services)
     with services.db.unit_of_work() as session:
         team = queries.ensure_team(session, DEMO_TEAM)
+        if language:
+            team.locale = language
     digest = morning_list(services, team, morning, services.calendar_for(team))
     message = render_morning_list(Renderer(), digest)
     shown_day = calendar.local_date(morning)
@@ -212,9 +216,14 @@ def digest(dry_run: bool, team: str | None) -> None:
     if dry_run:
         with services.db.unit_of_work() as session:
             row = queries.ensure_team(session, team_id)
+            names = {s.user_id: s.display_name or s.user_id for s in queries.staff_of_team(session, team_id)}
         now = services.clock.now()
+        calendar = services.calendar_for(row)
+        if not calendar.is_working_day(calendar.local_date(now)):
+            click.echo(f"(today, {calendar.local_date(now)}, is a day off for team {team_id}: the scheduler posts no "
+                       "morning list today; this is what it would say)", err=True)
         click.echo(blocks_to_text(render_morning_list(renderer, morning_list(
-            services, row, now, services.calendar_for(row))).blocks))
+            services, row, now, calendar)).blocks, names))
         return
     from bot.app import build_client
 

@@ -6,10 +6,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+# *bold*, _italic_, ~strike~ around a run of text (not a lone * in "3*4"): Slack's emphasis, dropped in a terminal
+_EMPHASIS = re.compile(r"(?<![\w*_~])([*_~])(?=\S)([^\n]*?\S)\1(?![\w*_~])")
+_LINK = re.compile(r"<((?:https?|mailto):[^|>]+)\|([^>]+)>")
+
 
 def _mrkdwn(text: str, names: Mapping[str, str]) -> str:
     text = re.sub(r"<@([A-Z0-9]+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
     text = re.sub(r"<!subteam\^([A-Z0-9]+)>", lambda m: "@" + names.get(m.group(1), m.group(1)), text)
+    text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
+    text = _EMPHASIS.sub(lambda m: m.group(2), text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 

@@ -153,3 +153,29 @@ def test_the_demo_database_serves_digest_with_the_key_the_demo_kept(tmp_path):
                            timeout=120)
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert "CAREBOT_SECRET_KEY_OLD" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+
+
+def test_digest_dry_run_says_when_today_is_a_day_off_and_names_people(tmp_path):
+    """On a day off the scheduler posts no list: `digest --dry-run` says so before printing what it would say;
+    people appear by name, not as raw Slack ids, and Slack's *bold*/_italic_ marks are not printed."""
+    from zoneinfo import ZoneInfo
+
+    assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent", "--name", "李娜").exit_code == 0
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the CLI's own (wall) clock, whatever the day
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(f"calendar: {{extra_days_off: [{today}, {today + dt.timedelta(days=1)}]}}\n", encoding="utf-8")
+    assert invoke(tmp_path, "escalation", "rules", "set", str(rules)).exit_code == 0
+    result = invoke(tmp_path, "digest", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "is a day off for team default: the scheduler posts no morning list today" in result.output
+
+
+def test_the_demo_prints_as_a_person_reads_it_in_either_language(tmp_path):
+    zh = invoke(tmp_path, "demo", "--database-url", f"sqlite:///{tmp_path / 'zh.db'}", "--today", "2026-11-30")
+    en = invoke(tmp_path, "demo", "--database-url", f"sqlite:///{tmp_path / 'en.db'}", "--today", "2026-11-30",
+                "--language", "en")
+    assert zh.exit_code == 0 and en.exit_code == 0, zh.output + en.output
+    assert "今日回访清单" in zh.output and "Morning list" in en.output
+    for printed in (zh.output, en.output):
+        assert "@李娜" in printed and "<@U" not in printed
+        assert "_逾期_" not in printed and "*11*" not in printed and "_overdue_" not in printed
