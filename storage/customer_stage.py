@@ -34,7 +34,7 @@ STAGE = "carebot_stage"  # the stage's name in the book's connection (ATTACH)
 # inserts, and no foreign-key lookup per row — the rows are consistent by construction (the team exists, owners
 # were checked against registered staff, each name-index row points at a customer copied with the same offset);
 # together ~3x faster, and that time is the time SQLite's write lock is held
-_COPY_SETTINGS = {"foreign_keys": 0, "cache_size": -65536}
+_COPY_SETTINGS = {"foreign_keys": 0, "cache_size": -16384}  # 16 MiB of page cache
 
 
 class CustomerStage:

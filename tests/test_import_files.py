@@ -62,6 +62,19 @@ def test_a_file_that_is_not_a_workbook(team, tmp_path, content, says):
     assert refused.value.key == "errors.bad_file" and says in refused.value.params["detail"]
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "csv"])
+def test_an_empty_file_is_refused_as_empty(team, tmp_path, kind):
+    path = tmp_path / f"empty.{kind}"
+    if kind == "xlsx":
+        Workbook().save(path)  # one sheet, no cell at all
+    else:
+        path.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(CareError) as refused:
+        import_customers(team, path)
+    assert refused.value.key == "errors.empty_file"
+    assert book_of(team) == {}
+
+
 def test_a_truncated_workbook(team, tmp_path):
     whole = write_xlsx(tmp_path / "whole.xlsx", [["编号", "姓名", "手机"], ["T1", "张三", "13800000001"]])
     cut = tmp_path / "cut.xlsx"

@@ -150,6 +150,7 @@ class Sheet:
             sheet = FirstSheet(self.path)
         except XlsxError as exc:
             raise bad_file(self.path, f"not a readable Excel workbook ({exc})") from None
+        self._close = sheet.close
         state = {"line": 0}
         total = sheet.total_rows
         self._fraction = (lambda: min(1.0, state["line"] / total)) if total > 1 else (lambda: None)

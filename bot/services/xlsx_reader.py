@@ -42,28 +42,32 @@ class FirstSheet:
         from python_calamine import CalamineWorkbook
 
         try:
-            book = CalamineWorkbook.from_path(str(path))
-            try:
-                # absolute positions: row i is line i + 1, cell j is column j (the sheet's empty top rows and
-                # left columns kept), as python-calamine documents for skip_empty_area=False
-                self._rows: list[list[Cell] | None] = book.get_sheet_by_index(0).to_python(skip_empty_area=False)
-            finally:
-                book.close()
+            self._book = CalamineWorkbook.from_path(str(path))
+            sheet = self._book.get_sheet_by_index(0)
         except Exception as exc:  # calamine's CalamineError, ZipError, XmlError, WorksheetNotFound alike
             raise XlsxError(f"{type(exc).__name__}: {exc}") from None
-        self.total_rows = len(self._rows)
+        # iter_rows streams from calamine's range (no list of every cell in Python): it yields the sheet's empty
+        # top rows too, so row i is line i + 1, and each row starts at the range's first column
+        self._first_col = sheet.start[1] if sheet.start else 0
+        self._sheet = sheet if sheet.start else None  # an empty sheet has no range to iterate
+        self.total_rows = sheet.end[0] + 1 if sheet.end else 0
         try:
             self._padded = _padded_cells(path)
         except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, expat.ExpatError, ValueError) as exc:
             raise XlsxError(f"{type(exc).__name__}: {exc}") from None
 
+    def close(self) -> None:
+        self._sheet = None
+        self._book.close()
+
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
-        padded, rows = self._padded, self._rows
-        for index, values in enumerate(rows):
-            rows[index] = None  # each row once: memory goes down as the import goes on
+        if self._sheet is None:
+            return
+        padded, first_col = self._padded, self._first_col
+        for index, values in enumerate(self._sheet.iter_rows()):
             line = index + 1
             cells: list[Cell] = []
-            for col, value in enumerate(values or ()):
+            for col, value in enumerate(values, start=first_col):
                 if value == "":
                     value = None
                 elif padded and isinstance(value, float | int) and not isinstance(value, bool):
