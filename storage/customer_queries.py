@@ -104,48 +104,41 @@ def registered_staff(session: Session, user_ids: Collection[str]) -> set[str]:
 def customers_for_export(session: Session, team_id: str, since: dt.datetime | None,
                          batch: int = 1000) -> Iterator[Sequence[Customer]]:
     """The team's customers (created since `since`, if given) in code order, a batch at a time (keyset)."""
-    last = ""
-    while True:
-        stmt = select(Customer).where(Customer.team_id == team_id, Customer.code > last)
-        if since is not None:
-            stmt = stmt.where(Customer.created_at >= since)
-        rows = session.scalars(stmt.order_by(Customer.code).limit(batch)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1].code
-        session.expunge_all()
+    stmt = select(Customer).where(Customer.team_id == team_id)
+    if since is not None:
+        stmt = stmt.where(Customer.created_at >= since)
+    for rows in _keyset(session, stmt, Customer.code, "", batch):
+        yield [row[0] for row in rows]
 
 
 def calls_for_export(session: Session, team_id: str, since: dt.datetime | None,
                      batch: int = 1000) -> Iterator[Sequence[tuple[CallLog, Customer]]]:
     """The team's call logs (called since `since`) with their customer, oldest first, a batch at a time."""
-    last = 0
-    while True:
-        stmt = (select(CallLog, Customer).join(Customer, Customer.id == CallLog.customer_id)
-                .where(CallLog.team_id == team_id, CallLog.id > last))
-        if since is not None:
-            stmt = stmt.where(CallLog.called_at >= since)
-        rows = session.execute(stmt.order_by(CallLog.id).limit(batch)).all()
-        if not rows:
-            return
-        yield rows
-        last = rows[-1][0].id
-        session.expunge_all()
+    stmt = (select(CallLog, Customer).join(Customer, Customer.id == CallLog.customer_id)
+            .where(CallLog.team_id == team_id))
+    if since is not None:
+        stmt = stmt.where(CallLog.called_at >= since)
+    yield from _keyset(session, stmt, CallLog.id, 0, batch)
 
 
 def complaints_for_export(session: Session, team_id: str, since: dt.datetime | None,
                           batch: int = 1000) -> Iterator[Sequence[tuple[Complaint, Customer]]]:
     """The team's complaints (opened since `since`) with their customer, oldest first, a batch at a time."""
-    last = 0
+    stmt = (select(Complaint, Customer).join(Customer, Customer.id == Complaint.customer_id)
+            .where(Complaint.team_id == team_id))
+    if since is not None:
+        stmt = stmt.where(Complaint.opened_at >= since)
+    yield from _keyset(session, stmt, Complaint.id, 0, batch)
+
+
+def _keyset(session: Session, stmt, key, start, batch: int) -> Iterator[Sequence]:
+    """Rows of `stmt` in `key` order (the key is a column of the first entity), `batch` at a time, each batch
+    fetched after the last key seen (keyset pagination; the session is emptied between batches: memory)."""
+    last = start
     while True:
-        stmt = (select(Complaint, Customer).join(Customer, Customer.id == Complaint.customer_id)
-                .where(Complaint.team_id == team_id, Complaint.id > last))
-        if since is not None:
-            stmt = stmt.where(Complaint.opened_at >= since)
-        rows = session.execute(stmt.order_by(Complaint.id).limit(batch)).all()
+        rows = session.execute(stmt.where(key > last).order_by(key).limit(batch)).all()
         if not rows:
             return
         yield rows
-        last = rows[-1][0].id
+        last = getattr(rows[-1][0], key.key)
         session.expunge_all()

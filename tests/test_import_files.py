@@ -339,3 +339,37 @@ def test_a_big_import_lets_the_bot_write_while_it_prepares_its_rows(team, tmp_pa
     assert report.created == 5_000
     assert seen and seen[0][1] == 0  # the bot's write went through; the file's customers were not there yet
     assert len(book_of(team)) == 5_000
+
+
+def test_calls_and_complaints_export_masked_or_full_and_since_a_day(team, clock, tmp_path):
+    """Calls and complaints leave masked (no notes) unless an admin asks for --full; --since counts from the
+    team's local day; every row comes out once however many batches the export reads."""
+    from storage.models import CallLog
+    from tests import seed
+
+    now = clock.now()
+    customer_id = seed.customer(team, "X1", "张三", phone="+8613812345678")
+    with team.db.unit_of_work() as session:
+        for hours in range(2_500):  # more than two batches of the export's keyset reads
+            session.add(CallLog(team_id="default", customer_id=customer_id, staff_id="U0AGENT", channel="phone",
+                                outcome="reached", rating=5, summary="说了地址 13812345678", feedback="",
+                                called_at=now - dt.timedelta(hours=hours)))
+    seed.complaint(team, customer_id, now - dt.timedelta(days=3), now)
+    masked = io.StringIO()
+    assert export(team, "calls", "csv", masked).rows == 2_500
+    rows = list(csv.DictReader(io.StringIO(masked.getvalue().lstrip("\ufeff"))))
+    assert len({row["id"] for row in rows}) == 2_500
+    assert {(row["customer_name"], row["customer_phone"]) for row in rows} == {("张*", "138****5678")}
+    assert "summary" not in rows[0] and "13812345678" not in masked.getvalue()
+    from zoneinfo import ZoneInfo
+
+    since = now.astimezone(ZoneInfo("Asia/Shanghai")).date() - dt.timedelta(days=1)  # yesterday, the team's day
+    start = dt.datetime.combine(since, dt.time(), ZoneInfo("Asia/Shanghai"))
+    expected = sum(1 for hours in range(2_500) if now - dt.timedelta(hours=hours) >= start)
+    assert 24 < expected < 49
+    assert export(team, "calls", "csv", io.StringIO(), since=since).rows == expected
+    full = io.StringIO()
+    assert export(team, "complaints", "csv", full, full=True, actor_id="U0ADMIN").rows == 1
+    assert "张三" in full.getvalue() and "description" in full.getvalue().splitlines()[0]
+    with pytest.raises(Forbidden):
+        export(team, "complaints", "csv", io.StringIO(), full=True, actor_id="U0AGENT")
