@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import re
+
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
 from bot.health import Health, ops_routes
@@ -19,6 +24,11 @@ from messages.render import Renderer
 EVENTS_PATH = "/slack/events"
 
 
+class SlackNotReached(Exception):
+    """Slack refused the token or could not be reached when the app was built (Bolt's auth.test): one line
+    for the operator, not a traceback."""
+
+
 def build_client(settings: Settings) -> WebClient:
     """Every Slack client comes from here (see bot/slack_client.py: retries, timeouts, metrics)."""
     return new_client(settings)
@@ -30,9 +40,39 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
         raise SystemExit("SLACK_SIGNING_SECRET is not set: Carebot refuses unsigned requests.")
     if not settings.slack_bot_token:
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
-    app = App(client=client or build_client(settings), signing_secret=settings.slack_signing_secret or "unused")
+    client = client or build_client(settings)
+    try:
+        with _startup_quiet():  # slack_sdk logs each failed try of auth.test: the one line below says it all
+            app = App(client=client, signing_secret=settings.slack_signing_secret or "unused")
+    except BoltError as exc:  # auth.test answered with an error: the token is refused
+        raise SlackNotReached(f"Slack refused SLACK_BOT_TOKEN ({_auth_error(exc)}): check the bot token "
+                              "(xoxb-…) of the installed app; Carebot did not start.") from None
+    except OSError as exc:  # DNS, refused connection, timeout (urllib's errors are OSErrors)
+        raise SlackNotReached(f"cannot reach Slack at {client.base_url} ({_reason(exc)}): check the network or "
+                              "SLACK_API_URL; Carebot did not start.") from None
     register_all(app, Deps(services=services, renderer=renderer or Renderer()))
     return app
+
+
+@contextlib.contextmanager
+def _startup_quiet():
+    logger = logging.getLogger("slack_sdk.web.base_client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _auth_error(exc: BoltError) -> str:
+    found = re.search(r"'error': '([a-z_]+)'", str(exc))
+    return found.group(1) if found else str(exc).splitlines()[0][:200]
+
+
+def _reason(exc: OSError) -> str:
+    reason = getattr(exc, "reason", None) or exc
+    return f"{type(reason).__name__}: {reason}".splitlines()[0][:200]
 
 
 def wsgi_app(app: App, health: Health | None = None):

@@ -65,7 +65,7 @@ def main(verbose: bool, log_format: str) -> None:
 def serve(host: str, port: int) -> None:
     """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler.
     SIGTERM stops it in order: no new requests, in-flight ones and the current job finished, exit 0."""
-    from bot.app import build_app, wsgi_app
+    from bot.app import wsgi_app
     from bot.health import Health
     from bot.scheduler import build_scheduler
     from bot.shutdown import serve_until_stopped
@@ -74,12 +74,23 @@ def serve(host: str, port: int) -> None:
     settings = Settings.from_env()
     _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
     services, renderer = _services(), Renderer()
-    app = build_app(settings, services, renderer)
+    app = _built_app(settings, services, renderer)
     health = Health(services)
     scheduler = build_scheduler(services, renderer, app.client, health=health)
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
     serve_until_stopped(wsgi_app(app, health), host=host, port=port, threads=8, scheduler=scheduler,
                         bolt_app=app, health=health)
+
+
+def _built_app(settings: Settings, services: Services, renderer: Renderer):
+    """The Bolt app; one clear line and exit 1 when Slack refuses the token or cannot be reached."""
+    from bot.app import SlackNotReached, build_app
+
+    try:
+        return build_app(settings, services, renderer)
+    except SlackNotReached as problem:
+        services.db.dispose()
+        raise click.ClickException(str(problem)) from None
 
 
 def _database_answers(db: Database) -> None:
@@ -108,7 +119,6 @@ def socket() -> None:
     """Connect over Socket Mode (needs SLACK_APP_TOKEN) and run the scheduler."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    from bot.app import build_app
     from bot.scheduler import build_scheduler
 
     settings = Settings.from_env()
@@ -116,7 +126,7 @@ def socket() -> None:
         raise click.ClickException("SLACK_APP_TOKEN is not set (an xapp- token with connections:write).")
     _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
     services, renderer = _services(), Renderer()
-    app = build_app(settings, services, renderer)
+    app = _built_app(settings, services, renderer)
     build_scheduler(services, renderer, app.client).start()
     SocketModeHandler(app, settings.slack_app_token).start()
 

@@ -37,6 +37,28 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class _Dropped(logging.Filter):
+    """Lines that say nothing an operator can use, every time: Alembic's "Context impl SQLiteImpl." and "Will
+    assume non-transactional DDL." (each start, each /readyz), Bolt's note that the client we give it carries
+    the token."""
+
+    NOISE = ("Context impl ", "Will assume ", "As you gave `client` as well")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOISE)
+
+
+def quiet_noise() -> None:
+    """Attach the filter to the loggers that repeat themselves, and keep APScheduler's executors (a line per
+    run of every job, the outbox's every 2 s) to warnings and errors. Idempotent."""
+    for name in ("alembic.runtime.migration", "slack_bolt.App"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Dropped) for f in logger.filters):
+            logger.addFilter(_Dropped())
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.scheduler").setLevel(logging.WARNING)
+
+
 def configure(level: int, log_format: str = "text") -> None:
     """Root logging for the `carebot` command: `text` (human) or `json` (one object a line, on stderr)."""
     handler = logging.StreamHandler()
@@ -50,3 +72,4 @@ def configure(level: int, log_format: str = "text") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    quiet_noise()

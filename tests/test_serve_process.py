@@ -143,3 +143,39 @@ def test_sigterm_finishes_the_listener_under_way_then_refuses_and_exits(served, 
     assert opened.ok  # the listener finished: the modal was opened
     messages = [json.loads(line)["message"] for line in lines if line.startswith("{")]
     assert any("SIGTERM" in m for m in messages) and any("exiting" in m for m in messages)
+
+
+def _serve_once(env: dict, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bot.cli", "serve", "--host", "127.0.0.1", "--port",
+                           str(free_port())], env=env, cwd=cwd, capture_output=True, text=True, timeout=90)
+
+
+@pytest.mark.parametrize("fault", ["token refused", "slack unreachable"])
+def test_serve_says_in_one_line_that_slack_refused_or_cannot_be_reached_and_exits_1(services, slack, tmp_path,
+                                                                                   fault):
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.api_url, "CAREBOT_DATABASE_URL": services.db.url, "CAREBOT_SLACK_TIMEOUT": "1",
+           "CAREBOT_SLACK_RETRIES": "1"}
+    if fault == "token refused":
+        env["SLACK_BOT_TOKEN"] = "xoxb-revoked"  # the stand-in answers auth.test with invalid_auth
+        expected = "Slack refused SLACK_BOT_TOKEN (invalid_auth)"
+    else:
+        env["SLACK_API_URL"] = f"http://127.0.0.1:{free_port()}/api/"  # nobody listens there
+        expected = "cannot reach Slack at http://127.0.0.1:"
+    done = _serve_once(env, tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and expected in lines[0] and "did not start" in lines[0], done.stderr
+
+
+def test_the_scheduler_and_readyz_do_not_fill_the_log(served, services, slack):
+    """A few outbox runs (every 2 s) and /readyz calls: no line from APScheduler's executors, none from Alembic."""
+    for _ in range(5):
+        with urllib.request.urlopen(served + "/readyz", timeout=5) as reply:
+            assert reply.status == 200
+        time.sleep(1)
+    lines = [json.loads(line) for line in served.stop() if line.startswith("{")]
+    loggers = {line["logger"] for line in lines}
+    assert not {name for name in loggers if name.startswith(("apscheduler.executors", "alembic"))}, loggers
+    assert not [line for line in lines if "outbox" in line["logger"] and line["level"] == "INFO"]
