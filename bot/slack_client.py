@@ -30,7 +30,8 @@ from bot.settings import Settings
 
 # methods whose repetition changes what people see; everything else is a read
 WRITE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
-                           "views.open", "views.push", "views.update", "views.publish", "conversations.open"})
+                           "views.open", "views.push", "views.update", "views.publish", "conversations.open",
+                           "files.completeUploadExternal"})
 
 
 def _method_of(url: str) -> str:

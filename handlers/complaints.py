@@ -35,7 +35,7 @@ from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, m
 from handlers.errors import guarded
 from handlers.home import publish_home, publish_home_of, refresh_homes
 from handlers.ids import Action, ComplaintField, Shortcut, ViewId
-from handlers.sla_jobs import render_post
+from handlers.outbox_jobs import AFTER_A_CLICK, deliver_outbox
 from handlers.unavailable import SAVE_WAIT, inline
 from messages.render import Message, Renderer, mention, translate
 from storage.db import waiting_at_most
@@ -119,12 +119,10 @@ def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
 
-    def update_post(client: WebClient, channel: str | None, ts: str | None) -> None:
-        if not channel or not ts:
-            return
-        post = escalations.post_for_message(svc, channel, ts)
-        if post is not None:
-            client.chat_update(channel=channel, ts=ts, **render_post(renderer, post).as_kwargs())
+    def deliver_now(client: WebClient) -> None:
+        """What the change queued (the post's update, a confirmation) goes out now; the outbox worker retries
+        what fails."""
+        deliver_outbox(svc, renderer, client, budget_seconds=2, kinds=AFTER_A_CLICK)
 
     # --- opening -------------------------------------------------------------------------------------
 
@@ -200,8 +198,10 @@ def register(app: App, deps: Deps) -> None:
             text = inputs.typed(inputs.state_values(view), ComplaintField.RESOLUTION.value)
             with waiting_at_most(SAVE_WAIT):
                 if meta.get("esc"):
+                    post = (inputs.channel_id(meta.get("ch")), meta.get("ts") if isinstance(meta.get("ts"), str)
+                            else None)
                     created = escalations.resolve(svc, actor, complaint_id, text, _group_members(client),
-                                                  once=view_key(view))
+                                                  once=view_key(view), post=post)
                 else:
                     created = resolve_complaint(svc, actor, complaint_id, text, once=view_key(view))
         except SQLAlchemyError as exc:
@@ -219,8 +219,7 @@ def register(app: App, deps: Deps) -> None:
                                         "callbacks": len(created)})
         client.chat_postMessage(channel=actor.user_id, **done.as_kwargs())
         if meta.get("esc"):
-            update_post(client, inputs.channel_id(meta.get("ch")), meta.get("ts") if isinstance(meta.get("ts"), str)
-                        else None)
+            deliver_now(client)
         elif isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
             page = complaints_page(renderer, deps, actor)
             WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
@@ -237,8 +236,8 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context)
         complaint_id = _complaint_id(action.get("value"))
         escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
-                                once=post_key(body, action, complaint_id))
-        update_post(client, *_message_of(body))
+                                once=post_key(body, action, complaint_id), post=_message_of(body))
+        deliver_now(client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_SNOOZE.value)
@@ -247,8 +246,9 @@ def register(app: App, deps: Deps) -> None:
         ack()
         actor = actor_of(context)
         complaint_id = _complaint_id(action.get("value"))
-        escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id))
-        update_post(client, *_message_of(body))
+        escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id),
+                           post=_message_of(body))
+        deliver_now(client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_REASSIGN.value)
@@ -259,15 +259,16 @@ def register(app: App, deps: Deps) -> None:
         block = action.get("block_id") if isinstance(action.get("block_id"), str) else ""
         complaint_id = _complaint_id(block.split(":")[1] if block.startswith("esc:") and ":" in block[4:] else None)
         new_owner = inputs.user_id(action.get("selected_user"))
-        old_owner = escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
-                                         once=click_key(body, action))
-        update_post(client, *_message_of(body))
-        row = complaint_for(svc, actor, complaint_id, checked=True)
         to = locale_of(svc, new_owner, None, lambda user_id: slack_profile(client, user_id))  # their language
-        note = renderer.message("notice.json.j2", to, key="escalation.assigned_to_you",
-                                params={"who": mention(actor.user_id), "ticket": translate(to, f"ticket.{row.kind}"),
-                                        "id": row.id, "name": row.customer_name})
-        client.chat_postMessage(channel=new_owner, **note.as_kwargs())
+
+        def note(complaint, customer_name: str) -> dict:  # the new owner's DM, queued with the change
+            return renderer.message("notice.json.j2", to, key="escalation.assigned_to_you", params={
+                "who": mention(actor.user_id), "ticket": translate(to, f"ticket.{complaint.kind}"), "id": complaint.id,
+                "name": customer_name}).as_kwargs()
+
+        old_owner = escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
+                                         once=click_key(body, action), post=_message_of(body), note=note)
+        deliver_now(client)
         refresh_homes(deps, client, [actor.user_id, old_owner, new_owner])  # it left one queue for another
 
     @app.action(Action.ESCALATION_RESOLVE.value)

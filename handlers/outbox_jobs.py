@@ -1,28 +1,34 @@
-"""The outbox worker (bot/services/outbox.py): lease, pace, look, post, record — in the scheduler every
-few seconds, and right after a job has enqueued something."""
+"""The outbox worker (bot/services/outbox.py): lease, wait for what comes first, look, pace, send, record — in
+the scheduler every few seconds, and right after a job or a listener has enqueued something. How each kind
+of message is sent and looked up: handlers/outbox_kinds.py."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackRequestError
 
 from bot import metrics
 from bot.services import outbox
 from bot.services.core import Services
 from bot.services.outbox_effects import record
+from handlers.outbox_kinds import CHANNEL_ID, Wait, find_posted, kind_of
 from messages.render import Mrkdwn, Renderer, catalog
 from storage import queries
 
 log = logging.getLogger(__name__)
-_CHANNEL = re.compile(r"^[CGD][A-Z0-9]{2,}$")
-SETTING_OF_KIND = {"morning_list": "digest_channel", "escalation": "supervisor_channel"}
-WHAT_OF_KIND = {"morning_list": "outbox.what.morning_list", "escalation": "outbox.what.escalation"}
+_CHANNEL = CHANNEL_ID
+__all__ = ["DeliveryRun", "deliver_outbox", "find_posted"]
+AFTER_A_CLICK = ("post_update", "confirmation", "ephemeral")  # what a listener delivers at once after its change
+SETTING_OF_KIND = {"morning_list": "digest_channel", "escalation": "supervisor_channel",
+                   "report_text": "supervisor_channel", "report_charts": "supervisor_channel"}
+WHAT_OF_KIND = {"morning_list": "outbox.what.morning_list", "escalation": "outbox.what.escalation",
+                "report_text": "outbox.what.report", "report_charts": "outbox.what.report"}
 REFUSAL_TEXT = {"channel_not_found": "outbox.refused.channel_not_found",
                 "not_in_channel": "outbox.refused.not_in_channel", "is_archived": "outbox.refused.is_archived"}
 
@@ -37,15 +43,15 @@ class DeliveryRun:
 
 def deliver_outbox(services: Services, renderer: Renderer, client: WebClient,
                    policy: outbox.Policy | None = None, *, budget_seconds: float = 20.0,
-                   wall: Callable = outbox.utc_now) -> DeliveryRun:
-    """Deliver what is due; waits for channels' pace slots up to `budget_seconds` (real time). The policy
-    is `policy`, else the services' `outbox_policy`, else the defaults."""
+                   wall: Callable = outbox.utc_now, kinds: tuple[str, ...] | None = None) -> DeliveryRun:
+    """Deliver what is due (of `kinds`, default all); waits for channels' pace slots up to `budget_seconds`
+    (real time). The policy is `policy`, else the services' `outbox_policy`, else the defaults."""
     policy = policy or services.outbox_policy or outbox.Policy()
     run = DeliveryRun()
     deadline = time.monotonic() + budget_seconds
     while True:
         blocked = False
-        for message_id in outbox.due_ids(services, wall()):
+        for message_id in outbox.due_ids(services, wall(), kinds=kinds):
             message = outbox.lease(services, message_id, policy, wall())
             if message is None:
                 continue
@@ -58,10 +64,20 @@ def deliver_outbox(services: Services, renderer: Renderer, client: WebClient,
 
 def _deliver_one(services: Services, renderer: Renderer, client: WebClient, policy: outbox.Policy,
                  message: outbox.Leased, run: DeliveryRun, wall: Callable) -> bool:
-    """False when the channel's pace slot was not free (the message waits); True when it was handled."""
-    if message.maybe_posted:
+    """False when the message must wait a moment (its channel's pace slot, the message it comes after); True
+    when it was handled."""
+    kind = kind_of(message)
+    if message.after_key is not None:
+        before = outbox.status_of(services, message.after_key)
+        if before is not None and before != "sent":
+            # failed/refused: it waits for an operator's `carebot outbox retry` of that one
+            in_flight = before == "sending"  # another worker is on it: worth waiting a moment in this run
+            outbox.defer(services, message, wall() + (policy.pace / 4 if in_flight else policy.pace),
+                         f"waits for {message.after_key} ({before})")
+            return not in_flight
+    if message.maybe_posted and kind.look is not None:
         try:
-            posted = find_posted(client, message)
+            posted = kind.look(client, message)
         except Exception as exc:  # noqa: BLE001 - cannot tell: do not post blindly, try again later
             error = f"could not check whether it was posted: {_describe(exc)}"
             status = outbox.mark_retry(services, message, message.attempts, error, policy, wall(), answer_lost=True)
@@ -72,25 +88,31 @@ def _deliver_one(services: Services, renderer: Renderer, client: WebClient, poli
             outbox.mark_sent(services, message, posted[0], posted[1], wall(), record)
             run.found.append(message.id)
             metrics.OUTBOX_SENT.labels(message.kind).inc()
-            log.info("outbox %s was already in %s (ts %s): recorded, not posted again", message.id, *posted)
+            log.warning("outbox %s (%s) was already in %s (%s): recorded, not sent again", message.id, message.kind,
+                        *posted)
             return True
         if message.attempts >= policy.max_attempts:
             outbox.mark_failed(services, message, "no answer from Slack after every attempt", refused=False)
             run.failed.append((message.id, "no answer"))
             return True
-    if not outbox.take_pace_slot(services, message.channel, policy, wall()):
+    pace = kind.pace_key(message)
+    if pace is not None and not outbox.take_pace_slot(services, pace, policy, wall()):
         outbox.give_back(services, message)
         return False
     attempts = outbox.mark_attempt(services, message)
     try:
-        response = client.chat_postMessage(channel=message.channel, **message.payload, metadata={
-            "event_type": outbox.METADATA_TYPE, "event_payload": {"key": message.key}})
+        channel, ts = kind.send(services, renderer, client, message)
+    except Wait as wait:
+        _end_pace(services, pace, policy, wall)
+        outbox.uncount_attempt(services, message)
+        outbox.defer(services, message, wall() + dt.timedelta(seconds=wait.seconds), str(wait))
+        return True
     except SlackApiError as exc:
-        outbox.end_pace_slot(services, message.channel, policy, wall())
+        _end_pace(services, pace, policy, wall)
         error = str(exc.response.get("error") or "unknown_error")
-        if error in outbox.PERMANENT or error in outbox.BAD_REQUEST:
+        if error in kind.for_good or error in outbox.BAD_REQUEST:
             refused = error in outbox.PERMANENT
-            notify = _tell_admins(services, renderer, message, error) if refused else None
+            notify = _tell_admins(services, renderer, message, error) if refused and kind.tell_admins else None
             outbox.mark_failed(services, message, _describe(exc), refused=refused, then=notify)
             run.failed.append((message.id, error))
             log.error("outbox %s (%s to %s) %s for good: %s", message.id, message.kind, message.channel,
@@ -101,33 +123,32 @@ def _deliver_one(services: Services, renderer: Renderer, client: WebClient, poli
             log.warning("outbox %s (%s to %s) attempt %d: %s; now %s", message.id, message.kind, message.channel,
                         attempts, error, status)
         return True
-    except Exception as exc:  # noqa: BLE001 - the answer was lost: it may have been posted
-        outbox.end_pace_slot(services, message.channel, policy, wall())
-        outbox.mark_retry(services, message, attempts, _describe(exc), policy, wall(), answer_lost=True)
-        run.retrying.append((message.id, _describe(exc)))
-        log.warning("outbox %s (%s to %s) attempt %d: no answer (%s); will look before posting again",
-                    message.id, message.kind, message.channel, attempts, _describe(exc))
+    except SlackRequestError as exc:  # refused before reaching Slack's API (an upload, a post no longer known)
+        _end_pace(services, pace, policy, wall)
+        status = outbox.mark_retry(services, message, attempts, _describe(exc), policy, wall(), answer_lost=False)
+        (run.failed if status == "failed" else run.retrying).append((message.id, str(exc)))
+        log.warning("outbox %s (%s to %s) attempt %d: %s; now %s", message.id, message.kind, message.channel,
+                    attempts, exc, status)
         return True
-    outbox.end_pace_slot(services, message.channel, policy, wall())
-    outbox.mark_sent(services, message, response["channel"], response["ts"], wall(), record)
-    run.sent.append((message.id, response["channel"], response["ts"]))
+    except Exception as exc:  # noqa: BLE001 - the answer was lost: it may have been done
+        _end_pace(services, pace, policy, wall)
+        lost = kind.lost_means_maybe
+        status = outbox.mark_retry(services, message, attempts, _describe(exc), policy, wall(), answer_lost=lost)
+        run.retrying.append((message.id, _describe(exc)))
+        log.warning("outbox %s (%s to %s) attempt %d: no answer (%s); %s", message.id, message.kind, message.channel,
+                    attempts, _describe(exc), "will look before sending again" if lost else f"now {status}")
+        return True
+    _end_pace(services, pace, policy, wall)
+    outbox.mark_sent(services, message, channel, ts, wall(), record)
+    run.sent.append((message.id, channel, ts))
     metrics.OUTBOX_SENT.labels(message.kind).inc()
+    log.debug("outbox %s (%s) delivered to %s (%s)", message.id, message.kind, channel, ts)
     return True
 
 
-def find_posted(client: WebClient, message: outbox.Leased) -> tuple[str, str] | None:
-    """(channel id, ts) of the message carrying `message.key` in its metadata, posted since it was enqueued."""
-    channel = message.channel
-    if not _CHANNEL.match(channel):  # a user id: the DM channel
-        channel = client.conversations_open(users=channel)["channel"]["id"]
-    oldest = f"{message.created_at.timestamp() - 60:.6f}"
-    history = client.conversations_history(channel=channel, oldest=oldest, limit=200, include_all_metadata=True)
-    for posted in history.get("messages", []):
-        meta = posted.get("metadata") or {}
-        if meta.get("event_type") == outbox.METADATA_TYPE and (meta.get("event_payload") or {}).get("key") == \
-                message.key:
-            return channel, posted["ts"]
-    return None
+def _end_pace(services: Services, pace: str | None, policy: outbox.Policy, wall: Callable) -> None:
+    if pace is not None:
+        outbox.end_pace_slot(services, pace, policy, wall())
 
 
 def _tell_admins(services: Services, renderer: Renderer, message: outbox.Leased, error: str):

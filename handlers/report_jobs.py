@@ -1,6 +1,7 @@
-"""The weekly and monthly reports: render the headline post in the team's language, post it in
-`supervisor_channel`, then upload the charts there (files.getUploadURLExternal, the upload, and
-files.completeUploadExternal, through slack_sdk's files_upload_v2)."""
+"""The weekly and monthly reports: render the headline post in the team's language and draw the charts, queue
+both in the outbox (for `supervisor_channel`) with the report's claim; the outbox posts the text, then uploads
+the charts in keyed steps (files.getUploadURLExternal, the upload, files.completeUploadExternal:
+handlers/outbox_kinds.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from slack_sdk import WebClient
 from bot.insight_charts import render_charts
 from bot.services.core import Services
 from bot.services.insight import Insight
-from bot.services.reports import ReportRun, run_reports
+from bot.services.reports import ReportRun, Step, run_reports
+from handlers.outbox_jobs import deliver_outbox
+from handlers.outbox_kinds import charts_payload
 from messages.insight_text import category_counts, change_value_text, day, delta_text, headline, tier_csat
 from messages.render import Message, Renderer, translate
 
@@ -34,20 +37,27 @@ def render_report(renderer: Renderer, insight: Insight, locale: str) -> Message:
 
 def post_reports(services: Services, renderer: Renderer, client: WebClient, team_id: str | None = None,
                  ignore_time: bool = False, only=None) -> ReportRun:
-    def publish(insight: Insight, channel: str) -> str:
+    """Queue the due reports in the outbox (text, then charts, claimed together), then deliver them at once; the
+    outbox worker retries what fails now (bot/services/reports.py)."""
+    def compose(insight: Insight) -> list[Step]:
         locale = insight.locale
         message = render_report(renderer, insight, locale)
-        charts = render_charts(insight, locale)  # drawn before posting: a drawing error posts nothing
-        ts = client.chat_postMessage(channel=channel, **message.as_kwargs())["ts"]
-        try:
-            client.files_upload_v2(channel=channel, file_uploads=[
-                {"content": chart.png, "filename": chart.name, "title": chart.title} for chart in charts])
-        except Exception:  # the post is out and claimed: say so in the log rather than post it twice
-            log.exception("the charts of the %s report of %s were not uploaded", insight.period.label,
-                          insight.team_id)
-        return ts
+        charts = render_charts(insight, locale)  # drawn before anything is claimed: a drawing error posts nothing
+        steps = [Step("text", "report_text", message.as_kwargs())]
+        if charts:
+            steps.append(Step("charts", "report_charts", charts_payload(charts), after="text"))
+        return steps
 
-    run = run_reports(services, publish, team_id=team_id, ignore_time=ignore_time, only=only)
-    for team, label, ts in run.posted:
-        log.info("report %s of %s posted (ts %s)", label, team, ts)
+    run = run_reports(services, compose, team_id=team_id, ignore_time=ignore_time, only=only)
+    if run.queued:
+        delivered = deliver_outbox(services, renderer, client, kinds=("report_text", "report_charts"))
+        sent = {message_id: ts for message_id, _, ts in delivered.sent}
+        problems = dict(delivered.retrying + delivered.failed)
+        for team, label, message_id in run.queued:
+            if message_id in sent:
+                run.posted.append((team, label, sent[message_id]))
+                log.info("report %s of %s posted (ts %s)", label, team, sent[message_id])
+            elif message_id in problems:
+                run.skipped.append((team, f"posting failed: {problems[message_id]} (the outbox retries it; "
+                                          "`carebot outbox`)"))
     return run

@@ -7,7 +7,9 @@ limits and retries are about real seconds, not a team's clock).
   `lease_until`) → sent; `unknown` when Slack's answer was lost (the worker looks for the message in the
   channel by its metadata before posting again); `failed` after its retries (kept with `last_error`,
   `carebot outbox retry ID`); `refused` when Slack refuses for good (channel_not_found …). `effect` says
-  what to record once it is delivered (the digest claim's ts, the escalation notices' ts and audit).
+  what to record once it is delivered (the digest claim's ts, the escalation notices' ts and audit, the report's
+  ts). `after_key`: wait until that message is sent (a report's charts after its text). `progress`: the state
+  of a step under way that a retry must know (the file ids of an upload being completed).
 - `channel_pace`: per channel, the earliest moment the next message may be posted (1 per second across
   every replica: Slack's limit).
 """
@@ -30,7 +32,9 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     team_id: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(32))  # morning_list | escalation | refusal_notice
+    # morning_list | escalation | refusal_notice | confirmation (a DM) | ephemeral | post_update (chat.update of an
+    # escalation post, rendered when delivered) | report_text | report_charts (the upload in keyed steps)
+    kind: Mapped[str] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(64))  # a channel id, or a user id for a DM
     # chat.postMessage arguments (text, blocks): they name customers (a DM to an owner in full), so sealed at rest
     payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("outbox.payload"))
@@ -44,6 +48,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     posted_channel: Mapped[str | None] = mapped_column(String(64))
     message_ts: Mapped[str | None] = mapped_column(String(32))
+    after_key: Mapped[str | None] = mapped_column(String(200))  # delivered only once that message is sent
+    progress: Mapped[dict[str, Any] | None]  # a step under way: {"file_ids": [...]} before the upload's completion
 
 
 class ChannelPace(Base):

@@ -488,6 +488,7 @@ METHODS: dict[str, _Method] = {
     "files.completeUploadExternal": _Method(
         "_m_files_complete_upload_external", False, (("files", "invalid_arguments"),)
     ),
+    "files.info": _Method("_m_files_info", False, (("file", "file_not_found"),)),
 }
 MAX_UPLOAD_BYTES = 1024 * 1024 * 1024  # Slack's 1 GB file limit
 
@@ -1650,6 +1651,17 @@ class SlackStandIn:
                           initial_comment=args.get("initial_comment"))
             shared.append({"id": upload["id"], "name": upload["filename"], "title": title, "size": upload["length"]})
         return {"files": shared}
+
+    def _m_files_info(self, args: dict) -> dict:
+        """A file's object; `channels`/`groups`/`ims` list where a completed upload was shared (none before)."""
+        upload = self._uploads.get(args.get("file"))
+        if upload is None:
+            raise SlackRefusal("file_not_found")
+        shared = [upload["channel"]] if upload["completed"] and upload.get("channel") else []
+        out = {"id": upload["id"], "name": upload["filename"], "title": upload.get("title") or upload["filename"],
+               "size": upload["length"], "channels": [c for c in shared if c.startswith("C")],
+               "groups": [c for c in shared if c.startswith("G")], "ims": [c for c in shared if c.startswith("D")]}
+        return {"file": out}
 
     def _m_dnd_team_info(self, args: dict) -> dict:
         ids = [u.strip() for u in str(args["users"]).split(",") if u.strip()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
 import urllib.error
 import urllib.request
 from zoneinfo import ZoneInfo
@@ -15,8 +16,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.insight_charts import HEIGHT, WIDTH
+from bot.services import outbox
+from bot.services.outbox import Policy
 from bot.services.reports import due_periods
 from bot.services.teams import set_setting
+from bot.settings import Settings
+from bot.slack_client import build_client
+from handlers.outbox_jobs import deliver_outbox
 from handlers.report_jobs import post_reports
 from storage.models import CallLog
 from tests import seed
@@ -133,14 +139,62 @@ def test_the_monthly_report_on_the_first_working_day(reporting, clock, renderer,
     assert {f["filename"] for f in bot.slack.files("C0SUPER")} >= {"csat-trend-2026-11.png"}
 
 
-def test_a_failed_post_is_retried_at_the_next_tick(reporting, clock, renderer, bot):
+FAST = Policy(backoff=dt.timedelta(seconds=0.1), max_backoff=dt.timedelta(seconds=0.2))
+
+
+def deliver_after_backoff(services, renderer, client, rounds: int = 5):
+    for _ in range(rounds):
+        time.sleep(0.25)
+        deliver_outbox(services, renderer, client, FAST, budget_seconds=3)
+        if not outbox.undelivered(services):
+            return
+    raise AssertionError(f"still undelivered: {outbox.undelivered(services)}")
+
+
+def test_a_failed_post_is_retried_by_the_outbox_and_the_next_tick_queues_nothing_more(reporting, clock, renderer,
+                                                                                      bot):
+    reporting.outbox_policy = FAST  # the worker's backoff in tenths of a second
     clock.set(at(2026, 11, 30, 9, 5))
-    bot.slack.fail_next("chat.postMessage", error="channel_not_found", status=200)
+    bot.slack.fail_next("chat.postMessage", error="internal_error", status=500, times=3)  # the client's 2 retries too
     first = post_reports(reporting, renderer, bot.app.client)
-    assert first.posted == [] and "posting failed" in first.skipped[0][1]
-    second = post_reports(reporting, renderer, bot.app.client)
-    assert [label for _, label, _ in second.posted] == ["2026-W48"]
+    assert first.posted == [] and "posting failed: internal_error" in first.skipped[0][1]
+    assert bot.slack.ok_calls_to("files.completeUploadExternal") == []  # the charts wait for the text
+    second = post_reports(reporting, renderer, bot.app.client)  # the next tick: claimed, in the outbox
+    assert second.posted == [] and "already posted" in second.skipped[0][1]
+    deliver_after_backoff(reporting, renderer, bot.app.client)
     assert len(bot.slack.ok_calls_to("chat.postMessage")) == 1
+    assert len(bot.slack.files("C0SUPER")) == 4
+    texts = [m for m in bot.slack.messages("C0SUPER") if m.get("metadata")]
+    files_after_text = bot.slack.ok_calls_to("files.completeUploadExternal")[0].at > \
+        bot.slack.ok_calls_to("chat.postMessage")[0].at
+    assert len(texts) == 1 and files_after_text
+
+
+@pytest.mark.parametrize("fault", ["500", "upload url lost", "completion lost after effect",
+                                   "completion lost before effect"])
+def test_a_chart_upload_that_fails_is_retried_later_without_the_text_twice(reporting, clock, renderer, bot, slack,
+                                                                           fault):
+    reporting.outbox_policy = FAST
+    client = build_client(Settings(slack_bot_token=BOT_TOKEN, slack_api_url=slack.api_url, slack_timeout=1))
+    if fault == "500":
+        slack.fail_next("files.completeUploadExternal", error="internal_error", status=500, times=3)
+    elif fault == "upload url lost":
+        slack.hang_next("files.getUploadURLExternal", 1.5, after_effect=True, times=3)
+    else:
+        slack.hang_next("files.completeUploadExternal", 1.5, after_effect=fault.endswith("after effect"))
+    clock.set(at(2026, 11, 30, 9, 5))
+    run = post_reports(reporting, renderer, client)
+    assert [label for _, label, _ in run.posted] == ["2026-W48"]  # the text is out
+    deliver_after_backoff(reporting, renderer, client)
+    assert len(slack.ok_calls_to("chat.postMessage")) == 1  # never twice
+    files = slack.files("C0SUPER")
+    assert sorted(f["filename"] for f in files) == ["callbacks-on-time-2026-W48.png",
+                                                     "complaints-by-category-2026-W48.png",
+                                                     "csat-trend-2026-W48.png", "sla-by-week-2026-W48.png"]
+    completions = slack.ok_calls_to("files.completeUploadExternal")
+    assert len(completions) == 1  # one completion took effect: each chart shared once
+    if fault == "completion lost after effect":
+        assert slack.ok_calls_to("files.info"), "the lost completion was looked up"
 
 
 def test_no_supervisor_channel_no_report(team, clock, renderer, bot):

@@ -22,6 +22,8 @@ SCOPE_OF = {
     "conversations_open": "im:write", "views_open": None, "views_push": None, "views_update": None,
     "views_publish": None, "auth_test": None,
     "files_upload_v2": "files:write",  # the reports' charts: files.getUploadURLExternal + completeUploadExternal
+    "files_getUploadURLExternal": "files:write", "files_completeUploadExternal": "files:write",  # the outbox's steps
+    "files_info": "files:read",  # the outbox looks whether charts whose completion's answer was lost are shared
     # the outbox looks for a post whose answer was lost, in public and private channels and DMs
     "conversations_history": ("channels:history", "groups:history", "im:history"),
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -225,8 +226,10 @@ def customer_replied(svc: Services, actor: Actor, complaint_id: int, once: str |
 
 
 def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution: str,
-                      *, supervisors_only: bool = False, once: str | None = None) -> list[int]:
+                      *, supervisors_only: bool = False, once: str | None = None,
+                      then: Callable[[Session, Complaint], None] | None = None) -> list[int]:
     """Close the complaint with its resolution and start the care plan's post-complaint callbacks.
+    `then(session, complaint)` runs in the resolution's unit of work (what the outbox must deliver for it).
 
     Returns the ids of the callbacks created."""
     resolution = resolution.strip()
@@ -251,6 +254,8 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
             complaint.first_response_at = now
         sla.attention_at = None
         sla_queries.add_audit(session, complaint.id, actor.user_id, "resolved", now, note=resolution)
+        if then is not None:
+            then(session, complaint)
     try:
         return on_complaint_resolved(svc, complaint_id)
     except Exception:  # the resolution stands; the nightly care-plan run plans the follow-up instead

@@ -36,18 +36,19 @@ from bot.services.complaints import (
 )
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden
-from bot.services.once import claim
+from bot.services.once import claim, make_key
 from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor, SlackProfile, locale_of
 from messages.render import pick_locale
 from storage import queries, sla_queries
-from storage.models import Complaint, Team
+from storage.models import Complaint, Customer, Team
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=10)
 MAX_ITEMS_PER_POST = 15  # complaints per post, 3 blocks each: well inside Slack's 50 blocks per message
 ACTIONS = ("acknowledged", "reassigned", "snoozed", "resolved")
+Where = tuple[str | None, str | None]  # an escalation post: (channel, ts)
 
 
 @dataclass(frozen=True)
@@ -336,22 +337,40 @@ def _open_complaint(session, actor: Actor, complaint_id: int):
     return team, complaint, sla
 
 
+def queue_post_update(session, team_id: str, post: Where, key: str) -> None:
+    """In the unit of work of the change: the escalation post at `post` (channel, ts) is updated by the outbox,
+    rendered from the complaints' state when delivered (handlers/outbox_kinds.py). `key`: the change's claim."""
+    channel, ts = post
+    if channel and ts:
+        outbox.enqueue(session, key=make_key("update", key), team_id=team_id, kind="post_update", channel=channel,
+                       payload={"ts": ts})
+
+
+def _change_key(action: str, complaint_id: int, once: str | None, now: dt.datetime) -> str:
+    return once or f"{action}:{complaint_id}:{now.isoformat()}"
+
+
 def acknowledge(svc: Services, actor: Actor, complaint_id: int,
-                group_members: Callable[[str], Collection[str]], once: str | None = None) -> None:
+                group_members: Callable[[str], Collection[str]], once: str | None = None,
+                post: Where = (None, None)) -> None:
     """Stop the chain; the acknowledged level is reminded after its re-trigger time while unresolved.
-    `once`: the delivery's key (the post); a repeat raises AlreadyDone (bot/services/once.py)."""
+    `once`: the delivery's key (the post); a repeat raises AlreadyDone (bot/services/once.py). `post`: the
+    escalation post clicked (channel, ts), updated through the outbox."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
-        _, complaint, sla = _open_complaint(session, actor, complaint_id)
+        team, complaint, sla = _open_complaint(session, actor, complaint_id)
         claim(session, "acknowledged", actor.user_id, now, once)
         sla.acknowledged_at, sla.acknowledged_by = now, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "acknowledged", now)
+        queue_post_update(session, team.id, post, _change_key("acknowledged", complaint.id, once, now))
 
 
 def snooze(svc: Services, actor: Actor, complaint_id: int,
-           group_members: Callable[[str], Collection[str]], once: str | None = None) -> dt.datetime:
-    """Nothing about this complaint for the snooze time of the rules (30 min by default). `once` as above."""
+           group_members: Callable[[str], Collection[str]], once: str | None = None,
+           post: Where = (None, None)) -> dt.datetime:
+    """Nothing about this complaint for the snooze time of the rules (30 min by default). `once`, `post` as
+    above."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -360,13 +379,16 @@ def snooze(svc: Services, actor: Actor, complaint_id: int,
         until = snooze_until(now, svc.sla_rules_for(team))
         sla.snoozed_until, sla.snoozed_by = until, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "snoozed", now, until=until.isoformat())
+        queue_post_update(session, team.id, post, _change_key("snoozed", complaint.id, once, now))
         return until
 
 
 def reassign(svc: Services, actor: Actor, complaint_id: int, new_owner: str,
-             group_members: Callable[[str], Collection[str]], once: str | None = None) -> str | None:
+             group_members: Callable[[str], Collection[str]], once: str | None = None,
+             post: Where = (None, None), note: Callable[[Complaint, str], dict] | None = None) -> str | None:
     """Give the complaint to a colleague of the team; counts as an acknowledgement. Returns the old owner.
-    `once` as above."""
+    `once`, `post` as above. `note(complaint, customer name)`: the chat.postMessage arguments of the DM that
+    tells the new owner, queued in the outbox with the change."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -378,13 +400,26 @@ def reassign(svc: Services, actor: Actor, complaint_id: int, new_owner: str,
         old, complaint.owner_id = complaint.owner_id, new_owner
         sla.acknowledged_at, sla.acknowledged_by = now, actor.user_id
         sla_queries.add_audit(session, complaint.id, actor.user_id, "reassigned", now, **{"from": old, "to": new_owner})
+        key = _change_key("reassigned", complaint.id, once, now)
+        queue_post_update(session, team.id, post, key)
+        if note is not None:
+            name = session.get(Customer, complaint.customer_id).name
+            outbox.enqueue(session, key=make_key("confirm", key), team_id=team.id, kind="confirmation",
+                           channel=new_owner, payload=note(complaint, name))
         return old
 
 
 def resolve(svc: Services, actor: Actor, complaint_id: int, resolution: str,
-            group_members: Callable[[str], Collection[str]], once: str | None = None) -> list[int]:
+            group_members: Callable[[str], Collection[str]], once: str | None = None,
+            post: Where = (None, None)) -> list[int]:
+    """`once`, `post` as above."""
     _require(svc, actor, group_members)
-    return resolve_complaint(svc, actor, complaint_id, resolution, supervisors_only=True, once=once)
+
+    def then(session, complaint: Complaint) -> None:
+        queue_post_update(session, complaint.team_id, post,
+                          _change_key("resolved", complaint.id, once, svc.clock.now()))
+
+    return resolve_complaint(svc, actor, complaint_id, resolution, supervisors_only=True, once=once, then=then)
 
 
 def set_manager(svc: Services, team_id: str, user_id: str | None, channel: str | None) -> None:

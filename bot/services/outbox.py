@@ -70,17 +70,20 @@ class Leased:
     attempts: int
     maybe_posted: bool  # an earlier attempt's outcome is unknown: look before posting
     created_at: dt.datetime
+    after_key: str | None = None  # deliver only once the message with this key is sent
+    progress: dict | None = None  # the state of a step under way (an upload's file ids)
 
 
 def enqueue(session: Session, *, key: str, team_id: str, kind: str, channel: str, payload: dict,
-            effect: dict | None = None, now: dt.datetime | None = None) -> int | None:
-    """Add a message in the caller's unit of work; its id, or None when a message with `key` exists."""
+            effect: dict | None = None, now: dt.datetime | None = None, after_key: str | None = None) -> int | None:
+    """Add a message in the caller's unit of work; its id, or None when a message with `key` exists.
+    `after_key`: delivered only once the message with that key is sent (the worker waits for it)."""
     now = now or utc_now()
     try:
         with session.begin_nested():
             row = OutboxMessage(key=key, team_id=team_id, kind=kind, channel=channel, payload=payload,
                                 effect=effect or {}, status="pending", attempts=0, next_attempt_at=now,
-                                created_at=now)
+                                created_at=now, after_key=after_key)
             session.add(row)
             session.flush()
     except IntegrityError:
@@ -88,12 +91,14 @@ def enqueue(session: Session, *, key: str, team_id: str, kind: str, channel: str
     return row.id
 
 
-def due_ids(svc: Services, now: dt.datetime, limit: int = 100) -> list[int]:
+def due_ids(svc: Services, now: dt.datetime, limit: int = 100, kinds: tuple[str, ...] | None = None) -> list[int]:
+    query = select(OutboxMessage.id).where(
+        OutboxMessage.status.in_(OPEN), OutboxMessage.next_attempt_at <= now,
+        or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+    if kinds is not None:
+        query = query.where(OutboxMessage.kind.in_(kinds))
     with svc.db.unit_of_work() as session:
-        return list(session.scalars(
-            select(OutboxMessage.id).where(OutboxMessage.status.in_(OPEN), OutboxMessage.next_attempt_at <= now,
-                                           or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
-            .order_by(OutboxMessage.id).limit(limit)))
+        return list(session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
 
 
 def lease(svc: Services, message_id: int, policy: Policy, now: dt.datetime) -> Leased | None:
@@ -112,7 +117,36 @@ def lease(svc: Services, message_id: int, policy: Policy, now: dt.datetime) -> L
         if taken != 1:
             return None
         return Leased(row.id, row.key, row.kind, row.team_id, row.channel, dict(row.payload), dict(row.effect),
-                      row.attempts, previous in ("sending", "unknown"), row.created_at)
+                      row.attempts, previous in ("sending", "unknown"), row.created_at, row.after_key,
+                      dict(row.progress) if row.progress else None)
+
+
+def status_of(svc: Services, key: str) -> str | None:
+    """The status of the message with `key` (None: there is none)."""
+    with svc.db.unit_of_work() as session:
+        return session.scalar(select(OutboxMessage.status).where(OutboxMessage.key == key))
+
+
+def open_of_team(svc: Services, team_id: str, kinds: tuple[str, ...], before: dt.datetime) -> int:
+    """How many messages of `kinds` for the team, enqueued before `before`, are not delivered yet."""
+    with svc.db.unit_of_work() as session:
+        return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.team_id == team_id, OutboxMessage.kind.in_(kinds), OutboxMessage.status.in_(OPEN),
+            OutboxMessage.created_at <= before)) or 0
+
+
+def defer(svc: Services, message: Leased, until: dt.datetime, why: str) -> None:
+    """Not now, and not a failed attempt (it waits for another message): free the lease, try at `until`."""
+    with svc.db.unit_of_work() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "sending")
+                        .values(status="unknown" if message.maybe_posted else "pending", lease_until=None,
+                                next_attempt_at=until, last_error=why[:2000]))
+
+
+def save_progress(svc: Services, message: Leased, progress: dict | None) -> None:
+    """Keep the state of the step under way (committed before the step that needs it)."""
+    with svc.db.unit_of_work() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(progress=progress))
 
 
 def take_pace_slot(svc: Services, channel: str, policy: Policy, now: dt.datetime) -> bool:
@@ -153,6 +187,13 @@ def mark_attempt(svc: Services, message: Leased) -> int:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
                         .values(attempts=OutboxMessage.attempts + 1))
     return message.attempts + 1
+
+
+def uncount_attempt(svc: Services, message: Leased) -> None:
+    """The attempt did not happen after all (the message had to wait)."""
+    with svc.db.unit_of_work() as session:
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                        .values(attempts=OutboxMessage.attempts - 1))
 
 
 def mark_sent(svc: Services, message: Leased, channel: str, ts: str, now: dt.datetime,

@@ -5,6 +5,7 @@
 * `{"notices": [ids], "at": iso, "audit": [{complaint, level, clock, kind, round}]}` — the escalation
   notices get channel and ts (buttons on the post find them by it) and each complaint's audit trail a
   "notified" entry.
+* `{"report": {"team", "kind", "period"}}` — the weekly or monthly report's claim gets the ts of its text.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from storage import queries, sla_queries
+from storage import insight_queries, queries, sla_queries
 
 
 def digest_effect(channel: str, day: dt.date) -> dict:
@@ -30,6 +31,9 @@ def record(session: Session, effect: dict, channel: str, ts: str) -> None:
     if digest:
         queries.record_digest_ts(session, digest["channel"], dt.date.fromisoformat(digest["day"]), ts)
         metrics.MORNING_LISTS.inc()
+    report = effect.get("report")
+    if report:
+        insight_queries.record_report_ts(session, report["team"], report["kind"], report["period"], ts)
     if effect.get("notices"):
         at = dt.datetime.fromisoformat(effect["at"])
         sla_queries.record_notices_posted(session, effect["notices"], channel, ts, at)
