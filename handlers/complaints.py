@@ -28,14 +28,23 @@ from bot.services.complaints import (
     wait_on_customer,
 )
 from bot.services.errors import CareError, FormErrors
+from bot.services.outbox import Outgoing, confirm_after
 from bot.services.people import Actor, locale_of
 from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
-from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors, slack_profile
+from handlers.deps import (
+    Deps,
+    actor_of,
+    channel_of,
+    confirm_where_they_were,
+    confirm_with,
+    deliver_confirmations,
+    modal_errors,
+    slack_profile,
+)
 from handlers.errors import guarded
 from handlers.home import publish_home, publish_home_of, refresh_homes
 from handlers.ids import Action, ComplaintField, Shortcut, ViewId
-from handlers.outbox_jobs import AFTER_A_CLICK, deliver_outbox
 from handlers.unavailable import SAVE_WAIT, inline
 from messages.render import Message, Renderer, mention, translate
 from storage.db import waiting_at_most
@@ -119,10 +128,6 @@ def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
 
-    def deliver_now(client: WebClient) -> None:
-        """What the change queued (the post's update, a confirmation) goes out now; the outbox worker retries
-        what fails."""
-        deliver_outbox(svc, renderer, client, budget_seconds=2, kinds=AFTER_A_CLICK)
 
     # --- opening -------------------------------------------------------------------------------------
 
@@ -150,15 +155,18 @@ def register(app: App, deps: Deps) -> None:
         try:
             form = read_complaint_form(view)
             with waiting_at_most(SAVE_WAIT):
-                opened = open_complaint(svc, actor, form, once=view_key(view))
+                where = inputs.channel_id(inputs.metadata(view).get("ch"))
+                open_complaint(svc, actor, form, once=view_key(view), then=confirm_with(
+                    actor.team_id, view_key(view), lambda opened: confirm_where_they_were(
+                        actor.user_id, where,
+                        renderer.message("complaint_opened.json.j2", actor.locale, opened=opened))))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.DESCRIPTION.value))
         except SQLAlchemyError as exc:
             return ack(**inline(actor.locale, ComplaintField.DESCRIPTION.value, exc))
         ack()
-        message = renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)
-        confirm_where_they_were(client, actor.user_id, inputs.channel_id(inputs.metadata(view).get("ch")), message)
+        deliver_confirmations(deps, client)
         publish_home(deps, client, actor)  # issue 13: the new complaint is in my queue
 
     # --- the rows of /care complaints ------------------------------------------------------------------
@@ -217,10 +225,10 @@ def register(app: App, deps: Deps) -> None:
         done = renderer.message("notice.json.j2", actor.locale, key="complaint.resolved",
                                 params={"ticket": translate(actor.locale, f"ticket.{row.kind}"), "id": row.id,
                                         "callbacks": len(created)})
-        client.chat_postMessage(channel=actor.user_id, **done.as_kwargs())
-        if meta.get("esc"):
-            deliver_now(client)
-        elif isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
+        # after the follow-up is planned (its count is in the text); the post's update was queued with the change
+        confirm_after(svc, actor.team_id, view_key(view), Outgoing("confirmation", actor.user_id, done.as_kwargs()))
+        deliver_confirmations(deps, client)
+        if not meta.get("esc") and isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
             page = complaints_page(renderer, deps, actor)
             WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
@@ -237,7 +245,7 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(action.get("value"))
         escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
                                 once=post_key(body, action, complaint_id), post=_message_of(body))
-        deliver_now(client)
+        deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_SNOOZE.value)
@@ -248,7 +256,7 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(action.get("value"))
         escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id),
                            post=_message_of(body))
-        deliver_now(client)
+        deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
     @app.action(Action.ESCALATION_REASSIGN.value)
@@ -268,7 +276,7 @@ def register(app: App, deps: Deps) -> None:
 
         old_owner = escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
                                          once=click_key(body, action), post=_message_of(body), note=note)
-        deliver_now(client)
+        deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, old_owner, new_owner])  # it left one queue for another
 
     @app.action(Action.ESCALATION_RESOLVE.value)

@@ -17,7 +17,16 @@ from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
 from handlers import inputs
 from handlers.complaints import complaint_view
-from handlers.deps import Deps, actor_of, channel_of, confirm_where_they_were, modal_errors
+from handlers.delivery import view_key
+from handlers.deps import (
+    Deps,
+    actor_of,
+    channel_of,
+    confirm_where_they_were,
+    confirm_with,
+    deliver_confirmations,
+    modal_errors,
+)
 from handlers.errors import guarded
 from handlers.ids import INPUT_ACTION, Action, CustomerField, ViewId
 from messages.render import Message, Renderer, translate
@@ -109,7 +118,11 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context)
         customer_id, form = read_customer_form(view)
         try:
-            saved = save_customer(svc, actor, form, customer_id)
+            where = inputs.metadata(view).get("ch")
+            saved = save_customer(svc, actor, form, customer_id, then=confirm_with(
+                actor.team_id, view_key(view), lambda saved: confirm_where_they_were(
+                    actor.user_id, where if isinstance(where, str) else None,
+                    renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved)))))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, CustomerField.NAME.value))
@@ -117,17 +130,17 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={CustomerField.NAME.value: str(translate(actor.locale, exc.key, **exc.params))})
         ack()
-        if saved.created:
-            key, params = "customer.saved_created", {"code": saved.code}
-        elif saved.changed:
-            fields = ", ".join(str(translate(actor.locale, f"customer.{_LABEL[f]}")) for f in saved.changed)
-            key, params = "customer.saved_changed", {"code": saved.code, "fields": fields}
-        else:
-            key, params = "customer.saved_nothing", {"code": saved.code}
-        meta = inputs.metadata(view)
-        confirm_where_they_were(client, actor.user_id, meta.get("ch"),
-                                renderer.message("notice.json.j2", actor.locale, key=key, params=params))
+        deliver_confirmations(deps, client)
         plan_saved(svc, actor, saved)
+
+
+def _saved_text(locale: str, saved) -> dict:
+    if saved.created:
+        return {"key": "customer.saved_created", "params": {"code": saved.code}}
+    if saved.changed:
+        fields = ", ".join(str(translate(locale, f"customer.{_LABEL[f]}")) for f in saved.changed)
+        return {"key": "customer.saved_changed", "params": {"code": saved.code, "fields": fields}}
+    return {"key": "customer.saved_nothing", "params": {"code": saved.code}}
 
 
 # what the confirmation calls each changed field (catalog keys under customer.)

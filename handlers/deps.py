@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.services.core import Services
 from bot.services.errors import NotRegistered
+from bot.services.outbox import Outgoing
 from bot.services.people import Actor, SlackProfile
 from messages.render import Message, Renderer, translate
 
@@ -57,9 +59,28 @@ def modal_errors(locale: str, view: dict[str, Any], errors: dict[str, tuple[str,
             for block, (key, params) in errors.items()}
 
 
-def confirm_where_they_were(client: WebClient, user_id: str, channel_id: str | None, message: Message) -> None:
-    """Ephemeral in the channel the modal was opened from; a DM when it came from the App Home or a DM."""
+def confirm_where_they_were(user_id: str, channel_id: str | None, message: Message) -> Outgoing:
+    """Ephemeral in the channel the modal was opened from; a DM when it came from the App Home or a DM. Queued
+    in the outbox with the change it confirms (`then=` of the service), delivered at once by
+    `deliver_confirmations`, retried by the outbox worker if Slack fails."""
     if channel_id and not channel_id.startswith("D"):
-        client.chat_postEphemeral(channel=channel_id, user=user_id, **message.as_kwargs())
-    else:
-        client.chat_postMessage(channel=user_id, **message.as_kwargs())
+        return Outgoing("ephemeral", channel_id, {"user": user_id, **message.as_kwargs()})
+    return Outgoing("confirmation", user_id, message.as_kwargs())
+
+
+def confirm_with(team_id: str, key: str | None, outgoing: Callable[[Any], Outgoing]):
+    """A service's `then(session, result)` that queues `outgoing(result)` in the change's unit of work."""
+    from bot.services.outbox import queue_confirmation
+
+    def then(session, result) -> None:
+        if key is not None:
+            queue_confirmation(session, team_id, key, outgoing(result))
+
+    return then
+
+
+def deliver_confirmations(deps: Deps, client: WebClient) -> None:
+    """What the change queued for Slack (a confirmation, a post's update) goes out now; the worker retries."""
+    from handlers.outbox_jobs import AFTER_A_CLICK, deliver_outbox
+
+    deliver_outbox(deps.services, deps.renderer, client, budget_seconds=2, kinds=AFTER_A_CLICK)

@@ -15,7 +15,7 @@ from bot.services.errors import FormErrors
 from bot.services.once import AlreadyDone
 from handlers import inputs
 from handlers.delivery import view_key
-from handlers.deps import Deps, actor_of, confirm_where_they_were, modal_errors
+from handlers.deps import Deps, actor_of, confirm_where_they_were, confirm_with, deliver_confirmations, modal_errors
 from handlers.errors import guarded
 from handlers.home import publish_home
 from handlers.ids import Action, Field, ViewId
@@ -71,7 +71,10 @@ def register(app: App, deps: Deps) -> None:
         try:
             form = read_call_form(view)
             with waiting_at_most(SAVE_WAIT):
-                logged = log_call(svc, actor, form, once=view_key(view))
+                where = inputs.channel_id(inputs.metadata(view).get("ch"))
+                confirm = confirm_with(actor.team_id, view_key(view), lambda logged: confirm_where_they_were(
+                    actor.user_id, where, renderer.message("call_logged.json.j2", actor.locale, call=logged)))
+                log_call(svc, actor, form, once=view_key(view), then=confirm)
         except AlreadyDone:  # the same submission again (double click, retry): closed like the first, no 2nd note
             return ack()
         except FormErrors as exc:
@@ -85,7 +88,6 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={Field.SUMMARY.value: str(translate(actor.locale, "errors.internal", ref=ref))})
         ack()
-        message = renderer.message("call_logged.json.j2", actor.locale, call=logged)
-        confirm_where_they_were(client, actor.user_id, inputs.channel_id(inputs.metadata(view).get("ch")), message)
+        deliver_confirmations(deps, client)
         # the App Home lists the queue and my week too: without this, the call just logged would still show there
         publish_home(deps, client, actor)

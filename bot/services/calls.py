@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from bot.care.call_form import CallForm, check_call
 from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
@@ -87,9 +90,11 @@ def _target(customer, callback: Callback | None) -> CallTarget:
                       if customer.segmented_at else None)
 
 
-def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = None) -> LoggedCall:
+def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = None,
+             then: Callable[[Session, LoggedCall], None] | None = None) -> LoggedCall:
     """Store the call, close the callback, plan the next one. `once`: the delivery's key (the modal's view id
-    and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py)."""
+    and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py).
+    `then(session, logged)` runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, actor.team_id)
@@ -146,6 +151,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
                             next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,
                             attempts=attempts)
         remember(session, claimed, {"call_id": call.id})
+        if then is not None:
+            then(session, logged)
     from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
 
     plan_customer_now(svc, customer.id, team.id)

@@ -87,9 +87,11 @@ class OpenedComplaint:
     timezone: str
 
 
-def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str | None = None) -> OpenedComplaint:
+def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str | None = None,
+                   then: Callable[[Session, OpenedComplaint], None] | None = None) -> OpenedComplaint:
     """A complaint from Slack (modal or message shortcut), owned by the customer's owner or the caller.
-    `once`: the delivery's key (view id + hash); a repeat raises AlreadyDone with the first one's id."""
+    `once`: the delivery's key (view id + hash); a repeat raises AlreadyDone with the first one's id.
+    `then(session, opened)` runs in the same unit of work (the confirmation the outbox delivers)."""
     errors = check_form(form)
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -111,8 +113,11 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str |
             owner_id=customer.owner_id or actor.user_id, actor_id=actor.user_id, now=now,
             source="message" if form.source_link else "slack", source_link=form.source_link)
         remember(session, claimed, {"complaint_id": complaint.id})
-        return OpenedComplaint(complaint.id, complaint.kind, customer.name, customer.code, complaint.owner_id,
-                               complaint.first_response_due_at, complaint.resolution_due_at, team.timezone)
+        opened = OpenedComplaint(complaint.id, complaint.kind, customer.name, customer.code, complaint.owner_id,
+                                 complaint.first_response_due_at, complaint.resolution_due_at, team.timezone)
+        if then is not None:
+            then(session, opened)
+        return opened
 
 
 def create_complaint(session: Session, svc: Services, team: Team, customer: Customer, *, kind: str, category: str,

@@ -8,7 +8,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
 
 from bot.care import access
 from bot.care.privacy import mask_name, mask_phone, normalise_phone
@@ -200,11 +203,13 @@ class Saved:
     changed: list[str]
 
 
-def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: int | None = None) -> Saved:
+def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: int | None = None,
+                  then: Callable[[Session, Saved], None] | None = None) -> Saved:
     """Add a customer (`customer_id` None) or change one. FormErrors name the modal's blocks (code, name,
     phone, email, owner, tags); Forbidden when the actor may not act on the customer. Consent changes record
     when and how (`modal`). The change is audited with the names of the fields changed, never their values.
-    The caller plans the customer afterwards (`plan_saved`), once Slack has its answer."""
+    The caller plans the customer afterwards (`plan_saved`), once Slack has its answer. `then(session, saved)`
+    runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
     errors: dict[str, tuple[str, dict]] = {}
     name = form.name.strip()
@@ -272,7 +277,10 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
         if created or changed:
             record_audit(session, actor, "created" if created else "changed", customer.id,
                          {"fields": sorted(set(changed) | ({"consent"} if created else set()))}, at=now)
-        return Saved(customer.id, customer.code, created, changed)
+        saved = Saved(customer.id, customer.code, created, changed)
+        if then is not None:
+            then(session, saved)
+        return saved
 
 
 def plan_saved(svc: Services, actor: Actor, saved: Saved) -> None:

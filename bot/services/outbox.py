@@ -91,6 +91,29 @@ def enqueue(session: Session, *, key: str, team_id: str, kind: str, channel: str
     return row.id
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """A confirmation to queue with a change: `confirmation` (a DM, `channel` a user id) or `ephemeral` (in
+    `channel`, `payload` naming the user)."""
+
+    kind: str
+    channel: str
+    payload: dict
+
+
+def queue_confirmation(session: Session, team_id: str, key: str, outgoing: Outgoing) -> int | None:
+    """In the unit of work of the change it confirms; `key` is the change's claim (one confirmation each)."""
+    return enqueue(session, key=f"confirm:{key}"[:200], team_id=team_id, kind=outgoing.kind,
+                   channel=outgoing.channel, payload=outgoing.payload)
+
+
+def confirm_after(svc: Services, team_id: str, key: str, outgoing: Outgoing) -> int | None:
+    """A confirmation whose text needs what happened after the change's own unit of work (the resolved
+    complaint's follow-up count): queued in a unit of work of its own, right after."""
+    with svc.db.unit_of_work() as session:
+        return queue_confirmation(session, team_id, key, outgoing)
+
+
 def due_ids(svc: Services, now: dt.datetime, limit: int = 100, kinds: tuple[str, ...] | None = None) -> list[int]:
     query = select(OutboxMessage.id).where(
         OutboxMessage.status.in_(OPEN), OutboxMessage.next_attempt_at <= now,
