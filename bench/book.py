@@ -2,7 +2,9 @@
 
 Rows go in with bulk inserts (executemany on SQLite, COPY on PostgreSQL) straight through the driver, so
 100,000 customers and 1,000,000 call logs take seconds, not the minutes the ORM would. The same seed gives
-the same book on either database."""
+the same book on either database. Personal data is sealed as the bot seals it (storage/crypto.py: names, phones,
+birthdays and complaint descriptions under the process's key, the phone's blind index beside it); call-log notes
+are empty and stay plain (a plain value reads as written)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from storage import crypto
 from storage.db import Database
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -82,6 +85,7 @@ def seed(db: Database, size: Size, seed_value: int = 14) -> Book:
     at = lambda moment: _utc(moment, sqlite)  # noqa: E731
     js = json.dumps
     agents = agent_ids(size)
+    ring = crypto.keyring()
     staff = [*((u, "agent") for u in agents), *((u, "supervisor") for u in SUPERVISORS), (ADMIN, "admin")]
 
     team_rows = [(TEAM, "bench", DIGEST_CHANNEL, SUPERVISOR_CHANNEL, SUPERVISOR_GROUP, "Asia/Shanghai", "09:00",
@@ -99,8 +103,11 @@ def seed(db: Database, size: Size, seed_value: int = 14) -> Book:
             birthday = dt.date(1960 + rng.randrange(45), 1 + rng.randrange(12), 1 + rng.randrange(28)) \
                 if rng.random() < 0.6 else None
             tier = rng.choice(_TIERS)
-            yield (n + 1, TEAM, f"C{n:07d}", name, phone, None, None, tier, js([]), agents[n % len(agents)],
-                   _day(first, sqlite), _day(birthday, sqlite), None, True, phone is None,
+            yield (n + 1, TEAM, f"C{n:07d}", ring.seal("customer.name", name),
+                   ring.seal("customer.phone", phone) if phone else None,
+                   ring.token("phone", phone) if phone else None, None, None, tier, js([]), agents[n % len(agents)],
+                   _day(first, sqlite), ring.seal("customer.birthday", birthday.isoformat()) if birthday else None,
+                   None, True, phone is None,
                    at(NOW - dt.timedelta(days=rng.randint(1, 900))),
                    at(NOW - dt.timedelta(days=rng.randint(0, 400))), tier, rng.choice(_ACTIVITY),
                    rng.choice(_LIFECYCLE), at(NOW - dt.timedelta(hours=8)))
@@ -138,6 +145,7 @@ def seed(db: Database, size: Size, seed_value: int = 14) -> Book:
                    at(NOW - dt.timedelta(minutes=rng.randint(60, 365 * 24 * 60))))
 
     complaint_rows, sla_rows = [], []
+    broken = "the parcel arrived broken"
     for n in range(size.complaints):
         customer = rng.randrange(size.customers) + 1
         owner = agents[(customer - 1) % len(agents)]
@@ -152,8 +160,8 @@ def seed(db: Database, size: Size, seed_value: int = 14) -> Book:
             fr_due, res_due = opened + dt.timedelta(hours=1), NOW + dt.timedelta(days=rng.randint(2, 20))
             attention = res_due - dt.timedelta(hours=2)
         complaint_rows.append((n + 1, TEAM, customer, owner, "complaint", "quality", rng.choice(("normal", "high")),
-                               "the parcel arrived broken", "open", at(opened), at(first_response) if first_response
-                               else None, None, at(fr_due), at(res_due), "", None))
+                               ring.seal("complaint.description", broken), "open", at(opened),
+                               at(first_response) if first_response else None, None, at(fr_due), at(res_due), "", None))
         sla_rows.append((n + 1, "ordinary", at(attention), None, None, None, None, False, "slack", None))
 
     with db.engine.begin() as connection:
@@ -163,7 +171,7 @@ def seed(db: Database, size: Size, seed_value: int = 14) -> Book:
         _bulk(raw, sqlite, "staff", ("user_id", "team_id", "role", "display_name", "locale", "timezone",
                                      "locale_checked_at", "created_at"), staff_rows)
         _bulk(raw, sqlite, "customer", (
-            "id", "team_id", "code", "name", "phone", "email", "company", "tier", "tags", "owner_id",
+            "id", "team_id", "code", "name", "phone", "phone_hash", "email", "company", "tier", "tags", "owner_id",
             "first_purchase_on", "birthday", "annual_spend", "consent", "needs_follow_up", "created_at",
             "last_contact_at", "segment_tier", "segment_activity", "segment_lifecycle", "segmented_at"), customers())
         _bulk(raw, sqlite, "callback", ("id", "team_id", "customer_id", "owner_id", "kind", "due_at", "status",
