@@ -1,8 +1,9 @@
 """Tables of complaint SLA clocks and escalation (issue 4). Datetimes are UTC-aware, as in storage.models.
 
 - `complaint_sla`: one row per complaint on SLA clocks: the customer's tier when it was opened (targets
-  depend on it), `attention_at` (the earliest moment the sweep must look at it; NULL while it waits on
-  the customer or once resolved; indexed: the sweep's query), the acknowledgement and the snooze.
+  depend on it), `attention_at` (the earliest moment the sweep must look at it: the next moment anything can fall
+  due, stored by the sweep that last looked; NULL while it waits on the customer, once resolved, and while
+  nothing can fall due until someone acts; indexed: the sweep's query), the acknowledgement and the snooze.
 - `complaint_pause`: waiting on the customer; the clocks do not run between paused_at and resumed_at.
 - `escalation_notice`: one row per notification step, claimed BEFORE it is posted. `step_key` is
   UNIQUE ("sla:<complaint>:<clock>:<level>[:r<round>]"): whichever replica inserts it first posts it,
@@ -53,9 +54,10 @@ class ComplaintPause(Base):
 class EscalationNotice(Base):
     __tablename__ = "escalation_notice"
     __table_args__ = (Index("ix_escalation_notice_post", "channel", "message_ts"),
-                      # claims never posted, for the sweep's stale-claim check (issue 14): usually empty
-                      Index("ix_escalation_notice_unposted", "claimed_at", sqlite_where=text("posted_at IS NULL"),
-                            postgresql_where=text("posted_at IS NULL")))
+                      # claims neither posted nor queued, for the sweep's stale-claim check (issue 14): usually empty
+                      Index("ix_escalation_notice_unqueued", "claimed_at",
+                            sqlite_where=text("posted_at IS NULL AND channel IS NULL"),
+                            postgresql_where=text("posted_at IS NULL AND channel IS NULL")))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Engine, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, joinedload
@@ -47,22 +47,105 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
     return session.scalars(stmt.order_by(Complaint.opened_at, Complaint.id)).all()
 
 
-def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[Complaint]:
-    """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came.
-    Their SLA rows are loaded with them (one more query), so `sla_of` finds them in the session.
+def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[tuple[Complaint, ComplaintSla]]:
+    """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came,
+    each with its customer and its SLA row, in one query.
 
-    attention_at is NULL while a complaint waits on the customer and once it is resolved."""
-    complaints = session.scalars(
-        select(Complaint).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
+    attention_at is NULL while a complaint waits on the customer, once it is resolved, and while nothing can
+    fall due until someone acts (bot.care.escalation.next_look)."""
+    return session.execute(
+        select(Complaint, ComplaintSla).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
         .options(joinedload(Complaint.customer))
         .where(ComplaintSla.attention_at <= now, Complaint.status == "open")
         .order_by(ComplaintSla.attention_at, Complaint.id)
     ).all()
-    held = session.info.setdefault("sla_rows", [])  # the session's identity map holds rows weakly: keep them
-    for start in range(0, len(complaints), 500):
-        ids = [c.id for c in complaints[start:start + 500]]
-        held.extend(session.scalars(select(ComplaintSla).where(ComplaintSla.complaint_id.in_(ids))).all())
-    return complaints
+
+
+# The sweep's check, every minute: did an attention moment come (ix_complaint_sla_attention_at) or a claim go
+# stale (ix_escalation_notice_unqueued, see release_stale_claims)? Usually not: so it goes to the driver directly.
+_SWEEP_CHECK = ("SELECT s.complaint_id FROM complaint_sla s JOIN complaint c ON c.id = s.complaint_id "
+                "WHERE s.attention_at <= {mark} AND c.status = 'open' "
+                "UNION ALL SELECT -1 WHERE EXISTS (SELECT 1 FROM escalation_notice n WHERE n.posted_at IS NULL "
+                "AND n.channel IS NULL AND n.claimed_at < {mark}) LIMIT 1")
+_sweep_check: dict[str, tuple[str, Any]] = {}
+
+
+def sweep_has_work(engine: Engine, now: dt.datetime, claimed_before: dt.datetime) -> bool:
+    """Whether the sweep has anything to do: a complaint whose attention moment came, or a stale claim.
+    One query over two index lookups, through the bare driver (no session, no statement building)."""
+    dialect = engine.dialect
+    if dialect.name not in _sweep_check:  # the SQL in the driver's style, and how it stores a moment
+        _sweep_check[dialect.name] = (
+            _SWEEP_CHECK.format(mark="?" if dialect.paramstyle == "qmark" else "%s"),
+            ComplaintSla.__table__.c.attention_at.type.dialect_impl(dialect).bind_processor(dialect) or (lambda v: v))
+    sql, stored = _sweep_check[dialect.name]
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, (stored(now), stored(claimed_before)))
+        found = cursor.fetchone() is not None
+        cursor.close()
+    finally:
+        connection.close()
+    return found
+
+
+def pauses_of_complaints(session: Session, complaint_ids: Sequence[int]
+                         ) -> dict[int, list[tuple[dt.datetime, dt.datetime | None]]]:
+    """(paused at, resumed at) of each complaint, oldest first, in one query per 500 complaints."""
+    pauses: dict[int, list[tuple[dt.datetime, dt.datetime | None]]] = {cid: [] for cid in complaint_ids}
+    for chunk in _chunks(complaint_ids):
+        for cid, paused_at, resumed_at in session.execute(
+                select(ComplaintPause.complaint_id, ComplaintPause.paused_at, ComplaintPause.resumed_at)
+                .where(ComplaintPause.complaint_id.in_(chunk))
+                .order_by(ComplaintPause.paused_at, ComplaintPause.id)):
+            pauses[cid].append((paused_at, resumed_at))
+    return pauses
+
+
+def latest_steps_of_complaints(session: Session, complaint_ids: Sequence[int]
+                               ) -> dict[int, list[tuple[str, str, int, dt.datetime]]]:
+    """`latest_steps` of many complaints, in one query per 500 complaints."""
+    again = case((EscalationNotice.round > 0, 1), else_=0)
+    steps: dict[int, list[tuple[str, str, int, dt.datetime]]] = {cid: [] for cid in complaint_ids}
+    for chunk in _chunks(complaint_ids):
+        for cid, clock, level, round, claimed_at in session.execute(
+                select(EscalationNotice.complaint_id, EscalationNotice.clock, EscalationNotice.level,
+                       func.max(EscalationNotice.round), func.max(EscalationNotice.claimed_at))
+                .where(EscalationNotice.complaint_id.in_(chunk))
+                .group_by(EscalationNotice.complaint_id, EscalationNotice.clock, EscalationNotice.level, again)):
+            steps[cid].append((clock, level, round, _aware(claimed_at)))
+    return {cid: sorted(rows, key=lambda row: (row[3], row[2])) for cid, rows in steps.items()}
+
+
+def announced_among(session: Session, complaint_ids: Sequence[int]) -> set[int]:
+    """Which of these complaints had their opening announced (a low rating's 'opened' notice)."""
+    found: set[int] = set()
+    for chunk in _chunks(complaint_ids):
+        found.update(session.scalars(select(EscalationNotice.complaint_id).where(
+            EscalationNotice.complaint_id.in_(chunk), EscalationNotice.clock == "opened")))
+    return found
+
+
+def set_attention(session: Session, moments: dict[int, dt.datetime | None]) -> None:
+    """Store each complaint's next attention moment: one statement (executemany)."""
+    if moments:
+        table = ComplaintSla.__table__
+        session.connection().execute(
+            update(table).where(table.c.complaint_id == bindparam("cid"))
+            .values(attention_at=bindparam("at", type_=table.c.attention_at.type)),
+            [{"cid": cid, "at": at} for cid, at in moments.items()])
+
+
+def _chunks(ids: Sequence[int], size: int = 500) -> list[Sequence[int]]:
+    return [ids[start:start + size] for start in range(0, len(ids), size)]
+
+
+def _aware(moment: dt.datetime | str) -> dt.datetime:
+    # func.max() bypasses the column type on SQLite: the naive UTC text comes back as it is stored
+    if isinstance(moment, str):
+        moment = dt.datetime.fromisoformat(moment)
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callback]:
@@ -84,6 +167,22 @@ def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: s
         .on_conflict_do_nothing(index_elements=[EscalationNotice.step_key]).returning(EscalationNotice.id))
 
 
+def claim_notices(session: Session, claims: Sequence[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
+    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): one INSERT … ON
+    CONFLICT (step_key) DO NOTHING RETURNING per 500 steps. step_key -> id of the steps claimed here."""
+    if not claims:
+        return {}
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    claimed: dict[str, int] = {}
+    for start in range(0, len(claims), 500):
+        rows = [{**claim, "claimed_at": now} for claim in claims[start:start + 500]]
+        claimed.update((key, nid) for nid, key in session.execute(
+            insert(EscalationNotice).values(rows).on_conflict_do_nothing(index_elements=[EscalationNotice.step_key])
+            .returning(EscalationNotice.id, EscalationNotice.step_key)))
+    return claimed
+
+
 def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: str, ts: str,
                           now: dt.datetime) -> None:
     session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(notice_ids))
@@ -101,15 +200,19 @@ def mark_notices_queued(session: Session, notice_ids: Sequence[int], channel: st
     session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(notice_ids)).values(channel=channel))
 
 
-def release_stale_claims(session: Session, claimed_before: dt.datetime) -> int:
+def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:
     """Claims never posted nor queued in the outbox (the process died between claim and queue) are given
-    back after a while. A read first (index ix_escalation_notice_unposted, usually empty): the DELETE, a write,
-    only when there is one."""
+    back after a while, and their complaints looked at again from `now` (default: `claimed_before`). A read
+    first (index ix_escalation_notice_unqueued, usually empty): the DELETE, a write, only when there is one."""
     stale = (EscalationNotice.posted_at.is_(None), EscalationNotice.channel.is_(None),
              EscalationNotice.claimed_at < claimed_before)
     if session.scalar(select(EscalationNotice.id).where(*stale).limit(1)) is None:
         return 0
-    return session.execute(delete(EscalationNotice).where(*stale)).rowcount or 0
+    complaints = set(session.scalars(select(EscalationNotice.complaint_id).where(*stale)))
+    released = session.execute(delete(EscalationNotice).where(*stale)).rowcount or 0
+    for complaint_id in sorted(complaints):  # their steps are due again: the next sweep looks at once
+        look_again(session, complaint_id, now or claimed_before)
+    return released
 
 
 def notices_of_complaint(session: Session, complaint_id: int) -> Sequence[EscalationNotice]:
@@ -193,7 +296,16 @@ def complaint_opened_at(session: Session, customer_id: int, opened_at: dt.dateti
 
 
 def look_again(session: Session, complaint_id: int, at: dt.datetime) -> None:
-    """Bring the sweep's attention moment forward to `at` (not later than it already is)."""
+    """Bring the sweep's attention moment forward to `at` (not later than it already is), after anything that
+    changes what can fall due (an acknowledgement, a snooze, a claim given back)."""
     row = session.get(ComplaintSla, complaint_id)
     if row is not None and (row.attention_at is None or row.attention_at > at):
         row.attention_at = at
+
+
+def look_again_at_team(session: Session, team_id: str, at: dt.datetime) -> None:
+    """Every open complaint of the team is looked at from `at` (its calendar changed: every moment moves)."""
+    open_ids = select(Complaint.id).where(Complaint.team_id == team_id, Complaint.status == "open")
+    session.execute(update(ComplaintSla).where(ComplaintSla.complaint_id.in_(open_ids),
+                                               or_(ComplaintSla.attention_at.is_(None), ComplaintSla.attention_at > at))
+                    .values(attention_at=at).execution_options(synchronize_session=False))

@@ -72,5 +72,51 @@ def test_stale_claims_are_given_back_and_none_costs_no_write(team):
 
 def test_the_stale_claim_check_reads_the_unposted_index(plan_db):  # noqa: F811
     plan = planned(plan_db, lambda s: sla_queries.release_stale_claims(s, DEFAULT_NOW))
-    # unposted (claimed_at where posted_at IS NULL) or post (channel IS NULL: not queued): a lookup, not a scan
-    assert "ix_escalation_notice_unposted" in plan or "ix_escalation_notice_post" in plan, plan
+    # claims neither posted nor queued (usually none; channel IS NULL): a lookup, not a walk over the queued ones
+    assert "ix_escalation_notice_unqueued" in plan or "ix_escalation_notice_post" in plan, plan
+
+
+def test_the_sweeps_every_minute_check_reads_two_indexes(plan_db):  # noqa: F811
+    from sqlalchemy import text
+
+    sqlite = plan_db.engine.dialect.name == "sqlite"
+    with plan_db.engine.connect() as connection:
+        if not sqlite:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        rows = connection.execute(text(("EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN ")
+                                       + sla_queries._SWEEP_CHECK.format(mark=":now")), {"now": DEFAULT_NOW})
+        plan = "\n".join(str(row[-1]) for row in rows)
+    assert "ix_complaint_sla_attention_at" in plan, plan
+    assert "ix_escalation_notice_unqueued" in plan or "ix_escalation_notice_post" in plan, plan
+
+
+def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
+    from bot.services.complaints import ComplaintForm, open_complaint
+    from bot.services.escalations import run_sweep
+    from bot.services.people import Actor, Role
+    from bot.services.teams import set_setting
+
+    set_setting(team, "supervisor_channel", "C0SUPER")
+    team.clock.set(DEFAULT_NOW - dt.timedelta(hours=30))  # breached long ago: owner, supervisors, manager due
+    customer = seed.customer(team, "A002", "Bo Li")
+    complaint = open_complaint(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
+                               ComplaintForm(customer_id=customer, description="broken")).id
+    team.clock.set(DEFAULT_NOW)
+    run_sweep(team, lambda post: {"channel": post.channel, "text": "x"}, DEFAULT_NOW)  # what is due now
+    with team.db.unit_of_work() as session:
+        before = (sla_queries.sla_of(session, complaint).attention_at, sla_queries.notice_count(session))
+    checkouts: list[int] = []
+
+    def count(*_):
+        checkouts.append(1)
+
+    event.listen(team.db.engine, "checkout", count)
+    try:
+        sent = _statements(team.db, lambda session: run_sweep(team, lambda post: {},
+                                                                 DEFAULT_NOW + dt.timedelta(minutes=1)))
+    finally:
+        event.remove(team.db.engine, "checkout", count)
+    assert before[0] > DEFAULT_NOW + dt.timedelta(minutes=1), "the breached complaint is not looked at every minute"
+    assert sent == [] and len(checkouts) == 1, (sent, checkouts)  # the check goes to the driver
+    with team.db.unit_of_work() as session:
+        assert (sla_queries.sla_of(session, complaint).attention_at, sla_queries.notice_count(session)) == before

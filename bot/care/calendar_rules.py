@@ -154,6 +154,23 @@ class CalendarRules(_Model):
         return self.quiet_on_days_off and not calendar.is_working_day(local.date()) \
             and not calendar.is_working_time(moment)
 
+    def quiet_ends(self, moment: dt.datetime, days: int = 400) -> dt.datetime | None:
+        """The first moment at or after `moment` that is not quiet (None: quiet all the next `days` days).
+        Quiet time only starts or ends at a quiet-hours boundary, a working window's start or end, or midnight."""
+        if not self.in_quiet_hours(moment):
+            return moment
+        tz = ZoneInfo(self.timezone)
+        times = {self.quiet_hours.start, self.quiet_hours.end, dt.time(0)}
+        times |= {w.start for w in self.working_windows} | {w.end for w in self.working_windows}
+        day = moment.astimezone(tz).date()
+        for _ in range(days):
+            for time in sorted(times):
+                candidate = dt.datetime.combine(day, time, tzinfo=tz)
+                if candidate > moment and not self.in_quiet_hours(candidate):
+                    return candidate
+            day += dt.timedelta(days=1)
+        return None
+
 
 @lru_cache(maxsize=8)
 def _work_calendar(rules: CalendarRules) -> WorkCalendar:

@@ -26,6 +26,7 @@ from bot.care.sla_rules import EscalationRules, Level, SlaRules
 NotificationKind = Literal["warning", "breach", "retrigger", "alert"]  # alert: announced at once (low rating)
 Routing = Mapping[str, str] | Callable[["Notification"], str]
 _Step = tuple[Level, NotificationKind, int]
+_TICK = dt.timedelta(microseconds=1)  # the smallest step of a stored moment
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,82 @@ def _clock_steps(clock: str, state: ClockState, rules: EscalationRules,
         if state.breached and now >= later(start, level.after):
             yield level, "breach", 0
         return  # the next level waits until this one has been sent
+
+
+def next_look(complaint: ComplaintSla, rules: SlaRules | EscalationRules, now: dt.datetime, *,
+              quiet_until: dt.datetime | None = None, announce_pending: bool = False,
+              calendar: WorkCalendar | None = None) -> dt.datetime | None:
+    """The next moment `due_notifications` can give something new for this complaint, once what it gave at
+    `now` is in `complaint.sent`: the owner's warning point, the next breach level, the next re-raise, the end
+    of a snooze. What fell due and was not sent comes back at the end of the quiet time (`quiet_until`, given
+    while the team is in it) when quiet hours held it, else at `now` (do-not-disturb, no channel, a claim
+    another sweep took: the next sweep looks again). `announce_pending`: a low rating's announcement is still
+    to be sent. None: nothing can fall due until someone acts (resolved; every clock stopped, paused or at the
+    end of its chain) — whatever acts stores an earlier moment again. Never later than the truth: the sweep
+    reads a complaint only once its moment has come (ix_complaint_sla_attention_at)."""
+    _aware(now, "now")
+    if complaint.resolved:
+        return None
+    escalation = _escalation(rules)
+    if calendar is None:
+        calendar = rules.work_calendar() if isinstance(rules, SlaRules) else WorkCalendar()
+    held = quiet_until is not None and not complaint.urgent
+
+    def when(level: Level | None, moment: dt.datetime) -> dt.datetime:
+        if moment > now:
+            return moment
+        if held and quiet_until is not None and (level is None or level.respects_quiet_hours):
+            return max(quiet_until, now)
+        return now
+
+    moments = []
+    for clock, state in complaint.clocks.items():
+        if state is None or state.stopped or state.paused:
+            continue
+        sent = {(s.level, s.round): s.sent_at for s in complaint.sent if s.clock == clock}
+        moments += [when(level, moment) for level, moment in
+                    _clock_next(state, escalation, sent, complaint.acknowledged_at, now, calendar)]
+    if announce_pending:
+        moments.append(when(escalation.level("supervisors"), now))
+    if not moments:
+        return None
+    first = min(moments)
+    if complaint.snoozed_until is not None and first < complaint.snoozed_until:
+        return complaint.snoozed_until
+    return first
+
+
+def _clock_next(state: ClockState, rules: EscalationRules, sent: Mapping[tuple[str, int], dt.datetime],
+                acknowledged_at: dt.datetime | None, now: dt.datetime,
+                calendar: WorkCalendar) -> Iterable[tuple[Level, dt.datetime]]:
+    """Each chain's next step of one running clock and the first moment `_clock_steps` gives it."""
+    def later(moment: dt.datetime, duration: dt.timedelta) -> dt.datetime:
+        return add_clock_time(moment, duration, calendar, state.business_hours)
+
+    breached_from = state.due_at + _TICK  # `breached` is strict: the due time itself is not over
+    owner = rules.level("owner")
+    if owner is not None and ("owner", 0) not in sent:
+        assert owner.warn_at is not None
+        # whole seconds, rounded down: never later than the moment the fraction reaches warn_at
+        need = dt.timedelta(seconds=int((state.elapsed + state.remaining).total_seconds() * owner.warn_at))
+        yield owner, later(now, need - state.elapsed) if need > state.elapsed else now
+    breach_levels = [level for level in rules.levels if level.is_breach_level]
+    acknowledged = _acknowledged_level(breach_levels, sent, acknowledged_at)
+    if acknowledged is not None:
+        assert acknowledged_at is not None and acknowledged.retrigger is not None
+        last = max([acknowledged_at] + [at for (name, round), at in sent.items()
+                                        if name == acknowledged.name and round > 0])
+        yield acknowledged, max(breached_from, later(last, acknowledged.retrigger))
+        return
+    previous_sent_at = None
+    for level in breach_levels:
+        if (level.name, 0) in sent:
+            previous_sent_at = sent[(level.name, 0)]
+            continue
+        assert level.after is not None
+        start = state.due_at if previous_sent_at is None else previous_sent_at
+        yield level, max(breached_from, later(start, level.after))
+        return
 
 
 def _acknowledged_level(breach_levels: list[Level], sent: Mapping[tuple[str, int], dt.datetime],

@@ -124,9 +124,15 @@ def refresh_clocks(session: Session, complaint: Complaint, sla: ComplaintSla, ru
 def snapshot(session: Session, complaint: Complaint, sla: ComplaintSla, rules: SlaRules,
              now: dt.datetime) -> SlaSnapshot:
     """What the pure escalation chain needs to know about one complaint, from the store."""
-    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
-    sent = [SentStep(clock, level, round, claimed_at)
-            for clock, level, round, claimed_at in sla_queries.latest_steps(session, complaint.id) if clock in CLOCKS]
+    return snapshot_of(complaint, sla, rules, now, _pauses(sla_queries.pauses_of(session, complaint.id)),
+                       sla_queries.latest_steps(session, complaint.id))
+
+
+def snapshot_of(complaint: Complaint, sla: ComplaintSla, rules: SlaRules, now: dt.datetime, pauses,
+                steps: list[tuple[str, str, int, dt.datetime]]) -> SlaSnapshot:
+    """`snapshot` from rows already read: the complaint's pauses and its latest steps (clock, level, round,
+    claimed at)."""
+    sent = [SentStep(clock, level, round, claimed_at) for clock, level, round, claimed_at in steps if clock in CLOCKS]
     return SlaSnapshot(complaint_id=complaint.id, owner=complaint.owner_id,
                        clocks=clocks_of(complaint, sla.tier, pauses, rules, now),
                        acknowledged_at=sla.acknowledged_at, acknowledged_by=sla.acknowledged_by,
@@ -190,9 +196,11 @@ class ComplaintRow:
 
 
 def complaint_row(session: Session, complaint: Complaint, sla: ComplaintSla | None, rules: SlaRules,
-                  now: dt.datetime) -> ComplaintRow:
+                  now: dt.datetime, pauses=None) -> ComplaintRow:
+    """The row every surface shows; `pauses` when they are read already (else from the store)."""
     tier = sla.tier if sla is not None else _tier(complaint.customer.tier)
-    pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
+    if pauses is None:
+        pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
     views = []
     stops = {"first_response": complaint.first_response_at, "resolution": complaint.resolved_at}
     for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.services.core import Services
 from bot.services.errors import CareError
 from messages.render import LOCALES
-from storage import queries
+from storage import queries, sla_queries
 
 
 def _channel(value: str) -> str:
@@ -65,6 +65,8 @@ def set_setting(svc: Services, key: str, value: str, team_id: str | None = None)
     clean = SETTINGS[key](value)
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
+        if key == "timezone" and clean != team.timezone:  # every SLA moment moves: the sweep works them out again
+            sla_queries.look_again_at_team(session, team.id, svc.clock.now())
         setattr(team, key, clean)
     return clean
 

@@ -1,0 +1,225 @@
+"""The escalation sweep: what is due now, claimed once, grouped one post per channel (split out of
+bot/services/escalations.py, which re-exports `sweep`).
+
+Exactly once per step, across restarts and replicas: every notification is first CLAIMED by inserting
+its `escalation_notice` row (UNIQUE step_key) and committing; only the replica whose insert succeeded
+posts it. A claim never posted nor queued (the process died in between) is given back after STALE_CLAIM.
+
+A sweep reads only what is due: each complaint's `attention_at` is the next moment anything can fall due for
+it (bot.care.escalation.next_look: the owner's warning point, the next breach level, the next re-raise, the end
+of a snooze or of the quiet time), stored by the sweep that looked at it; an acknowledgement, a snooze, a
+claim given back or a change of the clocks brings it forward again. So a sweep with nothing due is one indexed
+query, and one with work reads its complaints' pauses and steps in one query each and writes its claims and
+the next moments in one statement each.
+
+Quiet time: in the team's quiet hours (and on its days off) every level that respects them holds
+its notices about non-urgent complaints until the quiet time ends; urgent ones (the rules' `urgent`, by
+severity or tier) break through. The owner's warning also waits for their Slack do-not-disturb.
+
+Routing: the owner's warning goes to the owner by DM; supervisors' breaches go to
+`team.supervisor_channel` (else the digest channel) mentioning `team.supervisor_group`; the manager
+level goes to the team's manager channel or the manager by DM (`carebot escalation manager`), else to
+the supervisors' channel. Several notices for one channel in one sweep become one post.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from bot.care.escalation import ComplaintSla as Facts
+from bot.care.escalation import Notification, due_notifications, group_by_channel, next_look
+from bot.care.sla_rules import CLOCKS, SlaRules
+from bot.services.core import Services
+from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, NoticeItem
+from bot.services.people import SlackProfile, locale_of
+from bot.services.sla_clocks import complaint_row, snapshot_of
+from storage import queries, sla_queries
+from storage.models import Complaint, Team
+from storage.sla_models import ComplaintSla
+
+log = logging.getLogger(__name__)
+
+STALE_CLAIM = dt.timedelta(minutes=10)
+
+
+@dataclass
+class _TeamAtNow:
+    """One team's rules, quiet time and routing, at the sweep's moment."""
+
+    team: Team
+    rules: SlaRules
+    quiet: bool
+    quiet_until: dt.datetime | None
+    manager_user: str | None
+    manager_channel: str | None
+
+    @classmethod
+    def read(cls, session: Session, svc: Services, team_id: str, now: dt.datetime) -> _TeamAtNow:
+        team = queries.ensure_team(session, team_id)
+        rules = svc.sla_rules_for(team)
+        manager = sla_queries.team_escalation(session, team.id)
+        quiet = rules.calendar.in_quiet_hours(now)
+        return cls(team, rules, quiet, rules.calendar.quiet_ends(now) if quiet else None,
+                   manager.manager_user_id if manager else None, manager.manager_channel if manager else None)
+
+    def route(self, notification: Notification, complaint: Complaint) -> str | None:
+        supervisors = self.team.supervisor_channel or self.team.digest_channel
+        if notification.level == "owner":
+            return complaint.owner_id or supervisors
+        if notification.level == "manager":
+            return self.manager_channel or self.manager_user or supervisors
+        return supervisors
+
+    @property
+    def snooze_minutes(self) -> int:
+        return int(self.rules.escalation.snooze.total_seconds() // 60)
+
+
+@dataclass
+class _Looked:
+    """One complaint the sweep looked at: its facts, what fell due, and whether an announcement waits."""
+
+    complaint: Complaint
+    sla: ComplaintSla
+    at_now: _TeamAtNow
+    facts: Facts
+    pauses: tuple
+    due: list[tuple[Notification, str]]  # with the channel each goes to
+    announce: bool
+
+
+def sweep(svc: Services, now: dt.datetime | None = None, *,
+          is_dnd: Callable[[str], bool] = lambda user_id: False,
+          profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> list[ChannelPost]:
+    """Find what is due, CLAIM it, and return it grouped one post per channel (nothing is posted here).
+
+    `is_dnd(user_id)`: the person's Slack do-not-disturb is on (dnd.info); asked only for owners who
+    have a warning due. `profile_of(user_id)`: their Slack profile (users.info): a DM speaks the
+    person's language, a channel post the team's."""
+    now = now or svc.clock.now()
+    owner_in_dnd = _dnd_cache(is_dnd)
+    if not sla_queries.sweep_has_work(svc.db.engine, now, now - STALE_CLAIM):  # most sweeps: one query
+        return []
+    with svc.db.unit_of_work() as session:
+        released = sla_queries.release_stale_claims(session, now - STALE_CLAIM, now)
+        if released:
+            log.warning("gave back %d escalation claim(s) that were never posted", released)
+        due = sla_queries.complaints_needing_attention(session, now)
+        if not due:
+            return []
+        ids = [complaint.id for complaint, _ in due]
+        pauses = sla_queries.pauses_of_complaints(session, ids)
+        steps = sla_queries.latest_steps_of_complaints(session, ids)
+        announced = sla_queries.announced_among(session, ids)
+        teams: dict[str, _TeamAtNow] = {}
+        looked = []
+        for complaint, sla in due:
+            at_now = teams.get(complaint.team_id) or teams.setdefault(
+                complaint.team_id, _TeamAtNow.read(session, svc, complaint.team_id, now))
+            looked.append(_look(complaint, sla, at_now, tuple(pauses[complaint.id]), steps[complaint.id],
+                                sla.announce and complaint.id not in announced, now, owner_in_dnd))
+        claimed = sla_queries.claim_notices(session, [
+            {"complaint_id": one.complaint.id, "step_key": n.step_key, "clock": n.clock, "level": n.level,
+             "kind": n.kind, "round": n.round} for one in looked for n, _ in one.due], now)
+        sla_queries.set_attention(session, _next_moments(looked, claimed, now))
+        channel_of: dict[str, str] = {}
+        items: dict[str, tuple[_TeamAtNow, NoticeItem]] = {}
+        notified: list[Notification] = []
+        for one in looked:
+            row = None
+            for notification, channel in one.due:
+                if notification.step_key not in claimed:
+                    continue  # another sweep (a restart, a replica) has it
+                row = row or complaint_row(session, one.complaint, one.sla, one.at_now.rules, now, one.pauses)
+                channel_of[notification.step_key] = channel
+                items[notification.step_key] = (one.at_now, NoticeItem(
+                    claimed[notification.step_key], notification.clock, notification.level, notification.kind,
+                    notification.round, row))
+                notified.append(notification)
+    return _posts(svc, notified, channel_of, items, now, profile_of)
+
+
+def _look(complaint: Complaint, sla: ComplaintSla, at_now: _TeamAtNow, pauses: tuple, steps: list,
+          announce: bool, now: dt.datetime, owner_in_dnd: Callable[[str], bool]) -> _Looked:
+    rules = at_now.rules
+    facts = snapshot_of(complaint, sla, rules, now, pauses, steps)
+    due = due_notifications(facts, rules, now, quiet=at_now.quiet)
+    if any(n.level == "owner" for n in due) and complaint.owner_id is not None and owner_in_dnd(complaint.owner_id):
+        due = due_notifications(facts, rules, now, quiet=at_now.quiet, owner_dnd=True)
+    supervisors = rules.escalation.level("supervisors")
+    held = at_now.quiet and not facts.urgent and (supervisors is None or supervisors.respects_quiet_hours)
+    if announce and not held:
+        due.insert(0, Notification(str(complaint.id), "opened", "supervisors", "alert",
+                                   f"sla:{complaint.id}:opened:supervisors"))
+    routed = []
+    for notification in due:
+        channel = at_now.route(notification, complaint)
+        if channel is None:
+            log.warning("no channel for the %s of complaint %s: set supervisor_channel", notification.level,
+                        complaint.id)
+            continue
+        routed.append((notification, channel))
+    return _Looked(complaint, sla, at_now, facts, pauses, routed, announce)
+
+
+def _next_moments(looked: list[_Looked], claimed: dict[str, int], now: dt.datetime
+                  ) -> dict[int, dt.datetime | None]:
+    """Each complaint's next attention moment, with the steps claimed now counted as sent at `now`; only those
+    that change (a complaint held until the next sweep keeps a moment already past)."""
+    moments: dict[int, dt.datetime | None] = {}
+    for one in looked:
+        sent = [n.sent(now) for n, _ in one.due if n.step_key in claimed and n.clock in CLOCKS]
+        facts = dataclasses.replace(one.facts, sent=(*one.facts.sent, *sent))
+        pending = one.announce and f"sla:{one.complaint.id}:opened:supervisors" not in claimed
+        moment = next_look(facts, one.at_now.rules, now, quiet_until=one.at_now.quiet_until,
+                           announce_pending=pending)
+        if moment is not None and moment <= now:
+            continue  # still due (do-not-disturb, no channel, another sweep's claim): the next sweep looks again
+        moments[one.complaint.id] = moment
+    return moments
+
+
+def _dnd_cache(is_dnd: Callable[[str], bool]) -> Callable[[str], bool]:
+    known: dict[str, bool] = {}
+
+    def owner_in_dnd(user_id: str) -> bool:
+        if user_id not in known:
+            try:
+                known[user_id] = bool(is_dnd(user_id))
+            except Exception:  # noqa: BLE001 - unknown DND: do not hold the warning back
+                log.warning("could not read do-not-disturb of %s", user_id, exc_info=True)
+                known[user_id] = False
+        return known[user_id]
+
+    return owner_in_dnd
+
+
+def _posts(svc: Services, notified: list[Notification], channel_of: dict[str, str],
+           items: dict[str, tuple[_TeamAtNow, NoticeItem]], now: dt.datetime,
+           profile_of: Callable[[str], SlackProfile | None]) -> list[ChannelPost]:
+    """One post per channel, several when a channel has more than MAX_ITEMS_PER_POST complaints (a complaint
+    is never split)."""
+    out: list[ChannelPost] = []
+    for channel, group in group_by_channel(notified, lambda n: channel_of[n.step_key]).items():
+        at_now, _ = items[group[0].step_key]
+        team = at_now.team
+        locale = locale_of(svc, channel, team.locale, profile_of) if _is_person(channel) else team.locale
+        post = ChannelPost(team.id, channel, locale, team.timezone, now, group_id=team.supervisor_group,
+                           manager_id=at_now.manager_user, snooze_minutes=at_now.snooze_minutes)
+        post.items = [items[n.step_key][1] for n in group]
+        groups = post.complaints
+        for start in range(0, len(groups), MAX_ITEMS_PER_POST):
+            chunk = [item for group in groups[start:start + MAX_ITEMS_PER_POST] for item in group]
+            out.append(ChannelPost(post.team_id, post.channel, post.locale, post.timezone, post.now,
+                                   chunk, post.group_id, post.manager_id, post.snooze_minutes))
+    return out
+
+
+def _is_person(channel: str) -> bool:
+    return channel.startswith(("U", "W"))
