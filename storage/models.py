@@ -299,6 +299,7 @@ class PlanRun(Base):
     claimed_at: Mapped[dt.datetime]
     finished_at: Mapped[dt.datetime | None]
     created: Mapped[int] = mapped_column(Integer, default=0)
+    planned_through: Mapped[int] = mapped_column(Integer, default=0)  # customer id: a run taken over goes on after it
 
 
 # the planning queries: every callback of a team's customers (closed ones keep their dedupe key) and the

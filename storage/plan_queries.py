@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,9 +51,10 @@ def claim_plan_run(session: Session, team_id: str, local_date: dt.date, now: dt.
     return True
 
 
-def finish_plan_run(session: Session, team_id: str, local_date: dt.date, now: dt.datetime, created: int) -> None:
+def finish_plan_run(session: Session, team_id: str, local_date: dt.date, now: dt.datetime) -> None:
+    """The run is done (`created` was counted batch by batch, `plan_run_progress`)."""
     session.execute(update(PlanRun).where(PlanRun.team_id == team_id, PlanRun.local_date == local_date)
-                    .values(finished_at=now, created=created))
+                    .values(finished_at=now))
 
 
 def release_plan_run(session: Session, team_id: str, local_date: dt.date) -> None:
@@ -141,13 +145,111 @@ def close_open_callbacks_of_kind(session: Session, customer_id: int, kind: str, 
     return result.rowcount or 0
 
 
-def owners_of_callbacks(session: Session, callback_ids: Sequence[int]) -> set[str]:
-    """Who owns these callbacks (by primary key, 500 ids a query)."""
-    ids, owners = list(callback_ids), set()
-    for chunk in (ids[i:i + 500] for i in range(0, len(ids), 500)):
-        owners.update(session.scalars(select(Callback.owner_id).distinct().where(Callback.id.in_(chunk))))
-    owners.discard(None)
-    return owners
+# --- planning in batches (bot/services/plan_batches.py): plain rows of a few thousand customers at a time ---
+
+_PLANNED_COLUMNS = (Customer.id, Customer.code, Customer.owner_id, Customer.annual_spend, Customer.tier,
+                    Customer.first_purchase_on, Customer.last_contact_at, Customer.birthday, Customer.consent,
+                    Customer.tags, Customer.needs_follow_up, Customer.phone, Customer.email, Customer.company)
+
+
+def customers_after(session: Session, team_id: str, after_id: int, limit: int) -> Sequence[Row]:
+    """The next `limit` customers of the team by id after `after_id` (keyset pagination on the primary key),
+    as rows of what planning reads, not ORM objects."""
+    return session.execute(select(*_PLANNED_COLUMNS).where(Customer.team_id == team_id, Customer.id > after_id)
+                           .order_by(Customer.id).limit(limit)).all()
+
+
+def customers_among(session: Session, team_id: str, customer_ids: Sequence[int]) -> Sequence[Row]:
+    return session.execute(select(*_PLANNED_COLUMNS).where(Customer.team_id == team_id,
+                                                           Customer.id.in_(customer_ids))
+                           .order_by(Customer.id)).all()
+
+
+def spends_of_team(session: Session, team_id: str) -> Sequence[tuple[Decimal | None, str]]:
+    """(annual spend, stated tier) of every customer: what a top-percent tier ranks."""
+    return session.execute(select(Customer.annual_spend, Customer.tier).where(Customer.team_id == team_id)).all()
+
+
+def tickets_of(session: Session, customer_ids: Sequence[int], since: dt.datetime) -> Sequence[tuple[int, dt.datetime]]:
+    """`tickets_since` for these customers (index ix_complaint_customer_opened)."""
+    return session.execute(select(Complaint.customer_id, Complaint.opened_at).where(
+        Complaint.customer_id.in_(customer_ids), Complaint.opened_at >= since,
+        Complaint.kind.in_(("complaint", "inquiry")))).all()
+
+
+def last_calls_of(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.datetime]:
+    """`last_calls` for these customers (index ix_call_log_customer_called)."""
+    stmt = select(CallLog.customer_id, func.max(CallLog.called_at)).where(
+        CallLog.customer_id.in_(customer_ids), CallLog.outcome != "unreachable").group_by(CallLog.customer_id)
+    return {cid: _aware(at) for cid, at in session.execute(stmt) if at is not None}
+
+
+def reached_calls_of(session: Session, customer_ids: Sequence[int], since: dt.datetime) -> dict[int, int]:
+    """`reached_calls_since` for these customers."""
+    return dict(session.execute(select(CallLog.customer_id, func.count()).where(
+        CallLog.customer_id.in_(customer_ids), CallLog.called_at >= since, CallLog.outcome != "unreachable"
+    ).group_by(CallLog.customer_id)).all())
+
+
+def callbacks_of(session: Session, customer_ids: Sequence[int]) -> Sequence[Row]:
+    """Every callback of these customers, open or closed (customer_id, kind, due_at, status, dedupe_key)."""
+    return session.execute(select(Callback.customer_id, Callback.kind, Callback.due_at, Callback.status,
+                                  Callback.dedupe_key).where(Callback.customer_id.in_(customer_ids))
+                           .order_by(Callback.customer_id, Callback.id)).all()
+
+
+def insert_callbacks(session: Session, rows: Sequence[dict]) -> list[tuple[int, str | None]]:
+    """Insert planned callbacks in one statement per 500; one that exists already (its dedupe key, or an open one
+    of its kind) is skipped by the database (ON CONFLICT DO NOTHING). (id, owner) of those inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    created: list[tuple[int, str | None]] = []
+    for start in range(0, len(rows), 500):
+        created += session.execute(insert(Callback).values(list(rows[start:start + 500])).on_conflict_do_nothing()
+                                   .returning(Callback.id, Callback.owner_id)).all()
+    return sorted(created)
+
+
+def close_open_callbacks_of_customers(session: Session, customer_ids: Sequence[int], kind: str, status: str,
+                                      now: dt.datetime) -> set[str | None]:
+    """`close_open_callbacks_of_kind` for many customers in one statement; the owners of those closed."""
+    if not customer_ids:
+        return set()
+    return set(session.scalars(update(Callback).where(Callback.customer_id.in_(customer_ids), Callback.kind == kind,
+                                                      Callback.status == "open")
+                               .values(status=status, closed_at=now).returning(Callback.owner_id)))
+
+
+def remember_segments(session: Session, rows: Sequence[dict]) -> None:
+    """Store each customer's segments ({id, tier, activity, lifecycle, at}): one statement (executemany)."""
+    if rows:
+        table = Customer.__table__
+        session.connection().execute(update(table).where(table.c.id == bindparam("cid")).values(
+            segment_tier=bindparam("s_tier"), segment_activity=bindparam("s_activity"),
+            segment_lifecycle=bindparam("s_lifecycle"),
+            segmented_at=bindparam("s_at", type_=table.c.segmented_at.type)),
+            [{"cid": r["id"], "s_tier": r["tier"], "s_activity": r["activity"], "s_lifecycle": r["lifecycle"],
+              "s_at": r["at"]} for r in rows])
+
+
+def plan_run_progress(session: Session, team_id: str, local_date: dt.date, through: int, created: int,
+                      now: dt.datetime) -> None:
+    """The run planned every customer up to id `through`; `claimed_at` is its heartbeat."""
+    session.execute(update(PlanRun).where(PlanRun.team_id == team_id, PlanRun.local_date == local_date)
+                    .values(planned_through=through, created=PlanRun.created + created, claimed_at=now))
+
+
+def take_over_plan_run(session: Session, team_id: str, local_date: dt.date, stale_before: dt.datetime,
+                       now: dt.datetime) -> int | None:
+    """A run claimed but unfinished and silent since `stale_before` (its process died) is taken over: the id
+    it planned through, to go on after; None when there is none to take."""
+    taken = session.execute(update(PlanRun).where(
+        PlanRun.team_id == team_id, PlanRun.local_date == local_date, PlanRun.finished_at.is_(None),
+        PlanRun.claimed_at < stale_before).values(claimed_at=now)).rowcount
+    if taken != 1:
+        return None
+    return session.scalar(select(PlanRun.planned_through).where(PlanRun.team_id == team_id,
+                                                                PlanRun.local_date == local_date)) or 0
 
 
 def customer_of_complaint(session: Session, complaint_id: int) -> Complaint | None:

@@ -145,3 +145,57 @@ def test_the_nightly_run_plans_the_follow_up_a_resolution_missed(team):
     assert [r for r in rules if r.startswith("complaint_resolved.")] == [
         "complaint_resolved.callback", "complaint_resolved.one_to_one", "complaint_resolved.survey"]
     assert len(first.created) >= 3 and again.created == []
+
+
+class Killed(Exception):
+    """The process running the nightly plan dies between two batches."""
+
+
+def test_a_nightly_run_killed_half_way_is_taken_over_and_plans_what_one_run_plans(team):
+    from sqlalchemy import delete
+
+    from bot.services.plan_batches import plan_team
+    from storage import plan_queries
+    from storage.models import PlanRun
+
+    for n in range(7):  # bought yesterday, silent since June, churn risk since March: several kinds and owners
+        add_customer(team, f"N{n}", first_purchase_on=dt.date(2026, 11, 23), annual_spend=Decimal(3000))
+        add_customer(team, f"S{n}", owner=None if n % 3 == 0 else "U0AGENT", first_purchase_on=dt.date(2024, 1, 1),
+                     last_contact_at=dt.datetime(2026, 7 if n % 2 else 3, 1, 10, tzinfo=SHANGHAI))
+    whole = planning.plan_team(team, "default", DEFAULT_NOW)
+    expected = callbacks(team)
+    assert len(expected) == len(whole.created) > 10
+    with team.db.unit_of_work() as session:  # the same book, not planned yet
+        session.execute(delete(Callback))
+
+    day = DEFAULT_NOW.date()
+    with team.db.unit_of_work() as session:
+        assert plan_queries.claim_plan_run(session, "default", day, DEFAULT_NOW)
+    batches: list[int] = []
+
+    def dies_in_the_third_batch(session, through, created):
+        plan_queries.plan_run_progress(session, "default", day, through, created, DEFAULT_NOW)
+        batches.append(through)
+        if len(batches) == 3:
+            raise Killed  # this batch's unit of work never commits
+
+    with pytest.raises(Killed):
+        plan_team(team, "default", DEFAULT_NOW, progress=dies_in_the_third_batch, batch=2)
+    before = callbacks(team)
+    assert 0 < len(before) < len(expected) and before == expected[:len(before)]
+
+    assert planning.run_nightly_plans(team).skipped == [("default", f"already planned on {day}")]  # still alive?
+    team.clock.set(DEFAULT_NOW + planning.STALE_PLAN_RUN + dt.timedelta(minutes=1))  # silent: taken over
+    run = planning.run_nightly_plans(team)
+
+    def but_when(rows):  # the run taken over plans at its own now: what is due "now" is due 11 minutes later
+        return [(cid, kind, *rest) for cid, kind, _due, *rest in rows]
+
+    assert but_when(callbacks(team)) == but_when(expected), "nobody planned twice, nobody skipped"
+    with team.db.unit_of_work() as session:
+        done = session.scalars(select(PlanRun)).one()
+    assert done.finished_at is not None and done.created == len(expected) and done.planned_through > batches[1]
+    assert run.planned == [("default", len(expected) - len(before))]
+    changed = run.changed_owners["default"]
+    assert changed <= {"U0AGENT", "U0SUPER", "U0ADMIN"} and "U0AGENT" in changed
+    assert planning.run_nightly_plans(team).skipped == [("default", f"already planned on {day}")]

@@ -4,7 +4,8 @@ callbacks, and the forecast of the load they make.
 Planning reads the book from the database (care-domain §2–§4), asks the pure engine (bot.care.plan) what is
 due, and inserts it idempotently: every planned callback carries a dedupe key unique per customer, and a
 second open callback of a kind is refused by the database, so running twice (or on two replicas) changes
-nothing.
+nothing. A team is planned in batches of a few thousand customers, each its own short unit of work
+(bot/services/plan_batches.py); what planning knows of a customer is bot/services/plan_book.py.
 """
 
 from __future__ import annotations
@@ -13,18 +14,13 @@ import dataclasses
 import datetime as dt
 import logging
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from bot.care.calendar import WorkCalendar, is_past_clock_time
+from bot.care.calendar import is_past_clock_time
 from bot.care.forecast import SUPERVISORS, ForecastRow, forecast
-from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
+from bot.care.plan import plan_after_complaint_resolved
 from bot.care.rules import CareRules
-from bot.care.segments import CustomerFacts, Segments, segment, segment_book
 from bot.services.care_rules import (  # re-exported: planning is where callers look for the rules in effect
     HOW_RULES_COMBINE,
     RulesOverview,
@@ -37,65 +33,21 @@ from bot.services.care_rules import (  # re-exported: planning is where callers 
     set_rules,
 )
 from bot.services.core import Services
+from bot.services.plan_batches import plan_team
+from bot.services.plan_book import (  # noqa: F401 - re-exported: callers import them from here
+    PlanResult,
+    _insert,
+    _Owners,
+    book_of,
+    customer_facts,
+    missing_fields,
+)
 from storage import plan_queries, queries
-from storage.models import Callback, Customer, Team
+from storage.models import Customer
 
 log = logging.getLogger(__name__)
 
 # --- planning ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class PlanResult:
-    customers: int = 0
-    created: list[int] = field(default_factory=list)  # ids of the callbacks created
-    owners: set[str] = field(default_factory=set)  # whose queue changed: owners of callbacks created or closed
-
-
-@dataclass(frozen=True)
-class _Book:
-    """What planning knows about a team's customers at `now`."""
-
-    customers: dict[int, Customer]
-    facts: dict[int, CustomerFacts]
-    segments: dict[int, Segments]
-    existing: dict[int, list[OpenCallback]]
-    contacts: dict[int, int]
-
-
-def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None = None,
-              customer_ids: Collection[int] | None = None) -> PlanResult:
-    """Create every callback the team's rules make due now (or only for `customer_ids`). Idempotent."""
-    now = now or svc.clock.now()
-    team_id = team_id or svc.default_team
-    result = PlanResult()
-    with svc.db.unit_of_work() as session:
-        team = queries.ensure_team(session, team_id)
-        rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-        book = book_of(session, team, rules, calendar, now, customer_ids)
-        owners = _Owners(session, team.id)
-        resolved: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
-        if customer_ids is None:  # the nightly run catches up on follow-ups a resolution failed to plan
-            since = now - dt.timedelta(days=rules.planning.lookback_days + 1)
-            for cid, complaint_id, resolved_at in plan_queries.complaints_resolved_since(session, team.id, since):
-                resolved[cid].append((complaint_id, resolved_at))
-        for cid, facts in book.facts.items():
-            if customer_ids is not None and cid not in customer_ids:
-                continue
-            result.customers += 1
-            _remember_segments(book.customers[cid], book.segments[cid], now)
-            existing, contacts = book.existing.get(cid, []), book.contacts.get(cid, 0)
-            planned = plan_customer(facts, book.segments[cid], existing, contacts, rules, calendar, now)
-            for complaint_id, resolved_at in resolved.get(cid, ()):
-                planned += plan_after_complaint_resolved(facts, book.segments[cid], complaint_id, resolved_at,
-                                                         existing, contacts, rules, calendar, now)
-            result.created += _insert(session, team.id, facts, planned, owners, now)
-            if _close_completed_record_tasks(session, facts, rules, now) and facts.owner_id:
-                result.owners.add(str(facts.owner_id))
-        result.owners |= plan_queries.owners_of_callbacks(session, result.created)
-    if result.created:
-        log.info("care plan for %s: %d callback(s) created", team_id, len(result.created))
-    return result
 
 
 def plan_customer_now(svc: Services, customer_id: int, team_id: str | None = None) -> PlanResult:
@@ -142,132 +94,25 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
         return _insert(session, team.id, facts, planned, _Owners(session, team.id, fallback), now)
 
 
-class _Owners:
-    """Who makes a planned callback: the customer's owner, or for owner_role supervisor a supervisor of the
-    team (supervisors before admins), for owner_or_admin an admin when the customer has no owner; with
-    nobody to give it to, it is unassigned (the morning list says so)."""
-
-    def __init__(self, session: Session, team_id: str, fallback: str | None = None):
-        self._session, self._team_id, self._fallback = session, team_id, fallback
-        self._supervisor: str | None | bool = False
-        self._admin: str | None | bool = False
-
-    def for_(self, facts: CustomerFacts, planned: PlannedCallback) -> str | None:
-        if planned.owner_role == "supervisor":
-            if self._supervisor is False:
-                found = plan_queries.supervisors_of_team(self._session, self._team_id)
-                self._supervisor = found[0] if found else None
-            return self._supervisor or None  # type: ignore[return-value]
-        if facts.owner_id:
-            return str(facts.owner_id)
-        if planned.owner_role == "owner_or_admin" and self._fallback is None:
-            if self._admin is False:
-                self._admin = next(iter(plan_queries.admins_of_team(self._session, self._team_id)), None)
-            return self._admin or None  # type: ignore[return-value]
-        return self._fallback
-
-
-def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Sequence[PlannedCallback],
-            owners: _Owners, now: dt.datetime) -> list[int]:
-    created = []
-    for p in planned:
-        try:
-            with session.begin_nested():
-                row = Callback(team_id=team_id, customer_id=p.customer_id, owner_id=owners.for_(facts, p),
-                               kind=p.kind, due_at=p.due_at, status="open", attempts=0, rule=p.rule,
-                               params=dict(p.params), dedupe_key=p.dedupe_key, created_at=now)
-                session.add(row)
-                session.flush()
-        except IntegrityError:
-            # planned already (another replica, a concurrent change) or one of that kind is open: keep it
-            continue
-        created.append(row.id)
-    return created
-
-
-def _close_completed_record_tasks(session: Session, facts: CustomerFacts, rules: CareRules,
-                                  now: dt.datetime) -> int:
-    """A "complete the record" task is done once no key field is missing any more and the customer is no
-    longer flagged 待跟进 (care-domain §2). Returns how many were closed."""
-    step = rules.triggers.record
-    if facts.flagged or any(f in facts.missing for f in step.key_fields):
-        return 0
-    return plan_queries.close_open_callbacks_of_kind(session, facts.customer_id, step.kind, "done", now)
-
-
-def _remember_segments(customer: Customer, segments: Segments, now: dt.datetime) -> None:
-    """Keep the latest segments on the customer, so they can be shown and filtered on."""
-    customer.segment_tier, customer.segment_activity = segments.tier.value, segments.activity.value
-    customer.segment_lifecycle, customer.segmented_at = segments.lifecycle.value, now
-
-
-def book_of(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
-          customer_ids: Collection[int] | None) -> _Book:
-    # A top-percent tier ranks the whole book; thresholds only need the customers planned.
-    whole = customer_ids is None or rules.segments.tier_method == "top_percent"
-    only = None if whole or customer_ids is None or len(customer_ids) != 1 else next(iter(customer_ids))
-    customers = plan_queries.customers_of_team(session, team.id, only)
-    if not whole and customer_ids is not None:
-        customers = [c for c in customers if c.id in customer_ids]
-    window = dt.timedelta(days=rules.segments.spike_window_days)
-    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
-    for cid, opened in plan_queries.tickets_since(session, team.id, now - window, only):
-        tickets[cid].append(opened)
-    last_calls = plan_queries.last_calls(session, team.id, only)
-    today = calendar.local_date(now)
-    month_start = calendar.start_of_day(today.replace(day=1))
-    contacts = plan_queries.reached_calls_since(session, team.id, month_start, only)
-    existing: dict[int, list[OpenCallback]] = defaultdict(list)
-    for row in plan_queries.callbacks_of_team(session, team.id, only):
-        existing[row.customer_id].append(
-            OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
-    facts = {c.id: customer_facts(c, rules, last_calls.get(c.id), tickets.get(c.id, ())) for c in customers}
-    if rules.segments.tier_method == "top_percent":
-        segments = segment_book(facts.values(), rules, now)
-    else:
-        segments = {cid: segment(f, rules, now) for cid, f in facts.items()}
-    return _Book({c.id: c for c in customers}, facts, segments, existing, contacts)
-
-
-def customer_facts(customer: Customer, rules: CareRules, last_call: dt.datetime | None = None,
-                   tickets: Sequence[dt.datetime] = ()) -> CustomerFacts:
-    """A customer row as the engine sees it. Without a recorded annual spend, the tier the team stated
-    (import column `tier`) stands in: it counts as the lowest spend of that tier."""
-    moments = [m for m in (customer.last_contact_at, last_call) if m is not None]
-    spend = customer.annual_spend
-    if spend is None:
-        spend = {"high_value": Decimal(rules.segments.high_value_min_spend),
-                 "potential": Decimal(rules.segments.potential_min_spend)}.get(customer.tier)
-    return CustomerFacts(customer_id=customer.id, code=customer.code, owner_id=customer.owner_id,
-                         annual_spend=spend, first_purchase_on=customer.first_purchase_on,
-                         last_interaction_at=max(moments) if moments else None, birthday=customer.birthday,
-                         consent=bool(customer.consent), tickets_at=tuple(sorted(tickets)),
-                         tags=tuple(customer.tags or ()), missing=missing_fields(customer),
-                         flagged=bool(customer.needs_follow_up))
-
-
-def missing_fields(customer: Customer) -> tuple[str, ...]:
-    """The fields a rule may call key (bot.care.rules.KeyField) that this record leaves empty."""
-    values = {"phone": customer.phone, "email": customer.email, "company": customer.company,
-              "owner": customer.owner_id, "birthday": customer.birthday,
-              "first_purchase": customer.first_purchase_on}
-    return tuple(name for name, value in values.items() if value in (None, ""))
-
-
 # --- the nightly run -----------------------------------------------------------------------------------
 
 
 @dataclass
 class NightlyRun:
     planned: list[tuple[str, int]] = field(default_factory=list)  # team, callbacks created
-    changed_owners: dict[str, set[str]] = field(default_factory=dict)  # team -> people whose queue changed
     skipped: list[tuple[str, str]] = field(default_factory=list)  # team, reason
+    changed_owners: dict[str, set[str]] = field(default_factory=dict)  # team -> whose queues changed (App Home)
+
+
+STALE_PLAN_RUN = dt.timedelta(minutes=10)  # a run silent this long (no batch finished) has lost its process
 
 
 def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time: bool = False) -> NightlyRun:
     """Plan each team once its local time passes `plan_time`, once per local day. Safe every minute, twice,
     or on several replicas: the day's run is claimed by a row unique per team and local day; a failed run
-    releases its claim and is retried at the next tick."""
+    releases its claim and is retried at the next tick. The run plans in batches and records in each batch's
+    unit of work how far it got: a run whose process died (silent for STALE_PLAN_RUN) is taken over at the next
+    tick and goes on after the last customer planned."""
     now = svc.clock.now()
     run = NightlyRun()
     with svc.db.unit_of_work() as session:
@@ -279,12 +124,17 @@ def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time:
             continue
         day = calendar.local_date(now)
         with svc.db.unit_of_work() as session:
-            claimed = plan_queries.claim_plan_run(session, team.id, day, now)
-        if not claimed:
+            after = 0 if plan_queries.claim_plan_run(session, team.id, day, now) else \
+                plan_queries.take_over_plan_run(session, team.id, day, now - STALE_PLAN_RUN, now)
+        if after is None:
             run.skipped.append((team.id, f"already planned on {day}"))
             continue
+
+        def progress(session, through: int, created: int, team_id: str = team.id, day: dt.date = day) -> None:
+            plan_queries.plan_run_progress(session, team_id, day, through, created, svc.clock.now())
+
         try:
-            result = plan_team(svc, team.id, now)
+            result = plan_team(svc, team.id, now, after_id=after, progress=progress)
         except Exception as exc:
             log.exception("nightly care plan for team %s failed; releasing the claim so it is retried", team.id)
             with svc.db.unit_of_work() as session:
@@ -292,7 +142,7 @@ def run_nightly_plans(svc: Services, *, team_id: str | None = None, ignore_time:
             run.skipped.append((team.id, f"planning failed: {exc}"))
             continue
         with svc.db.unit_of_work() as session:
-            plan_queries.finish_plan_run(session, team.id, day, svc.clock.now(), len(result.created))
+            plan_queries.finish_plan_run(session, team.id, day, svc.clock.now())
         run.planned.append((team.id, len(result.created)))
         run.changed_owners[team.id] = set(result.owners)
     return run

@@ -1,0 +1,147 @@
+"""The care plan of a whole team, in batches: a few thousand customers at a time (keyset pagination on the
+customer id), each batch read as plain rows, planned by the pure engine and written in its own short unit of
+work with set-based statements (one INSERT … ON CONFLICT DO NOTHING for its callbacks, one UPDATE for its
+segments, one for the record tasks it completes). Nothing accumulates across batches, so memory stays flat
+whatever the size of the book, and SQLite's write lock is held a moment per batch, not for the whole run.
+
+Idempotent as before (dedupe keys and one open callback per kind are the database's to refuse), and resumable:
+`after_id` starts after a customer already planned, `progress(through, created)` runs in each batch's unit of
+work (the nightly run records how far it got there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.care.calendar import WorkCalendar
+from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
+from bot.care.rules import CareRules
+from bot.care.segments import Segments, segment
+from bot.services.core import Services
+from bot.services.plan_book import PlanResult, customer_facts, spend_of
+from storage import plan_queries, queries
+
+BATCH = 2000  # customers per unit of work
+Progress = Callable[[Session, int, int], None]  # (session, planned through customer id, created in the batch)
+
+
+def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None = None,
+              customer_ids: Collection[int] | None = None, *, after_id: int = 0,
+              progress: Progress | None = None, batch: int = BATCH) -> PlanResult:
+    """Create every callback the team's rules make due now (or only for `customer_ids`). Idempotent.
+    The result says which callbacks were created and whose queues changed."""
+    now = now or svc.clock.now()
+    team_id = team_id or svc.default_team
+    result = PlanResult()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id)
+        rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
+        team_id = team.id
+        ranks = _SpendRanks(plan_queries.spends_of_team(session, team_id), rules) \
+            if rules.segments.tier_method == "top_percent" else None
+        owners = _StaffOwners(plan_queries.supervisors_of_team(session, team_id),
+                              plan_queries.admins_of_team(session, team_id))
+        resolved: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
+        if customer_ids is None:  # the nightly run catches up on follow-ups a resolution failed to plan
+            since = now - dt.timedelta(days=rules.planning.lookback_days + 1)
+            for cid, complaint_id, resolved_at in plan_queries.complaints_resolved_since(session, team_id, since):
+                resolved[cid].append((complaint_id, resolved_at))
+    wanted = sorted(set(customer_ids)) if customer_ids is not None else None
+    cursor, chunk = after_id, 0
+    while True:
+        with svc.db.unit_of_work() as session:
+            if wanted is None:
+                rows = plan_queries.customers_after(session, team_id, cursor, batch)
+            else:
+                ids = wanted[chunk * batch:(chunk + 1) * batch]
+                rows = plan_queries.customers_among(session, team_id, ids) if ids else []
+                chunk += 1
+            if not rows:
+                return result
+            created = _plan_batch(session, team_id, rows, rules, calendar, now, ranks, owners, resolved, result)
+            cursor = rows[-1].id
+            if progress is not None:
+                progress(session, cursor, created)
+
+
+def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: CareRules, calendar: WorkCalendar,
+                now: dt.datetime, ranks: _SpendRanks | None, owners: _StaffOwners,
+                resolved: dict[int, list[tuple[int, dt.datetime]]], result: PlanResult) -> int:
+    ids = [row.id for row in rows]
+    window = dt.timedelta(days=rules.segments.spike_window_days)
+    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
+    for cid, opened in plan_queries.tickets_of(session, ids, now - window):
+        tickets[cid].append(opened)
+    last_calls = plan_queries.last_calls_of(session, ids)
+    month_start = calendar.start_of_day(calendar.local_date(now).replace(day=1))
+    contacts = plan_queries.reached_calls_of(session, ids, month_start)
+    existing: dict[int, list[OpenCallback]] = defaultdict(list)
+    for row in plan_queries.callbacks_of(session, ids):
+        existing[row.customer_id].append(
+            OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
+    inserts: list[dict] = []
+    remembered: list[dict] = []
+    complete: list[int] = []
+    record = rules.triggers.record
+    for row in rows:
+        facts = customer_facts(row, rules, last_calls.get(row.id), tickets.get(row.id, ()))
+        segments = segment(facts, rules, now, ranks.rank(facts.annual_spend) if ranks is not None else None)
+        remembered.append({"id": row.id, "tier": segments.tier.value, "activity": segments.activity.value,
+                           "lifecycle": segments.lifecycle.value, "at": now})
+        mine, reached = existing.get(row.id, []), contacts.get(row.id, 0)
+        planned = plan_customer(facts, segments, mine, reached, rules, calendar, now)
+        for complaint_id, resolved_at in resolved.get(row.id, ()):
+            planned += plan_after_complaint_resolved(facts, segments, complaint_id, resolved_at, mine, reached,
+                                                     rules, calendar, now)
+        inserts += [_callback_row(team_id, p, owners.for_(facts.owner_id, p), now) for p in planned]
+        if not facts.flagged and not any(f in facts.missing for f in record.key_fields):
+            complete.append(row.id)  # a "complete the record" task is done (care-domain §2)
+        result.customers += 1
+    plan_queries.remember_segments(session, remembered)
+    created = plan_queries.insert_callbacks(session, inserts)
+    closed = plan_queries.close_open_callbacks_of_customers(session, complete, record.kind, "done", now)
+    result.created += [cid for cid, _ in created]
+    result.owners |= {owner for _, owner in created if owner} | {owner for owner in closed if owner}
+    return len(created)
+
+
+def _callback_row(team_id: str, planned: PlannedCallback, owner: str | None, now: dt.datetime) -> dict:
+    return {"team_id": team_id, "customer_id": planned.customer_id, "owner_id": owner, "kind": planned.kind,
+            "due_at": planned.due_at, "status": "open", "attempts": 0, "rule": planned.rule,
+            "params": dict(planned.params), "dedupe_key": planned.dedupe_key, "created_at": now}
+
+
+class _StaffOwners:
+    """bot.services.plan_book._Owners for the nightly run, with the team's supervisors and admins read once."""
+
+    def __init__(self, supervisors: Sequence[str], admins: Sequence[str]):
+        self.supervisor = supervisors[0] if supervisors else None
+        self.admin = admins[0] if admins else None
+
+    def for_(self, owner_id: str | int | None, planned: PlannedCallback) -> str | None:
+        if planned.owner_role == "supervisor":
+            return self.supervisor
+        if owner_id:
+            return str(owner_id)
+        return self.admin if planned.owner_role == "owner_or_admin" else None
+
+
+class _SpendRanks:
+    """bot.care.segments.spend_ranks over the whole book, from its spends alone: a customer's share of the
+    customers with a known spend who spend strictly more."""
+
+    def __init__(self, spends: Sequence[tuple[Any, str]], rules: CareRules):
+        self._sorted = sorted(s for s in (spend_of(spend, tier, rules) for spend, tier in spends) if s is not None)
+
+    def rank(self, spend) -> float | None:
+        if spend is None or not self._sorted:
+            return None
+        return (len(self._sorted) - bisect_right(self._sorted, spend)) / len(self._sorted)
+
+
+__all__ = ["BATCH", "Segments", "plan_team"]
