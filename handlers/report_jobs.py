@@ -9,7 +9,6 @@ import logging
 
 from slack_sdk import WebClient
 
-from bot.insight_charts import render_charts
 from bot.services.core import Services
 from bot.services.insight import Insight
 from bot.services.reports import ReportRun, Step, run_reports
@@ -42,6 +41,8 @@ def post_reports(services: Services, renderer: Renderer, client: WebClient, team
     def compose(insight: Insight) -> list[Step]:
         locale = insight.locale
         message = render_report(renderer, insight, locale)
+        from bot.insight_charts import render_charts  # matplotlib (~30 MB) loaded with the first report, not at start
+
         charts = render_charts(insight, locale)  # drawn before anything is claimed: a drawing error posts nothing
         steps = [Step("text", "report_text", message.as_kwargs())]
         if charts:
