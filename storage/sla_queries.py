@@ -118,6 +118,15 @@ def latest_steps_of_complaints(session: Session, complaint_ids: Sequence[int]
     return {cid: sorted(rows, key=lambda row: (row[3], row[2])) for cid, rows in steps.items()}
 
 
+def tiers_of_complaints(session: Session, complaint_ids: Sequence[int]) -> dict[int, str]:
+    """The tier each complaint's SLA row keeps (the customer's when it was opened), one query per 500."""
+    tiers: dict[int, str] = {}
+    for chunk in _chunks(complaint_ids):
+        tiers.update(session.execute(select(ComplaintSla.complaint_id, ComplaintSla.tier)
+                                     .where(ComplaintSla.complaint_id.in_(chunk))).all())
+    return tiers
+
+
 def announced_among(session: Session, complaint_ids: Sequence[int]) -> set[int]:
     """Which of these complaints had their opening announced (a low rating's 'opened' notice)."""
     found: set[int] = set()

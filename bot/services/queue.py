@@ -14,7 +14,7 @@ from bot.care.due import CustomerRef, OpenCallback, OpenComplaint, QueueItem, bu
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.services.people import Actor
-from storage import queries
+from storage import queries, sla_queries
 from storage.models import Complaint, Customer, Team
 
 
@@ -170,15 +170,19 @@ def _with_clock_lateness(svc: Services, session, team: Team, items: list[QueueIt
                          ) -> list[QueueItem]:
     """Each overdue complaint's lateness in its clock's own time (working time for a business-hours clock),
     so the queue and the morning list say it as the escalation post does (issue 10 §4)."""
-    from bot.services.sla_clocks import clocks_of_stored
+    from bot.services.sla_clocks import _tier, clocks_of
 
     by_id = {c.id: c for c in complaints}
-    rules = None
+    late = [item.item.id for item in items if item.is_complaint and item.clock]
+    tiers = sla_queries.tiers_of_complaints(session, late)  # their SLA rows and pauses: one query each
+    pauses = sla_queries.pauses_of_complaints(session, late)
+    rules = svc.sla_rules_for(team) if late else None
     out = []
     for item in items:
         if item.is_complaint and item.clock:
-            rules = rules or svc.sla_rules_for(team)
-            state = clocks_of_stored(session, by_id[item.item.id], rules, now).get(item.clock)
+            complaint = by_id[item.item.id]
+            tier = tiers.get(complaint.id) or _tier(complaint.customer.tier)
+            state = clocks_of(complaint, tier, tuple(pauses[complaint.id]), rules, now).get(item.clock)
             if state is not None:
                 item = replace(item, clock_late=max(-state.remaining, dt.timedelta(0)),
                                business_hours=state.business_hours)
