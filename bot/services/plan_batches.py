@@ -44,8 +44,7 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
         team_id = team.id
         ranks = _SpendRanks(plan_queries.spends_of_team(session, team_id), rules) \
             if rules.segments.tier_method == "top_percent" else None
-        owners = _StaffOwners(plan_queries.supervisors_of_team(session, team_id),
-                              plan_queries.admins_of_team(session, team_id))
+        owners = _StaffOwners(team_id)
         resolved: dict[int, list[tuple[int, dt.datetime]]] = defaultdict(list)
         if customer_ids is None:  # the nightly run catches up on follow-ups a resolution failed to plan
             since = now - dt.timedelta(days=rules.planning.lookback_days + 1)
@@ -98,7 +97,7 @@ def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: Care
         for complaint_id, resolved_at in resolved.get(row.id, ()):
             planned += plan_after_complaint_resolved(facts, segments, complaint_id, resolved_at, mine, reached,
                                                      rules, calendar, now)
-        inserts += [_callback_row(team_id, p, owners.for_(facts.owner_id, p), now) for p in planned]
+        inserts += [_callback_row(team_id, p, owners.for_(session, facts.owner_id, p), now) for p in planned]
         if not facts.flagged and not any(f in facts.missing for f in record.key_fields):
             complete.append(row.id)  # a "complete the record" task is done (care-domain §2)
         result.customers += 1
@@ -117,18 +116,23 @@ def _callback_row(team_id: str, planned: PlannedCallback, owner: str | None, now
 
 
 class _StaffOwners:
-    """bot.services.plan_book._Owners for the nightly run, with the team's supervisors and admins read once."""
+    """bot.services.plan_book._Owners for a whole run: the team's supervisor and admin are read once, when a
+    planned callback first needs them."""
 
-    def __init__(self, supervisors: Sequence[str], admins: Sequence[str]):
-        self.supervisor = supervisors[0] if supervisors else None
-        self.admin = admins[0] if admins else None
+    def __init__(self, team_id: str):
+        self.team_id = team_id
+        self._staff: tuple[str | None, str | None] | None = None
 
-    def for_(self, owner_id: str | int | None, planned: PlannedCallback) -> str | None:
-        if planned.owner_role == "supervisor":
-            return self.supervisor
-        if owner_id:
+    def for_(self, session: Session, owner_id: str | int | None, planned: PlannedCallback) -> str | None:
+        if planned.owner_role != "supervisor" and owner_id:
             return str(owner_id)
-        return self.admin if planned.owner_role == "owner_or_admin" else None
+        if planned.owner_role not in ("supervisor", "owner_or_admin"):
+            return None
+        if self._staff is None:
+            supervisors = plan_queries.supervisors_of_team(session, self.team_id)
+            admins = plan_queries.admins_of_team(session, self.team_id)
+            self._staff = (supervisors[0] if supervisors else None, admins[0] if admins else None)
+        return self._staff[0] if planned.owner_role == "supervisor" else self._staff[1]
 
 
 class _SpendRanks:
