@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,8 @@ from sqlalchemy import text
 from storage import crypto
 from storage.db import Database
 
+# customer data is sealed at rest (storage/crypto.py): the bench and the processes it starts share one key
+os.environ.setdefault("CAREBOT_SECRET_KEY", "carebot-bench-secret-key-not-for-production-use")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Tuesday 2026-11-24, 10:00 in Shanghai: a working day, after plan_time (02:00) and digest_time (09:00)
 NOW = dt.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI)

@@ -33,8 +33,6 @@ from pathlib import Path
 from bench.book import DIGEST_CHANNEL, NOW, SIZES, TEAM, Book, Size, seed
 
 SECRET = "bench-signing-secret"
-# customer data is sealed at rest (storage/crypto.py): the bench and the processes it starts share one key
-os.environ.setdefault("CAREBOT_SECRET_KEY", "carebot-bench-secret-key-not-for-production-use")
 
 
 @dataclass
