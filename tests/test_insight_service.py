@@ -110,6 +110,21 @@ def test_a_month_and_an_empty_period(book):
     assert empty.complaints.opened == 0 and empty.nps.score is None
 
 
+def test_nothing_after_the_month_counts_even_in_its_last_trend_week(book):
+    from sqlalchemy import select
+
+    from storage.models import Customer
+
+    with book.db.unit_of_work() as session:
+        vip = session.scalar(select(Customer.id).where(Customer.code == "V1"))
+        call(session, vip, "U0AGENT", at(1, 9, month=12), 5)  # Tuesday Dec 1, before the clock: W49, not November
+    november = build_insight(book, period=Period.parse("2026-11", "Asia/Shanghai"))
+    label, last_week = november.csat_trend[-1]
+    assert label == "2026-W49" and (last_week.n, last_week.mean) == (1, 1.0)  # Monday Nov 30 00:30 only
+    week = build_insight(book, period=Period.parse("2026-W49", "Asia/Shanghai"))  # running: as of now
+    assert (week.team.current.csat.n, week.csat_trend[-1][1].n) == (2, 2)
+
+
 def test_thresholds_are_the_team_s(book):
     assert metric_settings(book).nps_min_answers == 10
     set_metric_setting(book, "nps_min_answers", "3")

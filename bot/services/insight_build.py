@@ -37,8 +37,9 @@ class _Calls:
             (staff, tier or "ordinary", bucket, m.Tally(*(int(v or 0) for v in counts)))
             for staff, tier, bucket, *counts in rows]
 
-    def tally(self, period: m.Period, at: dt.datetime, keep: Callable[[str, str], bool] | None = None) -> m.Tally:
-        start, end = period.start, _cut(period, at)
+    def tally(self, period: m.Period, at: dt.datetime, keep: Callable[[str, str], bool] | None = None,
+              until: dt.datetime | None = None) -> m.Tally:
+        start, end = period.start, min(_cut(period, at), until or period.end)
         out = m.Tally()
         for staff, tier, bucket, counts in self.cells:
             if self.bounds[bucket] >= start and self.bounds[bucket + 1] <= end and (keep is None or keep(staff, tier)):
@@ -70,7 +71,8 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
         previous = period.previous()
         as_of, previous_as_of = period.as_of(now), previous.as_of(now)
         spans = [(period, as_of), (previous, previous_as_of), *[(w, w.as_of(now)) for w in weeks]]
-        bounds = sorted({p.start for p, _ in spans} | {_cut(p, at) for p, at in spans})
+        # nothing after the period counts, not even in its last trend week (a month ending mid-week)
+        bounds = sorted({p.start for p, _ in spans} | {min(_cut(p, at), period.end) for p, at in spans})
         window_start = bounds[0]
         lookback = window_start - dt.timedelta(days=max(settings.reopen_days, settings.repeat_days,
                                                         care_rules.segments.spike_window_days))
@@ -132,7 +134,7 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
         whole = compare(None, callbacks, complaints, churn_of(lambda _o, _t: True), with_repeat=True)
     else:
         whole = by_agent[agent]
-    csat_trend = [(w.label, calls.tally(w, w.as_of(now)).csat()) for w in weeks]
+    csat_trend = [(w.label, calls.tally(w, w.as_of(now), until=period.end).csat()) for w in weeks]
     sla_trend = []
     for w in weeks:
         stats = m.complaint_stats(complaints, w, calendar, w.as_of(now), settings, reopened=reopened, judged=judged)
