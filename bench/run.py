@@ -33,6 +33,9 @@ from pathlib import Path
 from bench.book import DIGEST_CHANNEL, NOW, SIZES, TEAM, Book, Size, seed
 
 SECRET = "bench-signing-secret"
+# customer data is sealed at rest (storage/crypto.py): the served bot needs a key; the book is seeded in clear,
+# which the keyring reads as written before encryption
+os.environ.setdefault("CAREBOT_SECRET_KEY", "bench-only-key-" + "x" * 32)
 
 
 @dataclass
