@@ -11,6 +11,7 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
+from bot.background import ListenerPool
 from bot.health import Health, ops_routes
 from bot.observe import observed
 from bot.request_gate import signed_only
@@ -41,16 +42,20 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     if not settings.slack_bot_token:
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
     client = client or build_client(settings)
+    pool = ListenerPool()
+    # process_before_response: Bolt answers with what the listener returns, and handlers/errors.py's `guarded`
+    # returns the moment ack() is called (no 10 ms polling), the listener going on in `pool` after the ack
     try:
         with _startup_quiet():  # slack_sdk logs each failed try of auth.test: the one line below says it all
-            app = App(client=client, signing_secret=settings.slack_signing_secret or "unused")
+            app = App(client=client, signing_secret=settings.slack_signing_secret or "unused",
+                      process_before_response=True, listener_executor=pool)
     except BoltError as exc:  # auth.test answered with an error: the token is refused
         raise SlackNotReached(f"Slack refused SLACK_BOT_TOKEN ({_auth_error(exc)}): check the bot token "
                               "(xoxb-…) of the installed app; Carebot did not start.") from None
     except OSError as exc:  # DNS, refused connection, timeout (urllib's errors are OSErrors)
         raise SlackNotReached(f"cannot reach Slack at {client.base_url} ({_reason(exc)}): check the network or "
                               "SLACK_API_URL; Carebot did not start.") from None
-    register_all(app, Deps(services=services, renderer=renderer or Renderer()))
+    register_all(app, Deps(services=services, renderer=renderer or Renderer(), pool=pool))
     return app
 
 

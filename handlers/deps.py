@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.background import ListenerPool
 from bot.services.core import Services
 from bot.services.errors import NotRegistered
 from bot.services.outbox import Outgoing
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 class Deps:
     services: Services
     renderer: Renderer
+    pool: ListenerPool = field(default_factory=ListenerPool)  # listeners, after-ack slots, background jobs
 
 
 def actor_of(context: dict[str, Any]) -> Actor:

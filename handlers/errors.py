@@ -8,6 +8,7 @@ ack response and then waits out the 3-second timeout; catching here keeps the HT
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -53,12 +54,46 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.exception("could not tell %s about an error", context.user_id)
 
 
+ACK_WAIT = 2.5  # seconds the request waits for a listener's ack before answering Slack empty (its limit: 3 s)
+
+
+class _Ack:
+    """Bolt's ack(), telling the waiting request the moment it is called; the listener then waits for an
+    after-ack slot (bot/background.py) before going on with what Slack is not waiting for."""
+
+    def __init__(self, ack: Any, acked: threading.Event, slots: threading.BoundedSemaphore):
+        self._ack, self._acked, self._slots, self.holds_slot = ack, acked, slots, False
+
+    @property
+    def response(self) -> Any:
+        return self._ack.response
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        answer = self._ack(*args, **kwargs)
+        if not self._acked.is_set():
+            self._acked.set()
+            self._slots.acquire()
+            self.holds_slot = True
+        return answer
+
+    def done(self) -> None:
+        if self.holds_slot:
+            self.holds_slot = False
+            self._slots.release()
+        self._acked.set()
+
+
 def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Wrap a listener written as fn(**kwargs) so that any error it raises goes through `report`."""
+    """Wrap a listener written as fn(**kwargs) so that any error it raises goes through `report`.
+
+    Bolt runs it with `process_before_response` (bot/app.py): the request thread hands the listener to the
+    listener pool and answers Slack as soon as the listener calls ack() (an event, not Bolt's 10 ms polling);
+    the listener goes on after the ack in the pool, at most two at a time (bot/background.py)."""
+    pool = deps.pool
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def listener(ack, body, context, respond, client, payload, action, command, view, event):
-            token = REQUEST_ID.set(context.get("request_id"))  # listeners run on Bolt's pool, after the ack
+        def run(ack, body, context, respond, client, payload, action, command, view, event):
+            token = REQUEST_ID.set(context.get("request_id"))  # listeners run on the pool
             try:
                 return fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
                           action=action, command=command, view=view, event=event)
@@ -72,6 +107,18 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     ack()  # never leave Slack waiting for the 3-second timeout
             finally:
                 REQUEST_ID.reset(token)
+                if isinstance(ack, _Ack):
+                    ack.done()
+
+        def listener(ack, body, context, respond, client, payload, action, command, view, event):
+            if event is not None:  # Events API: acked at once, whatever the listener does
+                ack()
+            acked = threading.Event()
+            mine = _Ack(ack, acked, pool.after_ack)
+            pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
+            if event is None and not acked.wait(ACK_WAIT):
+                log.warning("%s did not ack within %.1f s; answered empty", fn.__name__, ACK_WAIT)
+            return ack.response
 
         listener.__name__ = fn.__name__
         return listener

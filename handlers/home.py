@@ -51,7 +51,45 @@ def short_week(figures, locale: str) -> dict[str, str]:
 
 
 def publish_home(deps: Deps, client: WebClient, actor: Actor) -> bool:
-    """Refresh the person's Home after a change; a failure is logged, never shown as the change failing."""
+    """Refresh the person's Home after a change: queued (bot/background.py), after the ack and off the request
+    threads, one refresh per person however many changes arrive while it waits; it reads the data as it is when
+    it runs. A failure is logged, never shown as the change failing. False: a refresh was already waiting."""
+    return deps.pool.background.submit(("home", actor.user_id), lambda: _publish(deps, client, actor))
+
+
+def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> bool:
+    """Refresh a colleague's Home after a change made for them (a supervisor resolved their complaint): queued
+    like `publish_home`."""
+    if not user_id:
+        return False
+    return deps.pool.background.submit(("home", user_id), lambda: _publish_of(deps, client, user_id))
+
+
+def refresh_homes(deps: Deps, client: WebClient, user_ids: Iterable[str | None], *, limit: int | None = None,
+                  batch: int | None = None, pause: float = 0.0) -> tuple[int, int]:
+    """The Home of each of these people (once each, sorted; at most `limit` of them). Without `batch` (a
+    listener, after its ack) each is queued like `publish_home_of`. With `batch` (a job pacing Slack's rate
+    limit: the nightly plan) they are published now, in this thread, `batch` at a time with `pause` seconds
+    between batches; one Home that fails is logged and the others still go out.
+    Returns (published or queued, left out over the limit)."""
+    people = sorted({u for u in user_ids if u})
+    over = max(len(people) - limit, 0) if limit is not None else 0
+    if over:
+        log.warning("%d App Home(s) not refreshed: more than %d people changed at once (each is refreshed "
+                    "when its tab is opened)", over, limit)
+        people = people[:limit]
+    if not batch:
+        return sum(publish_home_of(deps, client, user_id) for user_id in people), over
+    published = 0
+    for index, user_id in enumerate(people):
+        if index and index % batch == 0 and pause:
+            time.sleep(pause)
+        if _publish_of(deps, client, user_id):
+            published += 1
+    return published, over
+
+
+def _publish(deps: Deps, client: WebClient, actor: Actor) -> bool:
     try:
         client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
     except Exception:
@@ -60,10 +98,7 @@ def publish_home(deps: Deps, client: WebClient, actor: Actor) -> bool:
     return True
 
 
-def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> bool:
-    """Refresh a colleague's Home after a change made for them (a supervisor resolved their complaint)."""
-    if not user_id:
-        return False
+def _publish_of(deps: Deps, client: WebClient, user_id: str) -> bool:
     try:
         actor = actor_for(deps.services, user_id, lambda user: slack_profile(client, user))
     except NotRegistered:
@@ -71,27 +106,7 @@ def publish_home_of(deps: Deps, client: WebClient, user_id: str | None) -> bool:
     except Exception:
         log.exception("refreshing the App Home of %s failed", user_id)
         return False
-    return publish_home(deps, client, actor)
-
-
-def refresh_homes(deps: Deps, client: WebClient, user_ids: Iterable[str | None], *, limit: int | None = None,
-                  batch: int | None = None, pause: float = 0.0) -> tuple[int, int]:
-    """Publish the Home of each of these people (once each, sorted; at most `limit` of them), `batch` at a time
-    with `pause` seconds between batches. One Home that fails is logged and the others still go out.
-    Returns (published, left out over the limit)."""
-    people = sorted({u for u in user_ids if u})
-    over = max(len(people) - limit, 0) if limit is not None else 0
-    if over:
-        log.warning("%d App Home(s) not refreshed: more than %d people changed at once (each is refreshed "
-                    "when its tab is opened)", over, limit)
-        people = people[:limit]
-    published = 0
-    for index, user_id in enumerate(people):
-        if batch and index and index % batch == 0 and pause:
-            time.sleep(pause)
-        if publish_home_of(deps, client, user_id):
-            published += 1
-    return published, over
+    return _publish(deps, client, actor)
 
 
 def register(app: App, deps: Deps) -> None:
