@@ -116,8 +116,11 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             acked = threading.Event()
             mine = _Ack(ack, acked, pool.after_ack)
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
-            if event is None and not acked.wait(ACK_WAIT):
+            if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what
+                # the listener finds later (a failure) reaches the person by response_url or DM (`report`)
                 log.warning("%s did not ack within %.1f s; answered empty", fn.__name__, ACK_WAIT)
+                if ack.response is None:
+                    ack()
             return ack.response
 
         listener.__name__ = fn.__name__
