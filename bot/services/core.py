@@ -42,6 +42,15 @@ class Services:
     # replica) makes the next read reload them
     _rules: dict[str, tuple[int, CareRules]] = field(default_factory=dict, repr=False, compare=False)
     _rules_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    # user id -> who they are, kept a short while (bot/services/people.py `actor_for`): the ack of a request
+    # reads no database for someone seen in the last seconds
+    actors: Any = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.actors is None:
+            from bot.services.people import ActorCache
+
+            self.actors = ActorCache()
 
     def calendar_for(self, team: Team) -> WorkCalendar:
         """The team's one working calendar (windows, holidays, 调休, its own days off), shared by the care

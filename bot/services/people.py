@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -21,6 +23,7 @@ from storage.models import Staff
 log = logging.getLogger(__name__)
 
 LOCALE_CACHE_FOR = dt.timedelta(days=7)
+ACTOR_CACHE_SECONDS = 30.0  # a person's role, team and language are read again after this (another process's change)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -51,6 +54,41 @@ class SlackProfile:
     timezone: str | None
 
 
+class ActorCache:
+    """Who a user id is, for `ACTOR_CACHE_SECONDS` (of the process's clock and of the service clock): the request
+    path's first lookup costs two queries, the next ones none. A change made here (`add_staff`, a refreshed
+    language) replaces or drops the entry at once; a change made by another process (the CLI, a replica) is
+    seen within the TTL."""
+
+    def __init__(self, ttl: float = ACTOR_CACHE_SECONDS):
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, dt.datetime, Actor]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, user_id: str, now: dt.datetime) -> Actor | None:
+        with self._lock:
+            entry = self._entries.get(user_id)
+        if entry is None:
+            return None
+        seen, seen_at, actor = entry
+        if time.monotonic() - seen > self.ttl or abs((now - seen_at).total_seconds()) > self.ttl:
+            return None
+        return actor
+
+    def put(self, actor: Actor, now: dt.datetime) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[actor.user_id] = (time.monotonic(), now, actor)
+
+    def forget(self, user_id: str | None = None) -> None:
+        with self._lock:
+            if user_id is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(user_id, None)
+
+
 def parse_user_id(text: str) -> str:
     """Accepts U123, <@U123> or <@U123|name> (how Slack sends a mention in command text)."""
     match = re.fullmatch(r"<@([UW][A-Z0-9]+)(\|[^>]*)?>|([UW][A-Z0-9]+)", text.strip())
@@ -71,17 +109,20 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
               display_name: str = "") -> bool:
     """Register or re-role a person; True when newly added."""
     team_id = team_id or svc.default_team
-    with svc.db.unit_of_work() as session:
-        queries.ensure_team(session, team_id)
-        staff = queries.staff_by_user(session, user_id)
-        if staff is None:
-            session.add(Staff(user_id=user_id, team_id=team_id, role=role.value, display_name=display_name,
-                              created_at=svc.clock.now()))
-            return True
-        staff.role, staff.team_id = role.value, team_id
-        if display_name:
-            staff.display_name = display_name
-        return False
+    try:
+        with svc.db.unit_of_work() as session:
+            queries.ensure_team(session, team_id)
+            staff = queries.staff_by_user(session, user_id)
+            if staff is None:
+                session.add(Staff(user_id=user_id, team_id=team_id, role=role.value, display_name=display_name,
+                                  created_at=svc.clock.now()))
+                return True
+            staff.role, staff.team_id = role.value, team_id
+            if display_name:
+                staff.display_name = display_name
+            return False
+    finally:
+        svc.actors.forget(user_id)  # the new role counts from the next request on
 
 
 def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackProfile | None]) -> Actor:
@@ -89,8 +130,11 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
 
     Only reads, except once a week per person when the cached language is refreshed: that write is brief
     (waits 0.2 s at most for a lock) and best-effort, so a busy or read-only database still serves the
-    request (issue 8 §3)."""
+    request (issue 8 §3). Kept a few seconds (`ActorCache`)."""
     now = svc.clock.now()
+    known = svc.actors.get(user_id, now)
+    if known is not None:
+        return known
     with svc.db.unit_of_work() as session:
         staff = queries.staff_by_user(session, user_id)
         if staff is None:
@@ -102,6 +146,7 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
         actor = Actor(user_id=staff.user_id, team_id=staff.team_id, role=Role(staff.role),
                       locale=pick_locale(locale, team_locale), timezone=timezone)
     if not stale:
+        svc.actors.put(actor, now)
         return actor
     profile = fetch_profile(user_id)
     if profile is not None and profile.locale:
@@ -114,6 +159,7 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
                     staff.locale = profile.locale or staff.locale
                     staff.timezone = profile.timezone or staff.timezone
                 staff.locale_checked_at = now
+        svc.actors.put(actor, now)
     except SQLAlchemyError as exc:  # busy or read-only: the language is asked again next time
         log.warning("could not keep the language of %s: %s", user_id, str(exc).splitlines()[0])
     return actor
