@@ -6,20 +6,29 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.inbound_models import Delivery
 
+_UPSERT = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}
+
 
 def claim_delivery(session: Session, key: str, kind: str, user_id: str | None, now: dt.datetime) -> bool:
-    """Insert the key; False when another delivery has it (committed, or committing: PostgreSQL waits for it)."""
-    try:
-        with session.begin_nested():
-            session.add(Delivery(key=key, kind=kind, user_id=user_id, result={}, created_at=now))
-    except IntegrityError:
-        return False
-    return True
+    """Insert the key; False when another delivery has it (committed, or committing: PostgreSQL waits for it).
+    One `INSERT … ON CONFLICT DO NOTHING` (SQLite and PostgreSQL): no savepoint on the request path."""
+    dialect = session.get_bind().dialect.name
+    if dialect not in _UPSERT:
+        try:
+            with session.begin_nested():
+                session.add(Delivery(key=key, kind=kind, user_id=user_id, result={}, created_at=now))
+        except IntegrityError:
+            return False
+        return True
+    statement = _UPSERT[dialect](Delivery).values(key=key, kind=kind, user_id=user_id, result={}, created_at=now)
+    return session.execute(statement.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
 
 
 def delivery_result(session: Session, key: str) -> dict[str, Any] | None:
