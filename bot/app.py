@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.error import BoltError
 from slack_sdk import WebClient
 
-from bot.background import ListenerPool
+from bot.background import SWITCH_INTERVAL, ListenerPool
 from bot.health import Health, ops_routes
 from bot.observe import observed
 from bot.request_gate import signed_only
@@ -43,6 +44,9 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
     client = client or build_client(settings)
     pool = ListenerPool()
+    # a thread waiting for the GIL (an ack's next step) gets it within 1 ms of asking, not 5: the after-ack work
+    # of other requests (a page rendered) yields to it sooner
+    sys.setswitchinterval(SWITCH_INTERVAL)
     # process_before_response: Bolt answers with what the listener returns, and handlers/errors.py's `guarded`
     # returns the moment ack() is called (no 10 ms polling), the listener going on in `pool` after the ack
     try:

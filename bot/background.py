@@ -89,6 +89,7 @@ class Background:
                     self._cond.notify_all()
 
 
+SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005); set by bot/app.py for the serving process
 AFTER_ACK_SLOTS = 2  # listeners doing their after-ack work at once (2 cores): the rest wait, holding no GIL
 LISTENER_THREADS = 32  # threads that run listeners up to their ack; most of them wait for an after-ack slot
 
