@@ -280,98 +280,6 @@ def measure_sla_sweep(db, book: Book, rounds: int) -> list[Measure]:
                     "≤ 1.5 × raw SQL, < 50 ms", steady <= 1.5 * base and steady < 0.05)]
 
 
-def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
-    from tests.signed import SlackSender
-    from tests.slack_stand_in import SlackStandIn
-
-    results: dict[str, dict[int, dict]] = {}
-    with SlackStandIn(token="xoxb-bench") as slack:
-        for user in book.agents:
-            slack.add_user(user, locale="en-US")
-        for kind in ("bare", "ours"):
-            results[kind] = {}
-            with served(kind, db.url, slack.api_url) as (url, child):
-                sender = SlackSender(url, SECRET)
-                for concurrency in (1, 8):
-                    name = f"{kind}-{concurrency}"
-                    count = requests if concurrency == 1 else 2 * requests
-                    warm = [f"{name}-warm{n}" for n in range(8)]
-                    for n, hook in enumerate(warm):
-                        sender.command("due", user_id=book.agents[n % len(book.agents)],
-                                       response_url=slack.response_url(hook))
-                    for hook in warm:
-                        _wait_count(slack, 1, 60, response=hook)
-                    hooks = [slack.response_url(name) for _ in range(count)]
-                    calls = [(lambda n=n, sender=sender, hook=hook: _expect_ok(sender.command(
-                        "due", user_id=book.agents[n % len(book.agents)], response_url=hook)))
-                        for n, hook in enumerate(hooks)]
-                    start = time.perf_counter()
-                    latencies = _load(calls, concurrency)
-                    done = _wait_count(slack, count, 300, response=name)
-                    results[kind][concurrency] = {"p99": p99(latencies), "p50": statistics.median(latencies),
-                                                  "per_s": count / (done - start), "requests": count}
-    out = []
-    for concurrency in (1, 8):
-        mine, bare = results["ours"][concurrency], results["bare"][concurrency]
-        out.append(Measure(
-            f"due_ack_c{concurrency}", f"`/care due` ack p99, {concurrency} at a time", "s", mine["p99"],
-            bare["p99"], "bare Bolt", "≤ 1.2 × bare Bolt", mine["p99"] <= 1.2 * bare["p99"],
-            detail={"ours": mine, "bare": bare}))
-    return out
-
-
-def _expect_ok(reply) -> None:
-    if reply.status != 200:
-        raise RuntimeError(f"the bot answered {reply.status}: {reply.body[:200]}")
-
-
-def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
-    from tests.signed import SlackSender, form_values
-    from tests.slack_stand_in import SlackStandIn
-
-    # distinct due callbacks, spread over the agents: each submission closes one
-    queue = [(agent, cb, cu) for agent in book.agents for cb, cu in book.due_callbacks[agent][:12]]
-    queue.sort(key=lambda t: (book.due_callbacks[t[0]].index((t[1], t[2])), t[0]))
-    results: dict[str, dict[int, dict]] = {}
-    with SlackStandIn(token="xoxb-bench") as slack:
-        for user in book.agents:
-            slack.add_user(user, locale="en-US")
-        for kind in ("bare", "ours"):
-            results[kind] = {}
-            with served(kind, db.url, slack.api_url) as (url, child):
-                sender = SlackSender(url, SECRET)
-                for concurrency in (1, 8):
-                    count = submissions if concurrency == 1 else 2 * submissions
-                    batch, queue = queue[:count], queue[count:]
-                    if len(batch) < count:
-                        raise RuntimeError("the book has too few due callbacks for this many submissions")
-
-                    def submit(agent=None, cb=None, cu=None, sender=sender):
-                        # each submission is its own modal (view id): Slack's retries of one are dropped as one
-                        view = {"id": f"V0B{cb:07d}", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
-                                "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
-                        _expect_ok(sender.view_submission(user_id=agent, view=view, values=form_values(
-                            outcome="satisfied", rating=5, summary="bench")))
-
-                    before = _count(slack, method="views.publish")
-                    cpu = _cpu_seconds(child.pid)
-                    start = time.perf_counter()
-                    latencies = _load([lambda t=t: submit(*t) for t in batch], concurrency)
-                    done = time.perf_counter() if kind == "bare" else \
-                        _wait_count(slack, before + count, 300, method="views.publish")
-                    results[kind][concurrency] = {
-                        "per_s": count / (done - start), "ack_p99": p99(latencies), "submissions": count,
-                        "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
-    out = []
-    for concurrency in (1, 8):
-        mine, bare = results["ours"][concurrency], results["bare"][concurrency]
-        out.append(Measure(
-            f"log_call_c{concurrency}", f"log-call submissions, {concurrency} at a time", "/s", mine["per_s"],
-            bare["per_s"], "bare Bolt",
-            "≥ 300 per s", mine["per_s"] >= 300, higher_is_better=True, detail={"ours": mine, "bare": bare}))
-    return out
-
-
 def measure_first_start(db, book: Book, timeout: float, settle: float = 2.0) -> list[Measure]:
     from sqlalchemy import text
 
@@ -445,6 +353,7 @@ MEASURES = ("morning_list", "sla_sweep", "due_ack", "log_call", "first_start", "
 
 
 def run_on(url: str, size: Size, args) -> dict:
+    from bench import request_path
     from storage.db import Database
     from storage.migrate import upgrade
 
@@ -462,8 +371,8 @@ def run_on(url: str, size: Size, args) -> dict:
     steps = {
         "morning_list": lambda: measure_morning_list(db, book, args.rounds),
         "sla_sweep": lambda: measure_sla_sweep(db, book, args.rounds),
-        "due_ack": lambda: measure_due_ack(db, book, args.requests),
-        "log_call": lambda: measure_log_call(db, book, args.submissions),
+        "due_ack": lambda: request_path.measure_due_ack(db, book, args.requests),
+        "log_call": lambda: request_path.measure_log_call(db, book, args.submissions),
         "first_start": lambda: measure_first_start(db, book, 180 if small else 900,
                                                    0.5 if size.name == "tiny" else 2.0),
         "import": lambda: _import_beside(url, size),
@@ -552,9 +461,12 @@ def table(report: dict) -> str:
             said.append(f"{found['morning_list']['detail']['due_rows']:,} due rows")
         if "sla_sweep_first" in found:
             said.append(f"first sweep posted {found['sla_sweep_first']['detail']['notices']} notices")
-        for key in ("log_call_c1", "log_call_c8"):
-            if key in found:
-                said.append(f"{key[-2:]}: {found[key]['detail']['ours']['cpu_ms_each']:.0f} ms CPU a submission")
+        for key in ("due_ack_c1", "due_ack_c8", "log_call_c1", "log_call_c8"):
+            if key in found and "cpu_ms_each" in found[key]["detail"]["ours"]:
+                d = found[key]["detail"]
+                said.append(f"{key}: {d['ours']['cpu_ms_each']:.1f} ms CPU a request (bare Bolt "
+                            f"{d['bare']['cpu_ms_each']:.1f})" + (f", {d['ours']['acks_per_s']:.0f} acked/s"
+                                                                  if key.startswith("log") else ""))
         if "first_start_rss" in found:
             d = found["first_start_rss"]["detail"]
             said.append(f"first start {d['note']}, then {d['after_mb']:.0f} MB")
