@@ -91,7 +91,7 @@ class Background:
 
 SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005); set by bot/app.py for the serving process
 AFTER_ACK_SLOTS = 2  # listeners doing their after-ack work at once (2 cores): the rest wait, holding no GIL
-LISTENER_THREADS = 32  # threads that run listeners up to their ack; most of them wait for an after-ack slot
+LISTENER_THREADS = 64  # threads that run listeners up to their ack; some of them wait for an after-ack slot
 
 
 class ListenerPool(ThreadPoolExecutor):
@@ -104,9 +104,20 @@ class ListenerPool(ThreadPoolExecutor):
                  background: Background | None = None):
         super().__init__(max_workers=threads, thread_name_prefix="carebot-listener")
         self.after_ack = threading.BoundedSemaphore(after_ack)
+        self._later = ThreadPoolExecutor(max_workers=after_ack, thread_name_prefix="carebot-after-ack")
         self.background = background or Background()
+
+    def after(self, job: Callable[[], None]) -> None:
+        """Run `job` once an after-ack slot is free, on a thread of its own: the listener's thread is free at once
+        (however long the queue, it never holds up the next request's ack)."""
+        def slotted() -> None:
+            with self.after_ack:
+                job()
+
+        self._later.submit(slotted)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         super().shutdown(wait=wait, cancel_futures=cancel_futures)
+        self._later.shutdown(wait=wait, cancel_futures=cancel_futures)
         if wait:
             self.background.stop()

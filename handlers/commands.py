@@ -13,7 +13,7 @@ from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import customer_command
 from handlers.deps import Deps, actor_of
-from handlers.errors import guarded
+from handlers.errors import Later, guarded
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
 from handlers.stats import stats_command
@@ -58,10 +58,11 @@ def register(app: App, deps: Deps) -> None:
     @app.command(Command.CARE.value)
     @guard
     def care(ack, command, respond, client, context, **_):
-        ack()
+        """Acked empty at once; the subcommand answers through response_url after the ack, queued for an
+        after-ack slot (handlers/errors.py `Later`), so a page being built never delays the next request's ack."""
         actor = actor_of(context)
         name, rest = inputs.command_text(command)
         handler = subcommands.get(name)
         if handler is None:
-            return help_(actor, rest, respond, unknown=inputs.echo(name))
-        handler(actor=actor, rest=rest, respond=respond, command=command, client=client)
+            return Later(lambda: help_(actor, rest, respond, unknown=inputs.echo(name)))
+        return Later(lambda: handler(actor=actor, rest=rest, respond=respond, command=command, client=client))

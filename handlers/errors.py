@@ -54,6 +54,14 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.exception("could not tell %s about an error", context.user_id)
 
 
+class Later:
+    """What a listener returns to be acked empty now and have `job` run after the ack, queued for one of the
+    after-ack slots (bot/background.py) instead of holding a listener thread: the page of `/care due`."""
+
+    def __init__(self, job: Callable[[], Any]):
+        self.job = job
+
+
 ACK_WAIT = 2.5  # seconds the request waits for a listener's ack before answering Slack empty (its limit: 3 s)
 
 
@@ -76,6 +84,12 @@ class _Ack:
             self.holds_slot = True
         return answer
 
+    def quietly(self) -> Any:
+        """The empty ack, without taking an after-ack slot (the work after it is queued: `Later`)."""
+        answer = self._ack()
+        self._acked.set()
+        return answer
+
     def done(self) -> None:
         if self.holds_slot:
             self.holds_slot = False
@@ -92,11 +106,20 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     pool = deps.pool
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        def run(ack, body, context, respond, client, payload, action, command, view, event):
+        def run(ack, body, context, respond, client, payload, action, command, view, event, job=None):
             token = REQUEST_ID.set(context.get("request_id"))  # listeners run on the pool
             try:
-                return fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
-                          action=action, command=command, view=view, event=event)
+                if job is not None:
+                    return job()
+                result = fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
+                            action=action, command=command, view=view, event=event)
+                if isinstance(result, Later):  # acked empty now, the rest queued for an after-ack slot
+                    if ack.response is None:
+                        ack.quietly()
+                    pool.after(lambda: run(ack, body, context, respond, client, payload, action, command, view,
+                                           event, job=result.job))
+                    ack = None  # the queued job ends this delivery, not this thread
+                return result
             except AlreadyDone as done:  # a repeat of a delivery that had its effect: answered, nothing more
                 log.info("repeat of %s: no second effect", done.key)
                 if ack is not None and ack.response is None:
@@ -107,7 +130,7 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                     ack()  # never leave Slack waiting for the 3-second timeout
             finally:
                 REQUEST_ID.reset(token)
-                if isinstance(ack, _Ack):
+                if isinstance(ack, _Ack) and job is None:
                     ack.done()
 
         def listener(ack, body, context, respond, client, payload, action, command, view, event):

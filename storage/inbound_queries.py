@@ -28,7 +28,8 @@ def claim_delivery(session: Session, key: str, kind: str, user_id: str | None, n
             return False
         return True
     statement = _UPSERT[dialect](Delivery).values(key=key, kind=kind, user_id=user_id, result={}, created_at=now)
-    return session.execute(statement.on_conflict_do_nothing(index_elements=["key"])).rowcount == 1
+    inserted = statement.on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
+    return session.execute(inserted).scalar() is not None
 
 
 def delivery_result(session: Session, key: str) -> dict[str, Any] | None:
