@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 BUSY_TIMEOUT_MS = 30000  # how long a unit of work waits for SQLite's write lock (an import may hold it)
@@ -64,14 +67,29 @@ class Database:
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = threading.Lock()  # this process's `write=True` units of work on SQLite, one at a time
 
     @contextmanager
-    def unit_of_work(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
-            wait = _LOCK_WAIT.get()
-            if wait is not None:
-                self._limit_lock_wait(session, wait)
-            yield session
+    def unit_of_work(self, write: bool = False) -> Iterator[Session]:
+        """`write=True` (a save that reads first, then writes: a logged call): on SQLite the transaction takes
+        the write lock as it begins (BEGIN IMMEDIATE), after this process's other such saves, which queue here
+        in order. Without it, a transaction that read first fails at once with "database is locked" when another
+        one committed meanwhile (SQLite cannot upgrade a stale read), however long the busy timeout."""
+        wait = _LOCK_WAIT.get()
+        serial = write and self.url.startswith("sqlite")
+        if serial and not self._writer.acquire(timeout=wait if wait is not None else BUSY_TIMEOUT_MS / 1000):
+            raise OperationalError("BEGIN IMMEDIATE", None,
+                                   sqlite3.OperationalError("database is locked (this process's other saves)"))
+        try:
+            with self._sessions() as session, session.begin():
+                if wait is not None:
+                    self._limit_lock_wait(session, wait)
+                if serial:
+                    session.execute(text("BEGIN IMMEDIATE"))
+                yield session
+        finally:
+            if serial:
+                self._writer.release()
 
     def _limit_lock_wait(self, session: Session, seconds: float) -> None:
         millis = max(1, int(seconds * 1000))

@@ -96,7 +96,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
     and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py).
     `then(session, logged)` runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:  # reads, then writes: the write lock from the start
         team = queries.ensure_team(session, actor.team_id)
         calendar, rules = svc.calendar_for(team), svc.outcome_rules_for(team)
         today = calendar.local_date(now)
