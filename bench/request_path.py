@@ -86,12 +86,21 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
                     if len(batch) < count:
                         raise RuntimeError("the book has too few due callbacks for this many submissions")
 
-                    def submit(agent=None, cb=None, cu=None, sender=sender):
-                        # each submission is its own modal (view id): Slack's retries of one are dropped as one
+                    refused: list[str] = []
+
+                    def submit(agent=None, cb=None, cu=None, sender=sender, refused=refused):
+                        # each submission is its own modal (view id): Slack's retries of one are dropped as one;
+                        # one refused as busy (the modal stays open) is submitted again, as the person would
                         view = {"id": f"V0B{cb:07d}", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
                                 "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
-                        _expect_ok(sender.view_submission(user_id=agent, view=view, values=form_values(
-                            outcome="satisfied", rating=5, summary="bench")))
+                        for _ in range(5):
+                            reply = sender.view_submission(user_id=agent, view=view, values=form_values(
+                                outcome="satisfied", rating=5, summary="bench"))
+                            _expect_ok(reply)
+                            if "response_action" not in (reply.body or ""):
+                                return
+                            refused.append(agent)
+                        raise RuntimeError(f"a submission of {agent} was refused 5 times: {reply.body[:200]}")
 
                     before = _count(slack, method="views.publish")
                     cpu = _cpu_seconds(child.pid)
@@ -102,7 +111,7 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
                         _wait_count(slack, before + count, 300, method="views.publish")
                     results[kind][concurrency] = {
                         "per_s": count / (done - start), "acks_per_s": count / (acked - start),
-                        "ack_p99": p99(latencies), "submissions": count,
+                        "ack_p99": p99(latencies), "submissions": count, "refused_then_resubmitted": len(refused),
                         "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
     out = []
     for concurrency in (1, 8):
