@@ -26,6 +26,7 @@ class Background:
         self._jobs: collections.OrderedDict[Hashable, Callable[[], None]] = collections.OrderedDict()
         self._cond = threading.Condition()
         self._running = 0
+        self._active: set[Hashable] = set()  # keys whose job is running
         self._stopped = False
         self._workers, self._name = max(1, workers), name
         self._threads: list[threading.Thread] = []  # started by the first submit
@@ -73,11 +74,15 @@ class Background:
     def _work(self) -> None:
         while True:
             with self._cond:
-                while not self._jobs and not self._stopped:
+                while True:  # two jobs of one key never run at once: a later Home never lands before an earlier one
+                    key = next((k for k in self._jobs if k not in self._active), None)
+                    if key is not None:
+                        break
+                    if self._stopped and not self._jobs:
+                        return
                     self._cond.wait()
-                if not self._jobs:
-                    return
-                key, job = self._jobs.popitem(last=False)
+                job = self._jobs.pop(key)
+                self._active.add(key)
                 self._running += 1
             try:
                 job()
@@ -85,9 +90,9 @@ class Background:
                 log.exception("background job %s failed", key)
             finally:
                 with self._cond:
+                    self._active.discard(key)
                     self._running -= 1
                     self._cond.notify_all()
-
 
 SWITCH_INTERVAL = 0.001  # seconds (Python's default: 0.005); set by bot/app.py for the serving process
 AFTER_ACK_SLOTS = 2  # listeners doing their after-ack work at once (2 cores): the rest wait, holding no GIL
