@@ -153,8 +153,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         remember(session, claimed, {"call_id": call.id})
         if then is not None:
             then(session, logged)
-        from bot.services.planning import plan_customer_in  # issue 3: a call is a change that matters
+    from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
 
-        plan_customer_in(svc, session, team, customer.id, now)  # same transaction: one commit a call
+    plan_customer_now(svc, customer.id, team.id)
     return logged
 

@@ -205,28 +205,3 @@ __all__ = ["HOW_RULES_COMBINE", "SUPERVISORS", "RulesOverview", "describe_rules_
            "rules_overview", "Forecast", "NightlyRun", "PlanResult", "check_rules", "effective_rules",
            "effective_rules_yaml", "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team",
            "run_nightly_plans", "set_rules"]
-
-
-def plan_customer_in(svc: Services, session: Session, team: Team, customer_id: int,
-                     now: dt.datetime) -> PlanResult:
-    """Plan one customer inside the caller's unit of work (a logged call: one transaction, one commit), as
-    `plan_team` does for its customers. A failure is logged and undone to the savepoint, never the caller's
-    change: the nightly run catches up."""
-    result = PlanResult()
-    try:
-        with session.begin_nested():
-            rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-            book = book_of(session, team, rules, calendar, now, {customer_id})
-            facts = book.facts.get(customer_id)
-            if facts is None:
-                return result
-            result.customers = 1
-            _remember_segments(book.customers[customer_id], book.segments[customer_id], now)
-            existing, contacts = book.existing.get(customer_id, []), book.contacts.get(customer_id, 0)
-            planned = plan_customer(facts, book.segments[customer_id], existing, contacts, rules, calendar, now)
-            result.created += _insert(session, team.id, facts, planned, _Owners(session, team.id), now)
-            _close_completed_record_tasks(session, facts, rules, now)
-    except Exception:
-        log.exception("care plan for customer %s of team %s failed; the nightly run retries", customer_id, team.id)
-        return PlanResult()
-    return result
