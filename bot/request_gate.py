@@ -5,7 +5,8 @@ Bolt checks signatures too, but it parses the headers first: a timestamp like `a
 raised inside Bolt, and the error path then answered the `response_url` of the unverified body (an address the
 sender chose). Here the header shapes are checked before anything else reads the body, then slack_sdk's
 `SignatureVerifier` checks the HMAC and the 5-minute window. A refusal is `401`, one log line without the
-body, and no call to Slack.
+body, and no call to Slack. A signed body that is not shaped as Slack's payloads are (not UTF-8, not a JSON
+object, `actions` not a list …) is refused with `400` before Bolt parses it.
 
 Shapes (https://api.slack.com/authentication/verifying-requests-from-slack): `X-Slack-Request-Timestamp` is
 Unix seconds in ASCII digits, `X-Slack-Signature` is `v0=` and 64 lowercase hex digits.
@@ -14,10 +15,12 @@ Unix seconds in ASCII digits, `X-Slack-Signature` is `v0=` and 64 lowercase hex 
 from __future__ import annotations
 
 import io
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
 
@@ -37,8 +40,60 @@ def refusal_reason(verifier: SignatureVerifier, body: bytes, timestamp: str | No
         return "bad or missing X-Slack-Request-Timestamp"
     if signature is None or not _SIGNATURE.fullmatch(signature):
         return "bad or missing X-Slack-Signature"
+    try:
+        body.decode("utf-8")  # slack_sdk's verifier decodes it and would raise
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
     if not verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
         return "signature does not match or timestamp outside 5 minutes"
+    return None
+
+
+# the parts of a payload Bolt reads before any listener of ours: each must have the shape Slack sends
+_DICTS = ("view", "user", "team", "channel", "message", "container", "event", "enterprise", "state")
+
+
+def shape_problem(body: bytes, content_type: str) -> str | None:
+    """Why a signed body is not a payload Slack sends (a short phrase), or None: an event is a JSON object with a
+    string `type` (an event_callback's `event` an object with a `type`); an interaction is a JSON object in
+    `payload` with a string `type`, its `actions` a list of objects and its nested parts (view, user, team,
+    channel, message, event …) objects; a view has a `type`.
+    Bolt would otherwise raise on such a body before any listener runs, and waitress answer 500."""
+    text = body.decode("utf-8")  # refusal_reason has checked it
+    if content_type.startswith("application/json"):
+        return _object_problem(text, "body", needs_type=True)
+    fields = parse_qs(text, keep_blank_values=True)
+    if "payload" not in fields:
+        return None  # a slash command: plain form fields, read by our one parser
+    if len(fields["payload"]) != 1:
+        return "more than one payload"
+    return _object_problem(fields["payload"][0], "payload", needs_type=True)
+
+
+def _object_problem(text: str, what: str, needs_type: bool = False) -> str | None:
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return f"{what} is not JSON"
+    if not isinstance(document, dict):
+        return f"{what} is not a JSON object"
+    if needs_type and not isinstance(document.get("type"), str):
+        return f"{what} has no type"
+    for key in _DICTS:
+        if document.get(key) is not None and not isinstance(document[key], dict):
+            return f"{what}.{key} is not an object"
+    actions = document.get("actions")
+    if actions is not None and not (isinstance(actions, list) and all(isinstance(a, dict) for a in actions)):
+        return f"{what}.actions is not a list of objects"
+    view = document.get("view")
+    if isinstance(view, dict) and not isinstance(view.get("type"), str):
+        return f"{what}.view has no type"
+    if "event" in document and not isinstance(document["event"], dict | None) or \
+            document.get("type") == "event_callback" and not isinstance(document.get("event"), dict):
+        return f"{what}.event is not an object"
+    event = document.get("event")
+    if isinstance(event, dict) and not isinstance(event.get("type"), str):
+        return f"{what}.event has no type"
     return None
 
 
@@ -66,6 +121,9 @@ def signed_only(bolt: WsgiApp, app: Any, path: str = "/slack/events") -> WsgiApp
                                 environ.get("HTTP_X_SLACK_SIGNATURE"))
         if reason is not None:
             return refuse(start_response, "401 Unauthorized", reason, environ)
+        problem = shape_problem(body, environ.get("CONTENT_TYPE") or "")
+        if problem is not None:  # signed, so Slack's (or the secret leaked): never a 500 and a traceback
+            return refuse(start_response, "400 Bad Request", problem, environ)
         environ["wsgi.input"] = io.BytesIO(body)
         return bolt(environ, start_response)
 

@@ -16,12 +16,17 @@ import time
 from waitress import wasyncore
 from waitress.server import create_server
 
+from bot.request_gate import MAX_BODY
+
 log = logging.getLogger(__name__)
 
 
 def serve_until_stopped(wsgi, *, host: str, port: int, threads: int, scheduler, bolt_app, health,
                         drain_seconds: float = 30.0) -> None:
-    server = create_server(wsgi, host=host, port=port, threads=threads)
+    # a request body over the gate's limit is cut by waitress before it is buffered; a connection silent for
+    # 15 s is closed (checked every 5 s), so idle or trickling clients cannot hold waitress's 100 connections
+    server = create_server(wsgi, host=host, port=port, threads=threads, max_request_body_size=MAX_BODY + 1,
+                           channel_timeout=15, cleanup_interval=5)
     stopping = threading.Event()
 
     def drain() -> None:

@@ -4,6 +4,8 @@ no row changes, and the log has one line about it."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import http.client
 import json
 import logging
@@ -127,3 +129,35 @@ def test_the_same_body_signed_properly_is_served(bot, team):
                                           timestamp=now, body=body)})
     assert status == 200
     assert bot.responses("forged")
+
+
+SIGNED_BUT_MALFORMED = {
+    "payload not JSON": ("application/x-www-form-urlencoded", b"payload={not json"),
+    "payload a list": ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote("[1,2]").encode()),
+    "not UTF-8": ("application/x-www-form-urlencoded", b"payload=\xff\xfe"),
+    "event null": ("application/json", json.dumps({"type": "event_callback", "event": None, "x": 1}).encode()),
+    "event without type": ("application/json", json.dumps({"type": "event_callback", "event": {}}).encode()),
+    "view without type": ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote(json.dumps(
+        {"type": "view_submission", "user": {"id": "U0ADMIN"}, "view": {"callback_id": "x"}})).encode()),
+    "actions a string": ("application/x-www-form-urlencoded", b"payload=" + urllib.parse.quote(json.dumps(
+        {"type": "block_actions", "user": {"id": "U0ADMIN"}, "actions": "cb:1"})).encode()),
+}
+
+
+@pytest.mark.parametrize("label", sorted(SIGNED_BUT_MALFORMED))
+def test_a_signed_body_not_shaped_as_slack_sends_is_400_never_500(bot, team, caplog, label):
+    """Signed (Slack's secret, or one that leaked) but not a payload Slack sends: refused with 400 (a body that
+    is not UTF-8: 401) and one log line before Bolt parses it; before, Bolt (or slack_sdk's verifier) raised and
+    waitress answered 500 with a traceback."""
+    content_type, body = SIGNED_BUT_MALFORMED[label]
+    caplog.set_level(logging.INFO)
+    before = row_counts(team)
+    now = str(int(time.time()))
+    # signed by hand: slack_sdk's generate_signature would decode the body (and fail on the one not in UTF-8)
+    signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), b"v0:" + now.encode() + b":" + body,
+                                 hashlib.sha256).hexdigest()
+    status = raw_post(bot.url, body, {"Content-Type": content_type, "X-Slack-Request-Timestamp": now,
+                                      "X-Slack-Signature": signature})
+    assert status == (401 if label == "not UTF-8" else 400)  # not UTF-8: its signature cannot even be checked
+    assert [r.name for r in caplog.records if r.levelno >= logging.WARNING] == ["bot.request_gate"]
+    assert outbound(bot) == [] and row_counts(team) == before
