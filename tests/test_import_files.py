@@ -53,7 +53,7 @@ def test_utf16_with_bom_and_utf8_with_bom_read_right(team, tmp_path):
 
 
 @pytest.mark.parametrize("content, says", [(b"code,name,phone\nT1,x,13800000001\n", "not a zip archive"),
-                                           (b"PK\x03\x04truncated", "not a zip archive")])
+                                           (b"PK\x03\x04truncated", "damaged or cut short")])
 def test_a_file_that_is_not_a_workbook(team, tmp_path, content, says):
     path = tmp_path / "renamed.xlsx"
     path.write_bytes(content)
@@ -82,6 +82,7 @@ def test_a_truncated_workbook(team, tmp_path):
     with pytest.raises(CareError) as refused:
         import_customers(team, cut)
     assert refused.value.key == "errors.bad_file"
+    assert "damaged or cut short" in refused.value.params["detail"]  # not "a renamed .xls or CSV?"
     assert book_of(team) == {}
 
 

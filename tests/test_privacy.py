@@ -186,13 +186,16 @@ def test_an_old_sheet_imported_again_does_not_bring_an_erased_person_back(team, 
     from bot.services.customer_import import import_customers
 
     sheet = tmp_path / "book.csv"
-    sheet.write_text("编号,姓名,手机,邮箱\nE1,要删除的人,13900000001,gone@example.com\nK1,留下的客户,13900000009,\n",
+    sheet.write_text("编号,姓名,手机,邮箱\nE1,要删除的人,13900000001,gone@example.com\nK1,留下的客户,13900000009,\n"
+                     "E2,要删除的人,13900000001,\n",  # the same person under another code: merged into E1
                      encoding="utf-8")
-    assert import_customers(team, sheet).created == 2
+    first = import_customers(team, sheet)
+    assert first.created == 2 and [line for line, _ in first.merged] == [4]
     erase_customer(team, "E1", "cli:root")
     again = import_customers(team, sheet)
-    assert (again.created, again.updated) == (0, 1)
-    assert [line for line, _ in again.errors] == [2] and "was erased on" in again.errors[0][1]
+    assert (again.created, again.updated, again.merged) == (0, 1, [])
+    assert [line for line, _ in again.errors] == [2, 4] and "was erased on" in again.errors[0][1]
+    assert again.errors[1][1] == "merged with line 2 (E1), which was refused"
     with team.db.unit_of_work() as session:
         person = queries.customer_by_code(session, "default", "E1")
         assert (person.name, person.phone, person.email) == ("", None, None) and person.erased_at is not None

@@ -121,6 +121,14 @@ class _FileBook:
         self.by_code: dict[str, int] = {}
         self.by_phone: dict[str, int] = {}
         self.by_email: dict[str, int] = {}
+        self.merged_lines: dict[int, list[int]] = {}  # line of a kept row -> lines merged into it
+
+    def refuse_merged(self, kept: CustomerRow) -> None:
+        """The rows merged into `kept`, which the book refused: reported refused with it, not as merged."""
+        lines = set(self.merged_lines.get(kept.line, ()))
+        self.report.merged = [(line, what) for line, what in self.report.merged if line not in lines]
+        self.report.errors.extend((line, f"merged with line {kept.line} ({kept.code}), which was refused")
+                                  for line in sorted(lines))
 
     def add(self, row: CustomerRow) -> None:
         hits = {line for line in (self.by_code.get(row.code), self.by_phone.get(row.phone or ""),
@@ -141,6 +149,7 @@ class _FileBook:
             return
         self.report.merged.append((row.line, f"{row.code} merged into {kept.code} (line {kept.line}): "
                                              f"{_same(kept, row)}{_kept_note(kept, row, f'line {kept.line}')}"))
+        self.merged_lines.setdefault(kept.line, []).append(row.line)
         merge_into(kept, row)
         self._index(kept)
 
@@ -222,9 +231,11 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
             for row in rows:
                 if row.owner_id and row.owner_id not in staff:
                     report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
+                    book.refuse_merged(row)
                     continue
                 customer = _match(row, by_code, by_phone, by_email, report)
                 if customer is _REFUSED:
+                    book.refuse_merged(row)
                     continue
                 if customer is None:
                     fresh.append(row)

@@ -171,6 +171,11 @@ class Sheet:
     def _check_zip(self) -> None:
         limits = self.limits
         if not zipfile.is_zipfile(self.path):
+            with open(self.path, "rb") as handle:
+                starts_as_zip = handle.read(4) == b"PK\x03\x04"
+            if starts_as_zip:  # the end of the archive (its directory) is missing: a download or copy cut short
+                raise bad_file(self.path, "the .xlsx file is damaged or cut short (its end is missing): "
+                                          "save it again from Excel or send the whole file")
             raise bad_file(self.path, "not an Excel .xlsx file (it is not a zip archive; a renamed .xls or CSV?)")
         try:
             with zipfile.ZipFile(self.path) as archive:
