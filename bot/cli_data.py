@@ -73,7 +73,7 @@ def report_lines(report) -> list[str]:
     elif report.plan_deferred:
         lines.append("callbacks for the new customers are planned by tonight's planning run")
     elif report.planned:
-        lines.append(f"planned {report.planned} callbacks for the new customers")
+        lines.append(f"planned {report.planned} callback(s) for the new customers")
     return lines
 
 
