@@ -60,6 +60,9 @@ def register(app: App, deps: Deps) -> None:
     def care(ack, command, respond, client, context, **_):
         """Acked empty at once; the subcommand answers through response_url after the ack, queued for an
         after-ack slot (handlers/errors.py `Later`), so a page being built never delays the next request's ack."""
+        if not command.get("response_url"):  # Slack always sends one: without it there is nowhere to answer
+            ack()
+            return None
         actor = actor_of(context)
         name, rest = inputs.command_text(command)
         handler = subcommands.get(name)

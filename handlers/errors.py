@@ -54,6 +54,11 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.exception("could not tell %s about an error", context.user_id)
 
 
+def _nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:
+    """`respond` for a payload that came without a response_url: the answer has nowhere to go (logged)."""
+    log.warning("a reply was dropped: the request carried no response_url")
+
+
 class Later:
     """What a listener returns to be acked empty now and have `job` run after the ack, queued for one of the
     after-ack slots (bot/background.py) instead of holding a listener thread: the page of `/care due`."""
@@ -138,6 +143,8 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 ack()
             acked = threading.Event()
             mine = _Ack(ack, acked, pool.after_ack)
+            if not (isinstance(body, dict) and body.get("response_url")):
+                respond = _nowhere_to_respond  # Bolt's would raise: a payload without response_url (not Slack's)
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what
                 # the listener finds later (a failure) reaches the person by response_url or DM (`report`)
