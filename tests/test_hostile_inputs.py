@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from handlers.ids import Action, Shortcut, ViewId
 from storage.models import Base
+from storage.privacy_models import AuditEvent
 from tests import seed
 from tests.conftest import DEFAULT_NOW
 
@@ -144,5 +145,12 @@ def test_generated_requests_are_answered_quickly_never_crash_and_change_nothing(
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], [f"{r.name}: {r.getMessage()[:200]} {r.exc_info[1] if r.exc_info else ''}" for r in errors]
     after = _row_counts(team)
+    looked = after.pop("audit_event") - before.pop("audit_event")
     assert after == before
+    # an admin may look at any customer's card (bot/care/access.py): such a look is audited, even when the reply
+    # has nowhere to go (a payload without response_url); nothing else is written
+    with team.db.unit_of_work() as session:
+        added = session.execute(select(AuditEvent.actor_id, AuditEvent.action)
+                                .order_by(AuditEvent.id.desc()).limit(looked)).all() if looked else []
+    assert {tuple(row) for row in added} <= {("U0ADMIN", "viewed")}, added
     assert set(seen) == {"command", "action", "view", "options", "shortcut", "event"}, seen
