@@ -229,11 +229,12 @@ def digest(dry_run: bool, team: str | None) -> None:
             names = {s.user_id: s.display_name or s.user_id for s in queries.staff_of_team(session, team_id)}
         now = services.clock.now()
         calendar = services.calendar_for(row)
+        # Built before anything is printed: when it cannot be built (a wrong key), the one error line stands alone.
+        text = blocks_to_text(render_morning_list(renderer, morning_list(services, row, now, calendar)).blocks, names)
         if not calendar.is_working_day(calendar.local_date(now)):
             click.echo(f"(today, {calendar.local_date(now)}, is a day off for team {team_id}: the scheduler posts no "
                        "morning list today; this is what it would say)", err=True)
-        click.echo(blocks_to_text(render_morning_list(renderer, morning_list(
-            services, row, now, calendar)).blocks, names))
+        click.echo(text)
         return
     from bot.app import build_client
 
