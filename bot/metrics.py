@@ -16,7 +16,8 @@ ACK_SECONDS = Histogram("carebot_ack_seconds", "Time from a Slack request arrivi
                         "(Slack gives up after 3 s).", ["kind"], registry=REGISTRY,
                         buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0))
 LISTENER_ERRORS = Counter("carebot_listener_errors", "Errors a person was told about, by kind "
-                          "(care: a rule said no; internal: a bug, logged with the request id).", ["kind"],
+                          "(care: a rule said no; database: busy or away; slack: a form opened after Slack's 3 s; "
+                          "internal: a bug, logged with the request id).", ["kind"],
                           registry=REGISTRY)
 JOBS = Counter("carebot_jobs", "Scheduled job runs by job and outcome (ok, failed, late).", ["job", "outcome"],
                registry=REGISTRY)

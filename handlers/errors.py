@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
+from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.logs import REQUEST_ID
@@ -35,6 +36,10 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
     if isinstance(error, CareError):  # what the person typed is echoed as a short prefix (handlers/inputs.py)
         key, params = error.key, {k: echo(v) if type(v) is str else v for k, v in error.params.items()}
         metrics.LISTENER_ERRORS.labels("care").inc()
+    elif _slack_said(error) in TOO_LATE_FOR_FORM:  # Slack gives 3 s to open a form: slow, not broken
+        log.warning("a form was not opened: Slack answered %s", _slack_said(error))
+        key, params = "errors.form_too_late", {}
+        metrics.LISTENER_ERRORS.labels("slack").inc()
     elif is_database_down(error):  # busy or away: say so, not "something went wrong"
         log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
         key, params = message_key(error), {}
@@ -52,6 +57,16 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
             client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
     except Exception:
         log.exception("could not tell %s about an error", context.user_id)
+
+
+TOO_LATE_FOR_FORM = frozenset({"expired_trigger_id"})  # views.open/push past the trigger's 3 s
+
+
+def _slack_said(error: Exception) -> str | None:
+    """The `error` code of a Web API refusal (slack_sdk's SlackApiError), else None."""
+    if isinstance(error, SlackApiError) and error.response is not None:
+        return error.response.get("error")
+    return None
 
 
 def _nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:

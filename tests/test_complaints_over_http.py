@@ -303,3 +303,19 @@ def test_resolve_from_the_list_refreshes_it_and_tells_how_many_callbacks_follow(
     assert refreshed["replace_original"] is True and "No open complaints" in texts(refreshed)
     [done] = bot.slack.messages("U0AGENT")
     assert f"#{complaint.id} resolved. 3 follow-up callback(s) planned" in done["text"]
+
+
+@pytest.mark.parametrize("locale,said", [("en-US", "try again"), ("zh-CN", "请再试一次")])
+def test_a_form_slack_no_longer_waits_for_is_a_retry_in_the_persons_language_not_a_bug(bot, desk, locale, said,
+                                                                                     caplog):
+    """Slack lets a form open within 3 s of the click (trigger_id); a slower open is refused `expired_trigger_id`.
+    The person is told to try again in their language, with no 'something went wrong, ref …' and no traceback."""
+    seed.customer(desk, "A001", "Alice Wang")
+    bot.slack.add_user("U0AGENT", locale=locale)
+    bot.slack.trigger_ttl = 0.0  # every trigger is already past its time when the bot uses it
+    bot.command("complaint A001", user_id="U0AGENT")
+    [told] = bot.responses("cmd")
+    assert said in texts(told) and told["response_type"] == "ephemeral"
+    assert "reference" not in texts(told) and "参考号" not in texts(told)
+    assert bot.slack.calls_to("views.open") and not bot.slack.ok_calls_to("views.open")
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
