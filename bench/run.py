@@ -18,7 +18,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench import kept
 from bench.book import DIGEST_CHANNEL, NOW, SIZES, TEAM, Book, Size, seed
+from bench.table import _line, machine, table
 
 SECRET = "bench-signing-secret"
 # customer data is sealed at rest (storage/crypto.py): the served bot needs a key; the book is seeded in clear,
@@ -357,13 +358,19 @@ def run_on(url: str, size: Size, args) -> dict:
     from storage.db import Database
     from storage.migrate import upgrade
 
+    start = time.perf_counter()
+    book = kept.restore(url, size, args.keep) if args.keep else None
     upgrade(url)
     db = Database(url)
-    start = time.perf_counter()
-    book = seed(db, size)
+    verb = "copied the kept book of" if book else "seeded"
+    if book is None:
+        book = seed(db, size)
+        if args.keep:
+            db.dispose()
+            kept.store(url, book, args.keep)
     seeded = time.perf_counter() - start
     name = db.engine.dialect.name
-    print(f"[{name}] seeded {size.customers:,} customers, {size.callbacks:,} callbacks, {size.agents} agents, "
+    print(f"[{name}] {verb} {size.customers:,} customers, {size.callbacks:,} callbacks, {size.agents} agents, "
           f"{size.call_logs:,} call logs, {size.complaints:,} open complaints in {seeded:.1f} s", flush=True)
     measures: list[Measure] = []
     wanted = args.only or MEASURES
@@ -416,78 +423,6 @@ def _db_version(url: str) -> str:
         engine.dispose()
 
 
-# --- the table ----------------------------------------------------------------------------------------
-
-
-def _fmt(value: float | None, unit: str) -> str:
-    if value is None:
-        return "—"
-    if unit == "s":
-        if value >= 1:
-            return f"{value:.2f} s"
-        return f"{value * 1000:.1f} ms" if value >= 0.01 else f"{value * 1000:.2f} ms"
-    if unit == "MB":
-        return f"{value:.0f} MB"
-    return f"{value:.0f}{unit}"
-
-
-def _line(m: Measure) -> str:
-    ratio = f"{m.ratio:.2f}×" if m.ratio is not None else ""
-    return (f"{m.label}: {_fmt(m.ours, m.unit)} vs {m.baseline_label} {_fmt(m.baseline, m.unit)} {ratio} "
-            f"goal {m.goal}: {'met' if m.met else 'missed'}")
-
-
-def table(report: dict) -> str:
-    """The Markdown table of the README: one row per measure, the databases side by side, notes under it."""
-    runs = report["runs"]
-    names = " / ".join("SQLite" if r["database"] == "sqlite" else "PostgreSQL" for r in runs)
-    lines = [f"| measure | Carebot ({names}) | baseline in the same run | ratio | goal | met |",
-             "|---|---|---|---|---|---|"]
-    keys = list(dict.fromkeys(m["name"] for r in runs for m in r["measures"]))
-    for key in keys:
-        rows = [next((m for m in r["measures"] if m["name"] == key), None) for r in runs]
-        first = next(m for m in rows if m)
-        ours = " / ".join(_fmt(m["ours"], m["unit"]) if m else "—" for m in rows)
-        base = " / ".join(_fmt(m["baseline"], m["unit"]) if m else "—" for m in rows)
-        ratio = " / ".join(f"{m['ratio']:.2f}×" if m and m["ratio"] is not None else "—" for m in rows)
-        met = " / ".join(("yes" if m["met"] else "no") if m else "—" for m in rows)
-        lines.append(f"| {first['label']} | {ours} | {first['baseline_label']} {base} | {ratio} | {first['goal']} "
-                     f"| {met} |")
-    notes = []
-    for run in runs:
-        found = {m["name"]: m for m in run["measures"]}
-        said = []
-        if "morning_list" in found:
-            said.append(f"{found['morning_list']['detail']['due_rows']:,} due rows")
-        if "sla_sweep_first" in found:
-            said.append(f"first sweep posted {found['sla_sweep_first']['detail']['notices']} notices")
-        for key in ("due_ack_c1", "due_ack_c8", "log_call_c1", "log_call_c8"):
-            if key in found and "cpu_ms_each" in found[key]["detail"]["ours"]:
-                d = found[key]["detail"]
-                said.append(f"{key}: {d['ours']['cpu_ms_each']:.1f} ms CPU a request (bare Bolt "
-                            f"{d['bare']['cpu_ms_each']:.1f})" + (f", {d['ours']['acks_per_s']:.0f} acked/s"
-                                                                  if key.startswith("log") else ""))
-        if "first_start_rss" in found:
-            d = found["first_start_rss"]["detail"]
-            said.append(f"first start {d['note']}, then {d['after_mb']:.0f} MB")
-        if "import" in found:
-            d = found["import"]["detail"]
-            said.append(f"import peak {d['peak_mb']:.0f} MB (openpyxl alone {d['baseline_peak_mb']:.0f} MB)")
-        notes.append(f"- {run['version']}: " + "; ".join(said))
-    return "\n".join(lines + [""] + notes)
-
-
-def machine() -> dict:
-    model = ""
-    with contextlib.suppress(OSError), open("/proc/cpuinfo") as handle:
-        model = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), "")
-    memory = ""
-    with contextlib.suppress(OSError), open("/proc/meminfo") as handle:
-        memory = f"{int(handle.readline().split()[1]) // 1024 // 1024} GB"
-    return {"cpu": model, "cores": os.cpu_count(), "memory": memory, "os": platform.platform(),
-            "python": platform.python_version()}
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     sizes = parser.add_mutually_exclusive_group()
@@ -501,6 +436,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the in-process measures (median)")
     parser.add_argument("--requests", type=int, default=200, help="/care due requests at concurrency 1 (×2 at 8)")
     parser.add_argument("--submissions", type=int, default=100, help="log-call submissions at concurrency 1 (×2 at 8)")
+    parser.add_argument("--keep", type=Path, metavar="DIR",
+                        help="keep the seeded book in DIR and start later runs from a copy of it (bench/kept.py)")
     parser.add_argument("--json", default="bench-result.json", help="where to write the results")
     args = parser.parse_args(argv)
     size = SIZES[args.size or "full"]
