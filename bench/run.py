@@ -182,7 +182,7 @@ def measure_morning_list(db, book: Book, rounds: int) -> list[Measure]:
     def ours():
         nonlocal rows
         whole = morning_list(svc, team, NOW, calendar)
-        for digest in (whole, supervisors_list(svc, whole)):
+        for digest in (whole, supervisors_list(whole)):
             render_morning_list(renderer, digest)
         rows = whole.total
 

@@ -8,14 +8,14 @@ from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.digest import DigestRun, run_morning_lists
-from bot.services.queue import ROWS_PER_PERSON, MorningList
+from bot.services.queue import PEOPLE_SHOWN, ROWS_PER_PERSON, MorningList
 from handlers.outbox_jobs import deliver_outbox
 from messages.present import queue_row
 from messages.render import Message, Renderer
 
 log = logging.getLogger(__name__)
 LINES_PER_AGENT = ROWS_PER_PERSON  # 15: a section's text stays far below Slack's 3,000 characters
-MAX_AGENT_SECTIONS = 43  # 50 blocks a message, less header, counts, divider, unassigned, more people, hint
+MAX_AGENT_SECTIONS = PEOPLE_SHOWN  # 43: the people whose items the service loaded (50 blocks a message)
 
 
 def render_morning_list(renderer: Renderer, digest: MorningList) -> Message:

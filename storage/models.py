@@ -185,6 +185,8 @@ class Callback(Base):
     __table_args__ = (
         Index("ix_callback_owner_open_due", "owner_id", "status", "due_at"),
         Index("ix_callback_team_open_due", "team_id", "status", "due_at"),
+        # the morning list: each owner's due count, and each shown owner's first rows, from the index alone
+        Index("ix_callback_team_owner_open_due", "team_id", "status", "owner_id", "due_at", "id"),
         UniqueConstraint("customer_id", "dedupe_key"),
         # at most one open callback of a kind per customer
         Index("uq_callback_open_kind", "customer_id", "kind", unique=True,

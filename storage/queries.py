@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from functools import lru_cache
 
-from sqlalchemy import Row, and_, case, delete, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.sql.functions import FunctionElement
 
 from storage import crypto
 from storage.models import Callback, CallLog, Complaint, Customer, DigestPost, Staff, Team
@@ -177,30 +180,76 @@ def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt
     ).all()
 
 
-def first_due_callbacks_of_each_owner(session: Session, team_id: str, before: dt.datetime,
-                                      late_before: dt.datetime, per_owner: int) -> Sequence[Row]:
-    """The morning list's rows: of each owner's open callbacks due before `before` (owner None: unassigned) the
-    first `per_owner` by due time, each row with its owner's totals `owner_due` (all due) and `owner_late` (due
-    before `late_before`). One query, counted and cut by the database (index ix_callback_team_open_due): a team
-    with 75,000 due callbacks sends the 15 rows a person is shown, not all of them."""
-    ranked = (
-        select(Callback.id, Callback.owner_id, Callback.kind, Callback.due_at, Callback.attempts, Callback.rule,
-               Callback.params, Callback.customer_id,
-               func.row_number().over(partition_by=Callback.owner_id,
-                                      order_by=(Callback.due_at, Callback.id)).label("rank"),
-               func.count().over(partition_by=Callback.owner_id).label("owner_due"),
-               func.sum(case((Callback.due_at < late_before, 1), else_=0))
-               .over(partition_by=Callback.owner_id).label("owner_late"))
-        .where(Callback.team_id == team_id, Callback.status == "open", Callback.due_at < before)
-        .subquery())
-    return session.execute(
-        select(ranked.c.id, ranked.c.owner_id, ranked.c.kind, ranked.c.due_at, ranked.c.attempts, ranked.c.rule,
-               ranked.c.params, Customer.id.label("customer_id"), Customer.code, Customer.name, Customer.phone,
-               ranked.c.owner_due, ranked.c.owner_late)
-        .join(Customer, Customer.id == ranked.c.customer_id)
-        .where(ranked.c.rank <= per_owner)
-        .order_by(ranked.c.owner_id, ranked.c.due_at, ranked.c.id)
+class unindexed(FunctionElement):
+    """The column itself, but on SQLite as `+column`, which SQLite's planner never serves from an index (its
+    documented way to steer a plan): a range on it then filters the rows of the index the query should read."""
+
+    inherit_cache = True
+
+    def __init__(self, column) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(unindexed)
+def _unindexed(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element, compiler, **kw) -> str:
+    return "+" + compiler.process(element.clauses, **kw)
+
+
+def due_callback_counts_of_each_owner(session: Session, team_id: str, before: dt.datetime,
+                                      late_before: dt.datetime) -> dict[str | None, tuple[int, int]]:
+    """Of the team's open callbacks due before `before`: owner (None: unassigned) -> (how many, how many of them
+    due before `late_before`). The morning list's counts, read from index ix_callback_team_owner_open_due alone
+    (it holds every column asked: no table row is read, 75,000 due rows of 200 owners take ~20 ms on SQLite).
+    On SQLite the due range filters that index (`unindexed`): with the table's statistics its planner would
+    otherwise skip-scan the owner index and read every due row from the table (3-4× slower)."""
+    late = func.sum(case((Callback.due_at < late_before, 1), else_=0))
+    rows = session.execute(
+        select(Callback.owner_id, func.count(), late)
+        .where(Callback.team_id == team_id, Callback.status == "open", unindexed(Callback.due_at) < before)
+        .group_by(Callback.owner_id)
     ).all()
+    return {owner: (int(due), int(overdue or 0)) for owner, due, overdue in rows}
+
+
+def first_due_callbacks_of_owners(session: Session, team_id: str, owners: Sequence[str | None],
+                                  before: dt.datetime, per_owner: int) -> Sequence[Row]:
+    """The morning list's rows: of each of `owners` (None: the unassigned) the first `per_owner` open callbacks
+    due before `before`, by due time; ordered by owner, due time, id. Each row has the callback's columns and
+    its customer's id, code and name, not the phone (a morning list is a channel post and shows none). One
+    statement of one short probe per owner of index ix_callback_team_owner_open_due: the 43 people a list
+    shows read 645 rows, whatever the team's due rows number."""
+    if not owners:
+        return []
+    owners = list(dict.fromkeys(owners))
+    values = {f"owner_{n}": owner for n, owner in enumerate(owners) if owner is not None}
+    statement = _first_due_of_owners(len(owners), owners.index(None) if None in owners else -1)
+    return session.execute(statement, {"team_id": team_id, "before": before, "per_owner": per_owner, **values}).all()
+
+
+@lru_cache(maxsize=64)
+def _first_due_of_owners(count: int, unassigned_at: int):
+    """The statement of first_due_callbacks_of_owners for `count` owners, the one at `unassigned_at` (if any)
+    None, values bound by name: built once per shape (a union of 45 parts takes SQLAlchemy ~20 ms to build)."""
+    firsts = []
+    for n in range(count):
+        whose = Callback.owner_id.is_(None) if n == unassigned_at else Callback.owner_id == bindparam(f"owner_{n}")
+        first = (select(Callback.id)
+                 .where(Callback.team_id == bindparam("team_id"), Callback.status == "open", whose,
+                        Callback.due_at < bindparam("before", type_=Callback.due_at.type))
+                 .order_by(Callback.due_at, Callback.id).limit(bindparam("per_owner")).subquery())
+        firsts.append(select(first.c.id))  # SQLite takes no LIMIT inside a UNION's part: each is a subquery
+    chosen = union_all(*firsts).subquery() if count > 1 else firsts[0].subquery()
+    return (select(Callback.id, Callback.owner_id, Callback.kind, Callback.due_at, Callback.attempts, Callback.rule,
+                   Callback.params, Customer.id.label("customer_id"), Customer.code, Customer.name)
+            .join(Customer, Customer.id == Callback.customer_id)
+            .where(Callback.id.in_(select(chosen.c.id)))
+            .order_by(Callback.owner_id, Callback.due_at, Callback.id))
 
 
 def callback_by_id(session: Session, team_id: str, callback_id: int) -> Callback | None:

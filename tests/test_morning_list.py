@@ -125,3 +125,23 @@ def test_no_supervisor_items_means_no_supervisor_post(team, renderer, bot):
     post_morning_lists(team, renderer, bot.app.client)
     post_morning_lists(team, renderer, bot.app.client)
     assert [c.args["channel"] for c in bot.slack.ok_calls_to("chat.postMessage")] == ["C0DIGEST"]
+
+
+def test_a_supervisor_below_the_43_people_shown_still_has_their_rows_in_the_supervisors_list(team, renderer, bot):
+    """The team's list shows the 43 people with the most overdue; the supervisors' list shows its own people, whose
+    rows are read too even when the team's list leaves them out (it names them only in 'N more people')."""
+    from bot.services.people import Role, add_staff
+
+    set_setting(team, "supervisor_channel", "C0SUPER")
+    for n in range(45):
+        user = f"U0BIG{n:03d}"
+        add_staff(team, user, Role.AGENT)
+        for k in range(2):  # two overdue each: all ahead of the supervisor, who has one
+            cid = seed.customer(team, f"B{n:03d}{k}", f"Customer {n}", owner=user)
+            seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(hours=1 + k), owner=user)
+    risk = seed.customer(team, "R001", "Risky Customer", owner="U0AGENT")
+    seed.callback(team, risk, DEFAULT_NOW - dt.timedelta(hours=2), kind="churn_intervention", owner="U0SUPER")
+    post_morning_lists(team, renderer, bot.app.client)
+    posts = {c.args["channel"]: str(c.args["blocks"]) for c in bot.slack.ok_calls_to("chat.postMessage")}
+    assert "<@U0SUPER>" not in posts["C0DIGEST"] and "另有 3 位同事今天有待办" in posts["C0DIGEST"]
+    assert "<@U0SUPER>" in posts["C0SUPER"] and "R*（R001）" in posts["C0SUPER"], posts["C0SUPER"]

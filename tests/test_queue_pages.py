@@ -92,5 +92,5 @@ def test_the_morning_list_shows_each_persons_first_rows_and_counts_all_of_them(t
     text = str(render_morning_list(Renderer(), digest).blocks)
     assert f"*{whole.total}*" in text or str(whole.total) in text
     assert str(whole.total - ROWS_PER_PERSON) in text, "the rest of the busy person's items is counted"
-    supervisors = supervisors_list(team, digest)
+    supervisors = supervisors_list(digest)
     assert supervisors.total == 0 and supervisors.unassigned == []

@@ -80,7 +80,7 @@ def run_morning_lists(svc: Services, render: Callable[[MorningList], dict], *, t
             run.skipped.append((team.id, f"already posted in {', '.join(channels)} on {day}"))
             continue
         whole = morning_list(svc, team, now, calendar)
-        lists = [whole, supervisors_list(svc, whole)] if len(channels) > 1 else [whole]
+        lists = [whole, supervisors_list(whole)] if len(channels) > 1 else [whole]
         for digest in lists:
             if digest.channel in pending:
                 _post_once(svc, run, render, digest, team.id, day, now)

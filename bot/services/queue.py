@@ -57,6 +57,9 @@ class AgentQueue:
 
 @dataclass(frozen=True)
 class MorningList:
+    """A team's morning list. `agents`: every person with something due, the most overdue first, each with the
+    counts of all of it; the items of those a list shows (see morning_list), none for the others."""
+
     team_id: str
     channel: str | None
     local_date: dt.date
@@ -69,6 +72,8 @@ class MorningList:
     unassigned_count: int = -1  # -1: `unassigned` is all of it
     unassigned_overdue: int = -1
     unassigned_complaints: int = -1
+    supervisors: frozenset[str] = frozenset()  # the team's supervisors and admins (their own list)
+    supervisor_channel: str | None = None
 
     def __post_init__(self) -> None:
         if self.unassigned_count < 0:
@@ -191,45 +196,63 @@ def _with_clock_lateness(svc: Services, session, team: Team, items: list[QueueIt
 
 
 ROWS_PER_PERSON = 15  # what a morning list shows of each person (and of the unassigned): the rest is counted
+PEOPLE_SHOWN = 43  # people a list shows a section of (50 blocks a Slack message, less header, counts, divider,
+# unassigned, "more people", hint): the others are counted in the totals and named as "N more people"
+
+
+def as_listed_callback(row: Row) -> OpenCallback:
+    """From a morning-list row of storage.queries (callback columns plus customer_id, code, name; no phone: a
+    channel post shows none, so the list does not read one)."""
+    customer = CustomerRef(id=row.customer_id, code=row.code, name=row.name, phone=None)
+    return OpenCallback(id=row.id, customer=customer, owner_id=row.owner_id, kind=row.kind, due_at=row.due_at,
+                        attempts=row.attempts, rule=row.rule, params=dict(row.params or {}))
 
 
 def morning_list(svc: Services, team: Team, now: dt.datetime, calendar: WorkCalendar,
-                 shown: int = ROWS_PER_PERSON) -> MorningList:
-    """Each person's due and overdue items (complaints past SLA first, then callbacks by due time): the first
-    `shown` of them and the counts of all, people with the most overdue first. The database counts and cuts: a
-    team with 75,000 due callbacks loads 15 rows a person."""
+                 shown: int = ROWS_PER_PERSON, people: int = PEOPLE_SHOWN) -> MorningList:
+    """Each person's due and overdue items (complaints past SLA first, then callbacks by due time) with the
+    counts of all of them, people with the most overdue first; the first `shown` items of each person a list
+    shows (the first `people` of the team's list and of the supervisors', and the unassigned): the others have
+    their counts and no items. The database counts (one index, no row read) and cuts: a team with 75,000 due
+    callbacks loads 15 rows of each of 43 people, and decrypts only their names."""
     horizon = end_of_local_day(now, calendar)
     with svc.db.unit_of_work() as session:
-        rows = queries.first_due_callbacks_of_each_owner(session, team.id, horizon, now, shown)
+        due = queries.due_callback_counts_of_each_owner(session, team.id, horizon, now)
         complaints = queries.complaints_of_team_past_a_due_time(session, team.id, now)
-        # one pass of the queue rule over every row (it keeps the complaints past a due time, bot/care/due.py)
-        items = build_queue(map(as_open_callback, rows), map(as_open_complaint, complaints), now, calendar)
-        items = _with_clock_lateness(svc, session, team, items, complaints, now)
-    totals = {row.owner_id: (row.owner_due, int(row.owner_late or 0)) for row in rows}
-    mine: dict[str | None, list[QueueItem]] = defaultdict(list)
-    for item in items:
-        mine[item.item.owner_id].append(item)  # complaints first, then callbacks by due time, per person
-    parts: dict[str | None, AgentQueue] = {}
-    for owner, theirs in mine.items():
-        late = sum(1 for item in theirs if item.is_complaint)
-        due, overdue = totals.get(owner, (0, 0))
-        parts[owner] = AgentQueue(owner or "", theirs[:shown], count=late + due, overdue=late + overdue,
-                                  complaints=late)
+        # the queue rule keeps the complaints past a due time (bot/care/due.py); each is said in its clock's time
+        late = _with_clock_lateness(svc, session, team, build_queue((), map(as_open_complaint, complaints), now,
+                                                                    calendar), complaints, now)
+        supervisors = frozenset(s.user_id for s in queries.staff_of_team(session, team.id)
+                                if s.role in ("supervisor", "admin"))
+        late_of: dict[str | None, list[QueueItem]] = defaultdict(list)
+        for item in late:  # complaints come first in a person's part, the most overdue first
+            late_of[item.item.owner_id].append(item)
+        counts = {}
+        for owner in dict.fromkeys([*due, *late_of]):
+            theirs = len(late_of.get(owner, ()))
+            count, overdue = due.get(owner, (0, 0))
+            counts[owner] = (theirs + count, theirs + overdue, theirs)
+        order = sorted((o for o in counts if o is not None), key=lambda o: (-counts[o][1], -counts[o][0], o))
+        listed = [*order[:people], *[o for o in order if o in supervisors][:people], None]
+        wanted = [o for o in listed if o in due and len(late_of.get(o, ())) < shown]
+        rows = queries.first_due_callbacks_of_owners(session, team.id, wanted, horizon, shown)
+    firsts: dict[str | None, list[QueueItem]] = defaultdict(list)
+    for item in build_queue(map(as_listed_callback, rows), (), now, calendar):
+        firsts[item.item.owner_id].append(item)
+    parts = {owner: AgentQueue(owner or "", (late_of.get(owner, []) + firsts.get(owner, []))[:shown],
+                               count=count, overdue=overdue, complaints=theirs)
+             for owner, (count, overdue, theirs) in counts.items()}
     unassigned = parts.pop(None, None)
-    agents = sorted(parts.values(), key=lambda a: (-a.overdue, -a.count, a.user_id))
     extra = {} if unassigned is None else dict(
         unassigned=unassigned.items, unassigned_count=unassigned.count, unassigned_overdue=unassigned.overdue,
         unassigned_complaints=unassigned.complaints)
     return MorningList(team_id=team.id, channel=team.digest_channel, local_date=calendar.local_date(now), now=now,
-                       timezone=team.timezone, locale=team.locale, agents=agents, **extra)
+                       timezone=team.timezone, locale=team.locale, agents=[parts[o] for o in order],
+                       supervisors=supervisors, supervisor_channel=team.supervisor_channel, **extra)
 
 
-def supervisors_list(svc: Services, whole: MorningList) -> MorningList:
+def supervisors_list(whole: MorningList) -> MorningList:
     """The part of a morning list that supervisors own (churn-risk calls and the like), for their channel."""
-    with svc.db.unit_of_work() as session:
-        team = queries.ensure_team(session, whole.team_id)
-        supervisors = {s.user_id for s in queries.staff_of_team(session, team.id) if s.role in ("supervisor", "admin")}
-        channel = team.supervisor_channel
-    return replace(whole, channel=channel, audience="supervisors", unassigned=[], unassigned_count=0,
-                   unassigned_overdue=0, unassigned_complaints=0,
-                   agents=[a for a in whole.agents if a.user_id in supervisors])
+    return replace(whole, channel=whole.supervisor_channel, audience="supervisors", unassigned=[],
+                   unassigned_count=0, unassigned_overdue=0, unassigned_complaints=0,
+                   agents=[a for a in whole.agents if a.user_id in whole.supervisors])
