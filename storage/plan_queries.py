@@ -152,6 +152,26 @@ _PLANNED_COLUMNS = (Customer.id, Customer.code, Customer.owner_id, Customer.annu
                     Customer.tags, Customer.needs_follow_up, Customer.phone, Customer.email, Customer.company)
 
 
+# SQLite keeps each distinct statement text it ran prepared, 128 per connection (Python's sqlite3 cache): an
+# IN list of 1,500 ids is ~0.2 MB prepared, an INSERT of 450 rows ~0.4 MB. Lists whose length changes with each
+# batch made the nightly plan of 100,000 customers grow the bot by ~35 MB (issue 14); padded to a power of two
+# (the last id repeated, which an IN ignores), and inserted in chunks of few sizes, they take ~12 shapes.
+def _few_shapes(ids: Sequence[int]) -> list[int]:
+    ids = list(ids)
+    if not ids:
+        return ids
+    return ids + [ids[-1]] * ((1 << (len(ids) - 1).bit_length()) - len(ids))
+
+
+def _chunk_sizes(count: int, largest: int = 500) -> list[int]:
+    """`count` rows as chunks of `largest`, then of the powers of two that make up the rest (900 -> 500, 256,
+    128, 16)."""
+    sizes = [largest] * (count // largest)
+    rest = count % largest
+    sizes += [1 << bit for bit in reversed(range(rest.bit_length())) if rest & (1 << bit)]
+    return sizes
+
+
 def customers_after(session: Session, team_id: str, after_id: int, limit: int) -> Sequence[Row]:
     """The next `limit` customers of the team by id after `after_id` (keyset pagination on the primary key),
     as rows of what planning reads, not ORM objects."""
@@ -161,7 +181,7 @@ def customers_after(session: Session, team_id: str, after_id: int, limit: int) -
 
 def customers_among(session: Session, team_id: str, customer_ids: Sequence[int]) -> Sequence[Row]:
     return session.execute(select(*_PLANNED_COLUMNS).where(Customer.team_id == team_id,
-                                                           Customer.id.in_(customer_ids))
+                                                           Customer.id.in_(_few_shapes(customer_ids)))
                            .order_by(Customer.id)).all()
 
 
@@ -173,40 +193,44 @@ def spends_of_team(session: Session, team_id: str) -> Sequence[tuple[Decimal | N
 def tickets_of(session: Session, customer_ids: Sequence[int], since: dt.datetime) -> Sequence[tuple[int, dt.datetime]]:
     """`tickets_since` for these customers (index ix_complaint_customer_opened)."""
     return session.execute(select(Complaint.customer_id, Complaint.opened_at).where(
-        Complaint.customer_id.in_(customer_ids), Complaint.opened_at >= since,
+        Complaint.customer_id.in_(_few_shapes(customer_ids)), Complaint.opened_at >= since,
         Complaint.kind.in_(("complaint", "inquiry")))).all()
 
 
 def last_calls_of(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.datetime]:
     """`last_calls` for these customers (index ix_call_log_customer_called)."""
     stmt = select(CallLog.customer_id, func.max(CallLog.called_at)).where(
-        CallLog.customer_id.in_(customer_ids), CallLog.outcome != "unreachable").group_by(CallLog.customer_id)
+        CallLog.customer_id.in_(_few_shapes(customer_ids)), CallLog.outcome != "unreachable"
+    ).group_by(CallLog.customer_id)
     return {cid: _aware(at) for cid, at in session.execute(stmt) if at is not None}
 
 
 def reached_calls_of(session: Session, customer_ids: Sequence[int], since: dt.datetime) -> dict[int, int]:
     """`reached_calls_since` for these customers."""
     return dict(session.execute(select(CallLog.customer_id, func.count()).where(
-        CallLog.customer_id.in_(customer_ids), CallLog.called_at >= since, CallLog.outcome != "unreachable"
+        CallLog.customer_id.in_(_few_shapes(customer_ids)), CallLog.called_at >= since, CallLog.outcome != "unreachable"
     ).group_by(CallLog.customer_id)).all())
 
 
 def callbacks_of(session: Session, customer_ids: Sequence[int]) -> Sequence[Row]:
     """Every callback of these customers, open or closed (customer_id, kind, due_at, status, dedupe_key)."""
     return session.execute(select(Callback.customer_id, Callback.kind, Callback.due_at, Callback.status,
-                                  Callback.dedupe_key).where(Callback.customer_id.in_(customer_ids))
+                                  Callback.dedupe_key).where(Callback.customer_id.in_(_few_shapes(customer_ids)))
                            .order_by(Callback.customer_id, Callback.id)).all()
 
 
 def insert_callbacks(session: Session, rows: Sequence[dict]) -> list[tuple[int, str | None]]:
-    """Insert planned callbacks in one statement per 500; one that exists already (its dedupe key, or an open one
-    of its kind) is skipped by the database (ON CONFLICT DO NOTHING). (id, owner) of those inserted."""
+    """Insert planned callbacks in one statement per 500, the rest in chunks of 256, 128 … 1 (few statement
+    shapes: see _few_shapes); one that exists already (its dedupe key, or an open one of its kind) is skipped by
+    the database (ON CONFLICT DO NOTHING). (id, owner) of those inserted."""
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
     created: list[tuple[int, str | None]] = []
-    for start in range(0, len(rows), 500):
-        created += session.execute(insert(Callback).values(list(rows[start:start + 500])).on_conflict_do_nothing()
+    start = 0
+    for size in _chunk_sizes(len(rows)):
+        created += session.execute(insert(Callback).values(list(rows[start:start + size])).on_conflict_do_nothing()
                                    .returning(Callback.id, Callback.owner_id)).all()
+        start += size
     return sorted(created)
 
 
@@ -215,8 +239,8 @@ def close_open_callbacks_of_customers(session: Session, customer_ids: Sequence[i
     """`close_open_callbacks_of_kind` for many customers in one statement; the owners of those closed."""
     if not customer_ids:
         return set()
-    return set(session.scalars(update(Callback).where(Callback.customer_id.in_(customer_ids), Callback.kind == kind,
-                                                      Callback.status == "open")
+    return set(session.scalars(update(Callback).where(Callback.customer_id.in_(_few_shapes(customer_ids)),
+                                                      Callback.kind == kind, Callback.status == "open")
                                .values(status=status, closed_at=now).returning(Callback.owner_id)))
 
 
