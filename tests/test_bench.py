@@ -28,3 +28,37 @@ def test_the_bench_measures_everything_on_a_tiny_book(tmp_path, capsys):
     assert run["measures"][-1]["detail"]["seconds"] is not None  # the first start finished its morning work
     printed = capsys.readouterr().out
     assert "| measure |" in printed and report["table"] in printed
+
+
+def test_a_kept_book_starts_the_next_run_as_the_same_rows(tmp_path):
+    """`--keep DIR`: the first run seeds and keeps a copy; the next one starts from it — the same rows, the same
+    book — without seeding (on SQLite here, whatever database the suite runs on: a file copy is the whole test)."""
+    from sqlalchemy import text
+
+    from bench import kept
+    from bench.book import SIZES, seed
+    from storage.db import Database
+    from storage.migrate import upgrade
+
+    size, keep = SIZES["tiny"], tmp_path / "keep"
+    first_url = f"sqlite:///{tmp_path / 'first.db'}"
+    assert kept.restore(first_url, size, keep) is None  # nothing kept yet: the run seeds
+    upgrade(first_url)
+    first = Database(first_url)
+    book = seed(first, size)
+    first.dispose()
+    kept.store(first_url, book, keep)
+
+    second_url = f"sqlite:///{tmp_path / 'second.db'}"
+    again = kept.restore(second_url, size, keep)
+    upgrade(second_url)
+    assert again == book
+    counts = "SELECT (SELECT count(*) FROM customer), (SELECT count(*) FROM callback), (SELECT count(*) FROM call_log)"
+    dbs = [Database(first_url), Database(second_url)]
+    try:
+        with dbs[0].engine.connect() as a, dbs[1].engine.connect() as b:
+            assert a.execute(text(counts)).one() == b.execute(text(counts)).one() == \
+                (size.customers, size.callbacks, size.call_logs)
+    finally:
+        for db in dbs:
+            db.dispose()
