@@ -28,7 +28,7 @@ def _fail(error: CareError) -> None:
 def import_complaints_cmd(file: Path, team: str | None) -> None:
     """Open complaints from a CSV or Excel sheet with their real times: 客户编号, 登记时间, 首次响应时间,
     类型 (投诉/咨询/建议), 问题类别, 严重程度, 问题描述, 负责人. Times are in the team's timezone."""
-    from bot.services.complaints import import_complaints
+    from bot.services.complaint_import import import_complaints
 
     try:
         report = import_complaints(_services(), file, team_id=team)

@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.cli import main
-from bot.services.complaints import import_complaints
+from bot.services.complaint_import import import_complaints
 from bot.services.teams import set_setting
 from handlers.sla_jobs import run_sla_sweep
 from storage.models import Complaint

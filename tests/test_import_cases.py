@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.services.complaints import import_complaints
+from bot.services.complaint_import import import_complaints
 from bot.services.customer_import import import_customers
 from bot.services.errors import CareError
 from bot.services.people import Role, add_staff

@@ -1,0 +1,126 @@
+"""Complaints already open in a team's spreadsheet, imported with their real opened time (`carebot import
+complaints FILE`): headers in Chinese or English, bad rows reported by line, a row imported before skipped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from bot.care.sla_rules import KINDS, SEVERITIES
+from bot.services.complaints import CATEGORIES, create_complaint
+from bot.services.core import Services
+from bot.services.errors import CareError
+from storage import queries, sla_queries
+
+IMPORT_HEADERS: dict[str, tuple[str, ...]] = {
+    "code": ("客户编号", "编号", "customer", "customer code", "code"),
+    "kind": ("类型", "工单类型", "kind", "type"),
+    "category": ("问题类别", "类别", "category"),
+    "severity": ("严重程度", "紧急程度", "severity", "priority"),
+    "description": ("问题描述", "描述", "内容", "description"),
+    "opened_at": ("登记时间", "投诉时间", "创建时间", "opened", "opened_at", "created"),
+    "first_response_at": ("首次响应时间", "响应时间", "first response", "first_response_at", "responded"),
+    "owner": ("负责人", "责任人", "owner"),
+}
+_IMPORT_VALUES: dict[str, dict[str, str]] = {
+    "kind": {"投诉": "complaint", "咨询": "inquiry", "建议": "suggestion"},
+    "category": {"产品质量": "quality", "质量": "quality", "服务响应": "service", "服务": "service",
+                 "物流配送": "logistics", "物流": "logistics", "价格": "price", "其他": "other"},
+    "severity": {"低": "low", "一般": "normal", "普通": "normal", "中": "normal", "高": "high", "紧急": "critical"},
+}
+_IMPORT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d %H:%M",
+                   "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+
+
+@dataclass
+class ComplaintImport:
+    created: int = 0
+    skipped: int = 0  # already imported (same customer, same opened time)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _import_moment(text: str, timezone: str, what: str) -> dt.datetime:
+    from zoneinfo import ZoneInfo
+
+    from bot.care.sheet_cells import parse_datetime
+
+    text = text.strip()
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        moment = None
+        for fmt in _IMPORT_FORMATS:
+            try:
+                moment = dt.datetime.strptime(text, fmt)
+                break
+            except ValueError:
+                continue
+    if moment is None:
+        try:  # 2026年11月20日 14:30, 2026.11.20, an Excel serial … (issue 9)
+            moment = parse_datetime(text)
+        except ValueError:
+            raise ValueError(f"{what} {text!r} is not a date and time (e.g. 2026-11-20 14:30)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _import_choice(field_name: str, text: str, allowed: tuple[str, ...], default: str) -> str:
+    text = text.strip()
+    if not text:
+        return default
+    value = _IMPORT_VALUES.get(field_name, {}).get(text, text.lower())
+    if value not in allowed:
+        raise ValueError(f"{field_name} {text!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def import_complaints(svc: Services, path, team_id: str | None = None) -> ComplaintImport:
+    """Complaints already open in a spreadsheet, with their real opened time (and first response if any), so
+    their clocks are right from the first sweep. Bad rows are reported by line and save nothing; a row
+    imported before (same customer and opened time) is skipped."""
+    from bot.services.sheets import read_lines
+
+    headers, lines = read_lines(path)  # lines numbered as the editor shows them (issue 9)
+    wanted = {alias.lower(): name for name, aliases in IMPORT_HEADERS.items() for alias in aliases}
+    columns: dict[str, int] = {}
+    for index, header in enumerate(headers):
+        name = wanted.get((header or "").strip().lower())
+        if name and name not in columns:
+            columns[name] = index
+    missing = [name for name in ("code", "opened_at") if name not in columns]
+    if missing:
+        raise CareError("errors.bad_header", detail="missing columns: " + ", ".join(
+            f"{name} ({IMPORT_HEADERS[name][0]})" for name in missing))
+    report = ComplaintImport()
+    now = svc.clock.now()
+    with svc.db.unit_of_work() as session:
+        team = queries.ensure_team(session, team_id or svc.default_team)
+        for line, raw in lines:
+            cell = {name: (raw[i] if i < len(raw) else "").strip() for name, i in columns.items()}
+            try:
+                customer = queries.customer_by_code(session, team.id, cell.get("code", ""))
+                if customer is None:
+                    raise ValueError(f"customer {cell.get('code')!r} is not in the book (import customers first)")
+                opened = _import_moment(cell["opened_at"], team.timezone, "opened time")
+                if opened > now:
+                    raise ValueError("the opened time is in the future")
+                responded = _import_moment(cell["first_response_at"], team.timezone, "first response") \
+                    if cell.get("first_response_at") else None
+                if responded is not None and responded < opened:
+                    raise ValueError("the first response is before the complaint was opened")
+                kind = _import_choice("kind", cell.get("kind", ""), KINDS, "complaint")
+                category = _import_choice("category", cell.get("category", ""), CATEGORIES, "other")
+                severity = _import_choice("severity", cell.get("severity", ""), SEVERITIES, "normal")
+                owner = cell.get("owner") or customer.owner_id
+                if owner and queries.staff_by_user(session, owner) is None:
+                    raise ValueError(f"owner {owner} is not registered (carebot staff add)")
+            except ValueError as exc:
+                report.errors.append((line, str(exc)))
+                continue
+            if sla_queries.complaint_opened_at(session, customer.id, opened) is not None:
+                report.skipped += 1
+                continue
+            create_complaint(session, svc, team, customer, kind=kind, category=category, severity=severity,
+                             description=cell.get("description", ""), opened_at=opened, owner_id=owner,
+                             actor_id=None, now=now, first_response_at=responded, source="import")
+            report.created += 1
+    return report
