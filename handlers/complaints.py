@@ -237,8 +237,24 @@ def register(app: App, deps: Deps) -> None:
 
     # --- the escalation post -------------------------------------------------------------------------------
 
+    def telling_if_done(listener):
+        """A click whose action was done already (bot/services/escalations.AlreadyActed) is answered: by whom,
+        when, in the clicker's language; nothing else happens."""
+        def told(**kwargs):
+            try:
+                return listener(**kwargs)
+            except escalations.AlreadyActed as done:
+                actor = actor_of(kwargs["context"])
+                message = renderer.message("escalation_already.json.j2", actor.locale, done=done,
+                                           timezone=actor.timezone)
+                kwargs["respond"](response_type="ephemeral", replace_original=False, **message.as_kwargs())
+
+        told.__name__ = listener.__name__
+        return told
+
     @app.action(Action.ESCALATION_ACK.value)
     @guard
+    @telling_if_done
     def acknowledge(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
@@ -250,6 +266,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.ESCALATION_SNOOZE.value)
     @guard
+    @telling_if_done
     def snooze(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
@@ -261,6 +278,7 @@ def register(app: App, deps: Deps) -> None:
 
     @app.action(Action.ESCALATION_REASSIGN.value)
     @guard
+    @telling_if_done
     def reassign(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)

@@ -28,6 +28,33 @@ def sla_of(session: Session, complaint_id: int) -> ComplaintSla | None:
     return session.get(ComplaintSla, complaint_id)
 
 
+def ensure_sla(session: Session, complaint_id: int, tier: str) -> ComplaintSla:
+    """The complaint's SLA row, given one first if it has none (a complaint written before SLA clocks): one
+    INSERT … ON CONFLICT (complaint_id) DO NOTHING, so two requests giving it one at once never collide (on
+    SQLite the loser waits for the write lock, on PostgreSQL for the winner's commit, then inserts nothing)."""
+    row = session.get(ComplaintSla, complaint_id)
+    if row is not None:
+        return row
+    dialect = session.get_bind().dialect.name
+    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
+    session.execute(insert(ComplaintSla).values(complaint_id=complaint_id, tier=tier, announce=False, source="legacy")
+                    .on_conflict_do_nothing(index_elements=[ComplaintSla.complaint_id]))
+    row = session.get(ComplaintSla, complaint_id)
+    assert row is not None
+    return row
+
+
+def lock_complaint(session: Session, team_id: str, complaint_id: int) -> Complaint | None:
+    """The complaint (with its customer), its row locked until the unit of work ends (PostgreSQL: SELECT … FOR
+    UPDATE OF complaint; SQLite has one writer, taken by `unit_of_work(write=True)`): an action on it reads the
+    state the previous action left, so two clicks at once act one after the other."""
+    return session.scalars(
+        select(Complaint).options(joinedload(Complaint.customer))
+        .where(Complaint.id == complaint_id, Complaint.team_id == team_id)
+        .with_for_update(of=Complaint).execution_options(populate_existing=True)
+    ).one_or_none()
+
+
 def pauses_of(session: Session, complaint_id: int) -> Sequence[ComplaintPause]:
     return session.scalars(select(ComplaintPause).where(ComplaintPause.complaint_id == complaint_id)
                            .order_by(ComplaintPause.paused_at, ComplaintPause.id)).all()

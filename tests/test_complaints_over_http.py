@@ -176,9 +176,9 @@ def _client(bot):
     return WebClient(token=BOT_TOKEN, base_url=bot.slack.api_url)
 
 
-def press(bot, page, user, action_id, value=None, selected_user=None, block_id=None, url_name="act"):
+def press(bot, page, user, action_id, value=None, selected_user=None, block_id=None, url_name="act", action_ts=None):
     action = {"type": "users_select" if selected_user else "button", "action_id": action_id,
-              "block_id": block_id or "b", "action_ts": str(time.time())}
+              "block_id": block_id or "b", "action_ts": action_ts or f"{time.time():.6f}"}
     if selected_user:
         action["selected_user"] = selected_user
     else:

@@ -160,18 +160,17 @@ def open_low_rating_follow_up(svc: Services, session: Session, team_id: str, cus
 # --- changing one complaint -----------------------------------------------------------------------
 
 
-def _load(session: Session, actor: Actor, complaint_id: int) -> tuple[Team, Complaint, ComplaintSla]:
+def _load(session: Session, actor: Actor, complaint_id: int, *, lock: bool = False
+          ) -> tuple[Team, Complaint, ComplaintSla]:
+    """The actor's team, the complaint and its SLA row (given one if it was written before SLA clocks), else
+    CareError `complaint.errors.gone`. `lock`: the complaint's row is locked for the unit of work (an action:
+    call it in `unit_of_work(write=True)`, SQLite's writer), so concurrent actions on it take turns."""
     team = queries.ensure_team(session, actor.team_id)
-    complaint = sla_queries.complaint_of_team(session, team.id, complaint_id)
+    find = sla_queries.lock_complaint if lock else sla_queries.complaint_of_team
+    complaint = find(session, team.id, complaint_id)
     if complaint is None:
         raise CareError("complaint.errors.gone", id=complaint_id)
-    sla = sla_queries.sla_of(session, complaint.id)
-    if sla is None:  # a complaint written before SLAs existed: give it its row now
-        sla = ComplaintSla(complaint_id=complaint.id, tier=_tier(complaint.customer.tier), announce=False,
-                           source="legacy")
-        session.add(sla)
-        session.flush()
-    return team, complaint, sla
+    return team, complaint, sla_queries.ensure_sla(session, complaint.id, _tier(complaint.customer.tier))
 
 
 def _may_work_on(actor: Actor, complaint: Complaint) -> None:
@@ -181,8 +180,8 @@ def _may_work_on(actor: Actor, complaint: Complaint) -> None:
 def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
     """Stop the first-response clock (once per complaint; `once`: the click's key, for replays)."""
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        team, complaint, sla = _load(session, actor, complaint_id)
+    with svc.db.unit_of_work(write=True) as session:
+        team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
@@ -196,8 +195,8 @@ def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: 
 def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
     """Pause the clocks until the customer replies (one open pause at most: the n-th pause is claimed)."""
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        team, complaint, sla = _load(session, actor, complaint_id)
+    with svc.db.unit_of_work(write=True) as session:
+        team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
         if complaint.status == "resolved":
             raise CareError("complaint.errors.already_resolved", id=complaint.id)
@@ -216,8 +215,8 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str |
 def customer_replied(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
     """Resume the clocks: the due times move by the time spent waiting (each pause ends once)."""
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        team, complaint, sla = _load(session, actor, complaint_id)
+    with svc.db.unit_of_work(write=True) as session:
+        team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
         pause = sla_queries.open_pause_of(session, complaint.id)
         if pause is not None:
@@ -243,8 +242,8 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
     if len(resolution) > MAX_DESCRIPTION:
         raise FormErrors({"resolution": ("complaint.errors.too_long", {"max": MAX_DESCRIPTION})})
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
-        team, complaint, sla = _load(session, actor, complaint_id)
+    with svc.db.unit_of_work(write=True) as session:
+        team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         if not supervisors_only:
             _may_work_on(actor, complaint)
         claim(session, "resolved", actor.user_id, now, once)  # the same modal again: answered like the first

@@ -26,7 +26,7 @@ from bot.services.escalation_posts import (  # noqa: F401 - re-exported: callers
     NoticeItem,
     SweepRun,
 )
-from bot.services.once import claim, make_key
+from bot.services.once import AlreadyDone, claim, make_key
 from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor, SlackProfile
 from bot.services.sla_sweep import STALE_CLAIM, sweep  # noqa: F401 - re-exported
@@ -135,10 +135,35 @@ def _require(svc: Services, actor: Actor, group_members: Callable[[str], Collect
         raise Forbidden("escalation.errors.supervisors_only")
 
 
+class AlreadyActed(AlreadyDone):
+    """What the click asks for is done already: this post's button was clicked before (a double click, a colleague
+    first) or the complaint is already with the chosen owner. `acted`: who did it and when (None: nobody did, it
+    simply is so); `to`: the owner it is with (a reassignment). No second effect: the person is told."""
+
+    def __init__(self, key: str, complaint_id: int, action: str, acted: Acted | None, to: str | None = None):
+        super().__init__(key, None)
+        self.complaint_id, self.action, self.acted, self.to = complaint_id, action, acted, to
+
+
+def _last(session, complaint_id: int, action: str) -> Acted | None:
+    last = sla_queries.last_action(session, complaint_id, (action,))
+    return Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) if last is not None else None
+
+
+def _claim(session, action: str, actor: Actor, now: dt.datetime, once: str | None, complaint_id: int) -> None:
+    """Claim the click's key; when it was claimed before, AlreadyActed with the action that took it."""
+    try:
+        claim(session, action, actor.user_id, now, once)
+    except AlreadyDone as done:
+        raise AlreadyActed(done.key, complaint_id, action, _last(session, complaint_id, action)) from None
+
+
 def _open_complaint(session, actor: Actor, complaint_id: int):
+    """The unresolved complaint, its row locked for the action (in `unit_of_work(write=True)`): two clicks at
+    once take turns, and the second sees what the first did."""
     from bot.services.complaints import _load
 
-    team, complaint, sla = _load(session, actor, complaint_id)
+    team, complaint, sla = _load(session, actor, complaint_id, lock=True)
     if complaint.status == "resolved":
         raise CareError("complaint.errors.already_resolved", id=complaint.id)
     return team, complaint, sla
@@ -161,13 +186,13 @@ def acknowledge(svc: Services, actor: Actor, complaint_id: int,
                 group_members: Callable[[str], Collection[str]], once: str | None = None,
                 post: Where = (None, None)) -> None:
     """Stop the chain; the acknowledged level is reminded after its re-trigger time while unresolved.
-    `once`: the delivery's key (the post); a repeat raises AlreadyDone (bot/services/once.py). `post`: the
-    escalation post clicked (channel, ts), updated through the outbox."""
+    `once`: the delivery's key (the post); a repeat raises AlreadyActed, saying who acknowledged and when. `post`:
+    the escalation post clicked (channel, ts), updated through the outbox."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
-        claim(session, "acknowledged", actor.user_id, now, once)
+        _claim(session, "acknowledged", actor, now, once, complaint.id)
         sla.acknowledged_at, sla.acknowledged_by = now, actor.user_id
         sla_queries.look_again(session, complaint.id, now)
         sla_queries.add_audit(session, complaint.id, actor.user_id, "acknowledged", now)
@@ -181,9 +206,9 @@ def snooze(svc: Services, actor: Actor, complaint_id: int,
     above."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
-        claim(session, "snoozed", actor.user_id, now, once)
+        _claim(session, "snoozed", actor, now, once, complaint.id)
         until = snooze_until(now, svc.sla_rules_for(team))
         sla.snoozed_until, sla.snoozed_by = until, actor.user_id
         sla_queries.look_again(session, complaint.id, now)
@@ -197,15 +222,20 @@ def reassign(svc: Services, actor: Actor, complaint_id: int, new_owner: str,
              post: Where = (None, None), note: Callable[[Complaint, str], dict] | None = None) -> str | None:
     """Give the complaint to a colleague of the team; counts as an acknowledgement. Returns the old owner.
     `once`, `post` as above. `note(complaint, customer name)`: the chat.postMessage arguments of the DM that
-    tells the new owner, queued in the outbox with the change."""
+    tells the new owner, queued in the outbox with the change. The complaint already with `new_owner`: AlreadyActed
+    (no change, no DM)."""
     _require(svc, actor, group_members)
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         team, complaint, sla = _open_complaint(session, actor, complaint_id)
-        claim(session, "reassigned", actor.user_id, now, once)
+        _claim(session, "reassigned", actor, now, once, complaint.id)
         staff = queries.staff_by_user(session, new_owner)
         if staff is None or staff.team_id != team.id:
             raise CareError("escalation.errors.not_staff", user=new_owner)
+        if complaint.owner_id == new_owner:  # a double click, or a colleague chose the same person first
+            last = _last(session, complaint.id, "reassigned")
+            raise AlreadyActed(make_key("owner", complaint.id, new_owner), complaint.id, "reassigned",
+                               last if last is not None and last.detail.get("to") == new_owner else None, new_owner)
         old, complaint.owner_id = complaint.owner_id, new_owner
         sla.acknowledged_at, sla.acknowledged_by = now, actor.user_id
         sla_queries.look_again(session, complaint.id, now)
