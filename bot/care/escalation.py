@@ -128,15 +128,9 @@ def _clock_steps(clock: str, state: ClockState, rules: EscalationRules,
     if acknowledged is not None:
         yield from _retrigger(acknowledged, state, sent, acknowledged_at, now, later)
         return
-    previous_sent_at = None
-    for level in breach_levels:
-        if (level.name, 0) in sent:
-            previous_sent_at = sent[(level.name, 0)]
-            continue
-        start = state.due_at if previous_sent_at is None else previous_sent_at
-        if state.breached and now >= later(start, level.after):
+    for level, due in _next_breach_level(breach_levels, state, sent, later):
+        if state.breached and now >= due:
             yield level, "breach", 0
-        return  # the next level waits until this one has been sent
 
 
 def next_look(complaint: ComplaintSla, rules: SlaRules | EscalationRules, now: dt.datetime, *,
@@ -204,14 +198,24 @@ def _clock_next(state: ClockState, rules: EscalationRules, sent: Mapping[tuple[s
                                         if name == acknowledged.name and round > 0])
         yield acknowledged, max(breached_from, later(last, acknowledged.retrigger))
         return
+    for level, due in _next_breach_level(breach_levels, state, sent, later):
+        yield level, max(breached_from, due)
+
+
+def _next_breach_level(breach_levels: list[Level], state: ClockState, sent: Mapping[tuple[str, int], dt.datetime],
+                       later: Callable[[dt.datetime, dt.timedelta], dt.datetime]
+                       ) -> Iterable[tuple[Level, dt.datetime]]:
+    """The breach chain's walk, shared by what is due now (`_clock_steps`) and when to look next (`_clock_next`):
+    the first level not yet sent, with the moment its wait ends (its `after` from the clock's due time, or from
+    when the level before it was sent, in the clock's own time). Nothing once every level was sent; the next
+    level waits until this one has been sent, so at most one."""
     previous_sent_at = None
     for level in breach_levels:
         if (level.name, 0) in sent:
             previous_sent_at = sent[(level.name, 0)]
             continue
         assert level.after is not None
-        start = state.due_at if previous_sent_at is None else previous_sent_at
-        yield level, max(breached_from, later(start, level.after))
+        yield level, later(state.due_at if previous_sent_at is None else previous_sent_at, level.after)
         return
 
 
