@@ -9,45 +9,53 @@ from __future__ import annotations
 import json
 import statistics
 import time
+from collections.abc import Iterator
+from typing import Any
 
 from bench.book import Book
 from bench.run import SECRET, Measure, _count, _cpu_seconds, _load, _wait_count, p99, served
 
 
-def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
+def served_apps(db, book: Book) -> Iterator[tuple[str, Any, Any, Any]]:
+    """The Slack stand-in knowing the book's agents, then the bare Bolt app and the bot, each served in its own
+    process in turn (bench/serve.py): (kind "bare" | "ours", the stand-in, a signed sender to the served app, its
+    process). Each app is stopped when the loop moves on."""
     from tests.signed import SlackSender
     from tests.slack_stand_in import SlackStandIn
 
-    results: dict[str, dict[int, dict]] = {}
     with SlackStandIn(token="xoxb-bench") as slack:
         for user in book.agents:
             slack.add_user(user, locale="en-US")
         for kind in ("bare", "ours"):
-            results[kind] = {}
             with served(kind, db.url, slack.api_url) as (url, child):
-                sender = SlackSender(url, SECRET)
-                for concurrency in (1, 8):
-                    name = f"{kind}-{concurrency}"
-                    count = requests if concurrency == 1 else 2 * requests
-                    warm = [f"{name}-warm{n}" for n in range(8)]
-                    for n, hook in enumerate(warm):
-                        sender.command("due", user_id=book.agents[n % len(book.agents)],
-                                       response_url=slack.response_url(hook))
-                    for hook in warm:
-                        _wait_count(slack, 1, 60, response=hook)
-                    hooks = [slack.response_url(name) for _ in range(count)]
-                    calls = [(lambda n=n, sender=sender, hook=hook: _expect_ok(sender.command(
-                        "due", user_id=book.agents[n % len(book.agents)], response_url=hook)))
-                        for n, hook in enumerate(hooks)]
-                    cpu = _cpu_seconds(child.pid)
-                    start = time.perf_counter()
-                    latencies = _load(calls, concurrency)
-                    acked = time.perf_counter()
-                    done = _wait_count(slack, count, 300, response=name)
-                    results[kind][concurrency] = {
-                        "p99": p99(latencies), "p50": statistics.median(latencies), "requests": count,
-                        "acks_per_s": count / (acked - start), "per_s": count / (done - start),
-                        "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
+                yield kind, slack, SlackSender(url, SECRET), child
+
+
+def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
+    results: dict[str, dict[int, dict]] = {"bare": {}, "ours": {}}
+    for kind, slack, sender, child in served_apps(db, book):
+        for concurrency in (1, 8):
+            name = f"{kind}-{concurrency}"
+            count = requests if concurrency == 1 else 2 * requests
+            warm = [f"{name}-warm{n}" for n in range(8)]
+            for n, hook in enumerate(warm):
+                sender.command("due", user_id=book.agents[n % len(book.agents)],
+                               response_url=slack.response_url(hook))
+            for hook in warm:
+                _wait_count(slack, 1, 60, response=hook)
+            hooks = [slack.response_url(name) for _ in range(count)]
+            calls = [(lambda n=n, sender=sender, hook=hook: _expect_ok(sender.command(
+                "due", user_id=book.agents[n % len(book.agents)], response_url=hook)))
+                for n, hook in enumerate(hooks)]
+            cpu = _cpu_seconds(child.pid)
+            start = time.perf_counter()
+            latencies = _load(calls, concurrency)
+            acked = time.perf_counter()
+            done = _wait_count(slack, count, 300, response=name)
+            results[kind][concurrency] = {
+                "p99": p99(latencies), "p50": statistics.median(latencies), "requests": count,
+                "acks_per_s": count / (acked - start), "per_s": count / (done - start),
+                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
     out = []
     for concurrency in (1, 8):
         mine, bare = results["ours"][concurrency], results["bare"][concurrency]
@@ -66,53 +74,46 @@ def _expect_ok(reply) -> None:
 def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
     """Submissions a second until each one's App Home refresh reached Slack (the whole work of a submission);
     `acks_per_s` in the detail: until the last submission was answered (saved, planned, modal closed)."""
-    from tests.signed import SlackSender, form_values
-    from tests.slack_stand_in import SlackStandIn
+    from tests.signed import form_values
 
     # distinct due callbacks, spread over the agents: each submission closes one
     queue = [(agent, cb, cu) for agent in book.agents for cb, cu in book.due_callbacks[agent][:12]]
     queue.sort(key=lambda t: (book.due_callbacks[t[0]].index((t[1], t[2])), t[0]))
-    results: dict[str, dict[int, dict]] = {}
-    with SlackStandIn(token="xoxb-bench") as slack:
-        for user in book.agents:
-            slack.add_user(user, locale="en-US")
-        for kind in ("bare", "ours"):
-            results[kind] = {}
-            with served(kind, db.url, slack.api_url) as (url, child):
-                sender = SlackSender(url, SECRET)
-                for concurrency in (1, 8):
-                    count = submissions if concurrency == 1 else 2 * submissions
-                    batch, queue = queue[:count], queue[count:]
-                    if len(batch) < count:
-                        raise RuntimeError("the book has too few due callbacks for this many submissions")
+    results: dict[str, dict[int, dict]] = {"bare": {}, "ours": {}}
+    for kind, slack, sender, child in served_apps(db, book):
+        for concurrency in (1, 8):
+            count = submissions if concurrency == 1 else 2 * submissions
+            batch, queue = queue[:count], queue[count:]
+            if len(batch) < count:
+                raise RuntimeError("the book has too few due callbacks for this many submissions")
 
-                    refused: list[str] = []
+            refused: list[str] = []
 
-                    def submit(agent=None, cb=None, cu=None, sender=sender, refused=refused):
-                        # each submission is its own modal (view id): Slack's retries of one are dropped as one;
-                        # one refused as busy (the modal stays open) is submitted again, as the person would
-                        view = {"id": f"V0B{cb:07d}", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
-                                "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
-                        for _ in range(5):
-                            reply = sender.view_submission(user_id=agent, view=view, values=form_values(
-                                outcome="satisfied", rating=5, summary="bench"))
-                            _expect_ok(reply)
-                            if "response_action" not in (reply.body or ""):
-                                return
-                            refused.append(agent)
-                        raise RuntimeError(f"a submission of {agent} was refused 5 times: {reply.body[:200]}")
+            def submit(agent=None, cb=None, cu=None, sender=sender, refused=refused):
+                # each submission is its own modal (view id): Slack's retries of one are dropped as one;
+                # one refused as busy (the modal stays open) is submitted again, as the person would
+                view = {"id": f"V0B{cb:07d}", "type": "modal", "callback_id": "log_call_modal", "blocks": [],
+                        "private_metadata": json.dumps({"cb": cb, "cu": cu, "ch": "C0CARE"})}
+                for _ in range(5):
+                    reply = sender.view_submission(user_id=agent, view=view, values=form_values(
+                        outcome="satisfied", rating=5, summary="bench"))
+                    _expect_ok(reply)
+                    if "response_action" not in (reply.body or ""):
+                        return
+                    refused.append(agent)
+                raise RuntimeError(f"a submission of {agent} was refused 5 times: {reply.body[:200]}")
 
-                    before = _count(slack, method="views.publish")
-                    cpu = _cpu_seconds(child.pid)
-                    start = time.perf_counter()
-                    latencies = _load([lambda t=t: submit(*t) for t in batch], concurrency)
-                    acked = time.perf_counter()
-                    done = acked if kind == "bare" else \
-                        _wait_count(slack, before + count, 300, method="views.publish")
-                    results[kind][concurrency] = {
-                        "per_s": count / (done - start), "acks_per_s": count / (acked - start),
-                        "ack_p99": p99(latencies), "submissions": count, "refused_then_resubmitted": len(refused),
-                        "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
+            before = _count(slack, method="views.publish")
+            cpu = _cpu_seconds(child.pid)
+            start = time.perf_counter()
+            latencies = _load([lambda t=t: submit(*t) for t in batch], concurrency)
+            acked = time.perf_counter()
+            done = acked if kind == "bare" else \
+                _wait_count(slack, before + count, 300, method="views.publish")
+            results[kind][concurrency] = {
+                "per_s": count / (done - start), "acks_per_s": count / (acked - start),
+                "ack_p99": p99(latencies), "submissions": count, "refused_then_resubmitted": len(refused),
+                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
     out = []
     for concurrency in (1, 8):
         mine, bare = results["ours"][concurrency], results["bare"][concurrency]
