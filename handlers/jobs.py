@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.digest import DigestRun, run_morning_lists
 from bot.services.queue import PEOPLE_SHOWN, ROWS_PER_PERSON, MorningList
-from handlers.outbox_jobs import deliver_outbox
+from handlers.outbox_jobs import deliver_now
 from messages.present import queue_row
 from messages.render import Message, Renderer
 
-log = logging.getLogger(__name__)
 LINES_PER_AGENT = ROWS_PER_PERSON  # 15: a section's text stays far below Slack's 3,000 characters
 MAX_AGENT_SECTIONS = PEOPLE_SHOWN  # 43: the people whose items the service loaded (50 blocks a message)
 
@@ -34,15 +31,5 @@ def post_morning_lists(services: Services, renderer: Renderer, client: WebClient
     on its own every few seconds: a post that fails now is retried there)."""
     run = run_morning_lists(services, lambda digest: render_morning_list(renderer, digest).as_kwargs(),
                             team_id=team_id, ignore_time=ignore_time)
-    if run.queued:
-        delivered = deliver_outbox(services, renderer, client)
-        sent = {message_id: ts for message_id, _, ts in delivered.sent}
-        problems = dict(delivered.retrying + delivered.failed)
-        for team, channel, message_id in run.queued:
-            if message_id in sent:
-                run.posted.append((team, channel, sent[message_id]))
-                log.info("morning list for %s posted in %s (ts %s)", team, channel, sent[message_id])
-            elif message_id in problems:
-                run.skipped.append((team, f"posting failed: {problems[message_id]} (the outbox retries it; "
-                                          f"`carebot outbox`)"))
+    deliver_now(services, renderer, client, run, "morning list in")
     return run

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackRequestError
@@ -23,7 +24,7 @@ from storage import queries
 
 log = logging.getLogger(__name__)
 _CHANNEL = CHANNEL_ID
-__all__ = ["DeliveryRun", "deliver_outbox", "find_posted"]
+__all__ = ["DeliveryRun", "deliver_now", "deliver_outbox", "find_posted"]
 AFTER_A_CLICK = ("post_update", "confirmation", "ephemeral")  # what a listener delivers at once after its change
 SETTING_OF_KIND = {"morning_list": "digest_channel", "escalation": "supervisor_channel",
                    "report_text": "supervisor_channel", "report_charts": "supervisor_channel"}
@@ -39,6 +40,26 @@ class DeliveryRun:
     found: list[int] = field(default_factory=list)  # posted by an attempt whose answer was lost
     retrying: list[tuple[int, str]] = field(default_factory=list)  # id, error
     failed: list[tuple[int, str]] = field(default_factory=list)  # id, error (failed or refused)
+
+
+def deliver_now(services: Services, renderer: Renderer, client: WebClient, run: Any, what: str,
+                kinds: tuple[str, ...] | None = None) -> None:
+    """A job's claimed posts, delivered now: the outbox is delivered at once (of `kinds`, default all) and each of
+    `run.queued` (team, label, outbox message id) is accounted in `run.posted` (team, label, ts) once Slack took
+    it, or in `run.skipped` (team, why) when it failed — the outbox worker retries it. `what` names the posts in
+    the log ("morning list", "report"). For the morning lists (bot/services/digest.py) and the reports."""
+    if not run.queued:
+        return
+    delivered = deliver_outbox(services, renderer, client, kinds=kinds)
+    sent = {message_id: ts for message_id, _, ts in delivered.sent}
+    problems = dict(delivered.retrying + delivered.failed)
+    for team, label, message_id in run.queued:
+        if message_id in sent:
+            run.posted.append((team, label, sent[message_id]))
+            log.info("%s %s of %s posted (ts %s)", what, label, team, sent[message_id])
+        elif message_id in problems:
+            run.skipped.append((team, f"posting failed: {problems[message_id]} (the outbox retries it; "
+                                      "`carebot outbox`)"))
 
 
 def deliver_outbox(services: Services, renderer: Renderer, client: WebClient,

@@ -5,19 +5,15 @@ handlers/outbox_kinds.py)."""
 
 from __future__ import annotations
 
-import logging
-
 from slack_sdk import WebClient
 
 from bot.services.core import Services
 from bot.services.insight import Insight
 from bot.services.reports import ReportRun, Step, run_reports
-from handlers.outbox_jobs import deliver_outbox
+from handlers.outbox_jobs import deliver_now
 from handlers.outbox_kinds import charts_payload
 from messages.insight_text import category_counts, change_value_text, day, delta_text, headline, tier_csat
 from messages.render import Message, Renderer, translate
-
-log = logging.getLogger(__name__)
 
 
 def render_report(renderer: Renderer, insight: Insight, locale: str) -> Message:
@@ -50,15 +46,5 @@ def post_reports(services: Services, renderer: Renderer, client: WebClient, team
         return steps
 
     run = run_reports(services, compose, team_id=team_id, ignore_time=ignore_time, only=only)
-    if run.queued:
-        delivered = deliver_outbox(services, renderer, client, kinds=("report_text", "report_charts"))
-        sent = {message_id: ts for message_id, _, ts in delivered.sent}
-        problems = dict(delivered.retrying + delivered.failed)
-        for team, label, message_id in run.queued:
-            if message_id in sent:
-                run.posted.append((team, label, sent[message_id]))
-                log.info("report %s of %s posted (ts %s)", label, team, sent[message_id])
-            elif message_id in problems:
-                run.skipped.append((team, f"posting failed: {problems[message_id]} (the outbox retries it; "
-                                          "`carebot outbox`)"))
+    deliver_now(services, renderer, client, run, "report", kinds=("report_text", "report_charts"))
     return run
