@@ -60,7 +60,9 @@ def main(verbose: bool, log_format: str) -> None:
 
 
 @main.command()
-@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Loopback by default: put a reverse proxy (HTTPS) in front; 0.0.0.0 listens "
+                   "on every interface, /metrics included (it has no login).")
 @click.option("--port", default=3000, show_default=True, type=int)
 def serve(host: str, port: int) -> None:
     """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler.

@@ -29,6 +29,14 @@ def free_port() -> int:
 
 @pytest.fixture
 def served(services, slack, tmp_path: Path):
+    served = start_serve(services, slack, tmp_path, "--host", "127.0.0.1")
+    yield served
+    if served.process.poll() is None:
+        served.stop()
+
+
+def start_serve(services, slack, tmp_path: Path, *options: str) -> Served:
+    """`carebot serve [options] --port P` in its own process, once its /healthz answers on 127.0.0.1."""
     port = free_port()
     env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.api_url, "CAREBOT_DATABASE_URL": services.db.url}
@@ -36,8 +44,8 @@ def served(services, slack, tmp_path: Path):
     # it never exits after SIGTERM (the teardown's wait timed out: the suite's rare "1 error").
     log = tmp_path / "serve.log"
     with log.open("w") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-format", "json", "serve", "--host",
-                                    "127.0.0.1", "--port", str(port)],
+        process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--log-format", "json", "serve", *options,
+                                    "--port", str(port)],
                                    env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -52,10 +60,7 @@ def served(services, slack, tmp_path: Path):
                 process.wait()
                 raise AssertionError("carebot serve did not come up:\n" + log.read_text()) from None
             time.sleep(0.1)
-    served = Served(base, process, env, log)
-    yield served
-    if process.poll() is None:
-        served.stop()
+    return Served(base, process, env, log)
 
 
 @dataclass
@@ -179,3 +184,29 @@ def test_the_scheduler_and_readyz_do_not_fill_the_log(served, services, slack):
     loggers = {line["logger"] for line in lines}
     assert not {name for name in loggers if name.startswith(("apscheduler.executors", "alembic"))}, loggers
     assert not [line for line in lines if "outbox" in line["logger"] and line["level"] == "INFO"]
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=2) as reply:
+            return reply.status == 200
+    except OSError:
+        return False
+
+
+def test_serve_listens_on_loopback_only_unless_told_otherwise(services, slack, tmp_path):
+    """/metrics answers without credentials: by default only this machine reaches it (127.0.0.1, not another
+    address of the host, here 127.0.0.2); `--host 0.0.0.0` listens on every address, as the operator chose."""
+    served = start_serve(services, slack, tmp_path)
+    try:
+        port = int(served.base.rsplit(":", 1)[1])
+        assert _answers("127.0.0.1", port)
+        assert not _answers("127.0.0.2", port)
+    finally:
+        served.stop()
+    served = start_serve(services, slack, tmp_path, "--host", "0.0.0.0")
+    try:
+        port = int(served.base.rsplit(":", 1)[1])
+        assert _answers("127.0.0.2", port)
+    finally:
+        served.stop()
