@@ -331,3 +331,23 @@ def test_erase_and_audit_from_the_command_line(cli, tmp_path):
     assert "changed" in cli("audit", "--customer", "P002").output
     status = cli("keys", "status")
     assert status.exit_code == 0 and "customer" in status.output and " 0 row(s)" in status.output
+
+
+def test_an_export_under_the_wrong_key_fails_cleanly_and_leaves_no_file(cli, tmp_path):
+    (tmp_path / "messy.csv").write_text(MESSY, encoding="utf-8")
+    assert cli("staff", "add", "U0AGENT", "--role", "agent").exit_code == 0
+    assert cli("import", "customers", str(tmp_path / "messy.csv")).exit_code == 0
+    out, kept = tmp_path / "customers.csv", tmp_path / "last-week.csv"
+    kept.write_text("an earlier export\n", encoding="utf-8")
+    for target in (out, kept):
+        failed = cli("export", "customers", "--output", str(target), key=KEY_B)
+        assert failed.exit_code == 1 and "Traceback" not in failed.output
+        assert "CAREBOT_SECRET_KEY" in failed.output, failed.output
+    assert not out.exists(), "no header-only file left behind"
+    assert kept.read_text(encoding="utf-8") == "an earlier export\n", "an earlier file is not clobbered"
+    assert sorted(p.name for p in tmp_path.iterdir() if "customers" in p.name or "last-week" in p.name) == \
+        ["last-week.csv"]
+    to_stdout = cli("export", "customers", key=KEY_B)
+    assert to_stdout.exit_code == 1 and "code,name" not in to_stdout.output
+    worked = cli("export", "customers", "--output", str(out))
+    assert worked.exit_code == 0 and "P001" in out.read_text(encoding="utf-8-sig")

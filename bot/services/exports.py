@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -141,6 +142,24 @@ def neutral(value: Any) -> Any:
 
 
 def _write(fmt: str, out: Path | IO[str], header: list[str], rows: Iterator[list[Any]]) -> int:
+    """Write the header and rows; the row count. Nothing is written when the first row cannot be read (data
+    sealed under another key: KeyProblem), and a file is written beside `out` and moved into place only once
+    complete: a failure leaves no file (and an earlier file of that name as it was)."""
+    first = next(rows, None)
+    rows = itertools.chain([first], rows) if first is not None else iter(())
+    if not isinstance(out, Path):
+        return _write_to(fmt, out, header, rows)
+    part = out.with_name(f".{out.name}.part")
+    try:
+        count = _write_to(fmt, part, header, rows)
+        part.replace(out)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return count
+
+
+def _write_to(fmt: str, out: Path | IO[str], header: list[str], rows: Iterator[list[Any]]) -> int:
     count = 0
     if fmt == "csv":
         handle = open(out, "w", encoding="utf-8-sig", newline="") if isinstance(out, Path) else out  # noqa: SIM115
