@@ -89,13 +89,22 @@ def attach(main: click.Group) -> None:
     @click.option("--team", default=None)
     @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
     def audit(code: str | None, limit: int, team: str | None, as_json: bool) -> None:
-        """Who viewed (card, export) or changed customers' personal data, and when (UTC)."""
+        """Who viewed (card, export) or changed customers' personal data, and when: in the team's timezone
+        (`carebot config set timezone`), each time with its UTC offset (--json: ISO 8601 in UTC)."""
+        from zoneinfo import ZoneInfo
+
         from bot.services.privacy import audit_trail
+        from bot.services.teams import show_settings
 
         try:
-            lines = audit_trail(_services(), team_id=team, code=code, limit=limit)
+            svc = _services()
+            lines = audit_trail(svc, team_id=team, code=code, limit=limit)
         except CareError as error:
             _fail(error)
+        zone_name = show_settings(svc, team)["timezone"] or "UTC"
+        zone = ZoneInfo(zone_name)
+        if lines and not as_json:
+            click.echo(f"times in {zone_name} (the team's timezone)", err=True)
         for line in lines:
             if as_json:
                 click.echo(json.dumps({"at": line.at.isoformat(), "actor": line.actor_id, "action": line.action,
@@ -103,8 +112,10 @@ def attach(main: click.Group) -> None:
                                       ensure_ascii=False))
             else:
                 detail = " ".join(f"{k}={v}" for k, v in line.detail.items())
-                click.echo(f"{line.at:%Y-%m-%d %H:%M:%S}  {line.actor_id or 'carebot':14} {line.action:9} "
-                           f"{line.customer_code or '-':14} {detail}".rstrip())
+                at = line.at.astimezone(zone)
+                offset = at.strftime("%z")
+                click.echo(f"{at:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}  {line.actor_id or 'carebot':14} "
+                           f"{line.action:9} {line.customer_code or '-':14} {detail}".rstrip())
         if not lines:
             click.echo("no audit lines", err=True)
 

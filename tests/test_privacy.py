@@ -3,8 +3,11 @@ through keyed hashes, the name search through the blind index, erasure, key rota
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, make_url, select, text
@@ -351,3 +354,24 @@ def test_an_export_under_the_wrong_key_fails_cleanly_and_leaves_no_file(cli, tmp
     assert to_stdout.exit_code == 1 and "code,name" not in to_stdout.output
     worked = cli("export", "customers", "--output", str(out))
     assert worked.exit_code == 0 and "P001" in out.read_text(encoding="utf-8-sig")
+
+
+def test_the_audit_trail_prints_times_in_the_teams_timezone_and_says_which(cli, tmp_path):
+    from bot.clock import SystemClock
+
+    (tmp_path / "messy.csv").write_text(MESSY, encoding="utf-8")
+    assert cli("staff", "add", "U0AGENT", "--role", "agent").exit_code == 0
+    assert cli("config", "set", "timezone", "America/New_York").exit_code == 0
+    imported_at = SystemClock().now()
+    assert cli("import", "customers", str(tmp_path / "messy.csv")).exit_code == 0
+    trail = cli("audit")
+    assert trail.exit_code == 0, trail.output
+    [line] = [line for line in trail.output.splitlines() if " imported " in line]
+    local = imported_at.astimezone(ZoneInfo("America/New_York"))
+    stamp = line.split("  ")[0]  # e.g. "2026-11-24 21:00:00 -05:00"
+    printed = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S %z")
+    assert printed.utcoffset() == local.utcoffset(), line  # labelled with the team's offset, not a bare UTC time
+    assert abs(printed - imported_at) < dt.timedelta(minutes=2), (line, imported_at)
+    assert "America/New_York" in trail.output  # and the zone named
+    as_json = json.loads(cli("audit", "--json").output.splitlines()[-1])
+    assert dt.datetime.fromisoformat(as_json["at"]).utcoffset() is not None
