@@ -10,8 +10,9 @@ import phonenumbers
 
 def mask_phone(e164: str | None) -> str:
     """+8613812345678 -> 138****5678 (the mainland mobile form of care-domain §8); any other number shows at
-    most half its national digits, whatever the country: +852 9123 4567 -> 91****67, 010-12345678 ->
-    10*****678."""
+    most half its national digits, whatever the country, written as it is dialled at home (with its national
+    prefix, which is no digit of the number): +852 9123 4567 -> 91****67, +86 10 1234 5678 (010-12345678) ->
+    010*****678, +44 20 7946 0000 -> 020*****000."""
     if not e164:
         return ""
     return _mask_phone(e164)
@@ -19,9 +20,14 @@ def mask_phone(e164: str | None) -> str:
 
 @lru_cache(maxsize=8192)  # parsing a number is the dearest part of a queue row: once per customer's phone
 def _mask_phone(e164: str) -> str:
+    prefix = ""
     try:
         number = phonenumbers.parse(e164, None)
         national, country = str(number.national_number), number.country_code
+        dialled = "".join(ch for ch in phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+                          if ch.isdigit())
+        if dialled.endswith(national):
+            prefix = dialled[:len(dialled) - len(national)]  # the national prefix: 0 in China, the UK, Taiwan …
     except phonenumbers.NumberParseException:
         national, country = "".join(ch for ch in e164 if ch.isdigit()), None
     if country == 86 and len(national) == 11 and national.startswith("1"):
@@ -29,7 +35,7 @@ def _mask_phone(e164: str) -> str:
     shown = len(national) // 2
     head = shown // 2
     tail = shown - head
-    return national[:head] + "*" * (len(national) - shown) + (national[-tail:] if tail else "")
+    return prefix + national[:head] + "*" * (len(national) - shown) + (national[-tail:] if tail else "")
 
 
 def mask_name(name: str) -> str:
