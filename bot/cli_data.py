@@ -59,7 +59,8 @@ def report_lines(report) -> list[str]:
     """The import report as a person reads it: totals, then merges, then every refused row by line."""
     verb = "would create" if report.dry_run else "created"
     lines = [f"{report.file} ({report.encoding}): {report.rows} rows; {verb} {report.created}, "
-             f"updated {report.updated}, merged {len(report.merged)}, refused {report.refused}",
+             f"updated {report.updated}, unchanged {report.unchanged}, merged {len(report.merged)}, "
+             f"refused {report.refused}",
              f"needing follow-up (no phone) {report.needs_follow_up}, without consent {report.without_consent}"]
     lines.append("columns read: " + ", ".join(report.columns))
     if report.unknown_columns:

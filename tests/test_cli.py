@@ -108,7 +108,7 @@ def test_import_customers_saves_good_rows_and_reports_bad_ones(tmp_path):
     assert "line 3: refused: not a valid phone number: '138'" in result.output
     assert "line 5: refused: owner U0NOBODY is not registered" in result.output
     again = invoke(tmp_path, "import", "customers", str(sheet))
-    assert "created 0, updated 2" in again.output
+    assert "created 0, updated 0, unchanged 2" in again.output  # nothing changed: said so
 
 
 def test_digest_dry_run_prints_without_slack(tmp_path):

@@ -147,7 +147,7 @@ def test_codes_keep_leading_zeros_and_date_cells_and_serials_are_dates(team, tmp
     out = tmp_path / "again.csv"
     export(team, "customers", "csv", out, full=True, actor_id="U0ADMIN")
     again = import_customers(team, out)
-    assert (again.created, again.updated, again.errors) == (0, 2, [])
+    assert (again.created, again.updated, again.unchanged, again.errors) == (0, 0, 2, [])
 
 
 def test_a_sheet_that_starts_lower_right_keeps_its_lines_codes_and_only_the_first_sheet_counts(team, tmp_path):

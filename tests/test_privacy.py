@@ -204,7 +204,7 @@ def test_an_old_sheet_imported_again_does_not_bring_an_erased_person_back(team, 
     assert first.created == 2 and [line for line, _ in first.merged] == [4]
     erase_customer(team, "E1", "cli:root")
     again = import_customers(team, sheet)
-    assert (again.created, again.updated, again.merged) == (0, 1, [])
+    assert (again.created, again.updated, again.unchanged, again.merged) == (0, 0, 1, [])
     assert [line for line, _ in again.errors] == [2, 4] and "was erased on" in again.errors[0][1]
     assert again.errors[1][1] == "merged with line 2 (E1), which was refused"
     with team.db.unit_of_work() as session:

@@ -49,7 +49,8 @@ class ImportReport:
     encoding: str = ""
     rows: int = 0
     created: int = 0
-    updated: int = 0
+    updated: int = 0  # stored customers the sheet changed
+    unchanged: int = 0  # stored customers the sheet names with the values they already have
     merged: list[tuple[int, str]] = field(default_factory=list)  # (line, what merged into what)
     needs_follow_up: int = 0
     without_consent: int = 0
@@ -244,8 +245,10 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                     report.without_consent += row.consent is False
                     continue
                 if customer.code == row.code:
-                    _update(customer, row, now)
-                    report.updated += 1
+                    if _update(customer, row, now):
+                        report.updated += 1
+                    else:
+                        report.unchanged += 1
                 touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
                 report.needs_follow_up += customer.needs_follow_up
                 report.without_consent += not customer.consent
@@ -254,7 +257,8 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
             writing = time.perf_counter()  # SQLite takes its write lock at the first write, from here
             queries.ensure_team(session, team_id)  # (a new team is the first write: not before staging)
             record_audit(session, cli_actor(), "imported", None,  # issue 9: who changed personal data, when
-                         {"file": Path(report.file).name, "created": report.created, "updated": report.updated},
+                         {"file": Path(report.file).name, "created": report.created, "updated": report.updated,
+                          "unchanged": report.unchanged},
                          team_id=team_id, at=now)
             session.flush()  # the audit row and the stored customers updated or merged into
             if stage is not None:
@@ -343,9 +347,14 @@ def new_customer_values(team_id: str, row: CustomerRow, now: dt.datetime) -> dic
             "needs_follow_up": row.needs_follow_up, "created_at": now}
 
 
-def _update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> None:
+def _update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> bool:
     """The sheet's values over the stored ones; an empty cell never erases what is stored. A changed consent
-    records when (`now`) and how (import)."""
+    records when (`now`) and how (import). Returns whether any value changed."""
+    def values() -> tuple:
+        return (customer.name, *(getattr(customer, name) for name in _MERGED_FIELDS), list(customer.tags or []),
+                customer.needs_follow_up)
+
+    before = values()
     consent = customer.consent
     customer.name = row.name
     for name in _MERGED_FIELDS:
@@ -357,6 +366,7 @@ def _update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None
     customer.needs_follow_up = customer.phone is None
     if now is not None and customer.consent != consent:
         customer.consent_at, customer.consent_source = now, "import"
+    return values() != before
 
 
 def _plan(svc: Services, team_id: str, new_ids: set[int], report: ImportReport) -> None:

@@ -1,0 +1,36 @@
+"""What a newcomer found importing their team's sheets (issue 9 follow-ups), each as the report tells it:
+an unchanged sheet imported again, a sheet without a consent column, a merge naming the sheet's own column,
+formula cells with no value saved in the file. Both databases."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.cli_data import report_lines
+from bot.services.customer_import import import_customers
+from storage.models import Customer
+
+SHEET = """客户编号,姓名,手机号码,邮箱,公司,客户经理,客户等级,首次购买时间,生日,年消费,标签,同意
+C001,张三,13800000001,zhang@example.com,星光贸易,U0AGENT,高价值,2024-05-01,1990-01-02,12000.50,"老客户,北京",是
+C002,Li Si,13800000002,,,U0AGENT,普通,2024/6/1,,,,否
+C003,王五,13800000003,wang@example.cn,,,潜力,,,800,,1
+"""
+
+
+def book_of(svc) -> dict[str, Customer]:
+    with svc.db.unit_of_work() as session:
+        return {c.code: c for c in session.scalars(select(Customer))}
+
+
+def test_an_unchanged_sheet_imported_again_says_unchanged_not_updated(team, tmp_path):
+    sheet = tmp_path / "customers.csv"
+    sheet.write_text(SHEET, encoding="utf-8")
+    first = import_customers(team, sheet)
+    assert (first.created, first.updated, first.refused) == (3, 0, 0), report_lines(first)
+    again = import_customers(team, sheet)
+    assert (again.created, again.updated, again.unchanged, again.refused) == (0, 0, 3, 0), report_lines(again)
+    assert "updated 0" in report_lines(again)[0] and "unchanged 3" in report_lines(again)[0]
+    sheet.write_text(SHEET.replace("星光贸易", "星光贸易有限公司"), encoding="utf-8")
+    changed = import_customers(team, sheet)
+    assert (changed.updated, changed.unchanged) == (1, 2), report_lines(changed)
+    assert book_of(team)["C001"].company == "星光贸易有限公司"
