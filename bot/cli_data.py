@@ -63,6 +63,12 @@ def report_lines(report) -> list[str]:
              f"refused {report.refused}",
              f"needing follow-up (no phone) {report.needs_follow_up}, without consent {report.without_consent}"]
     lines.append("columns read: " + ", ".join(report.columns))
+    if report.consent_assumed and "consent" in report.columns:  # the default said, never silent (care-domain §8)
+        lines.append(f"{report.consent_assumed} new customer(s) with an empty consent cell recorded as consenting "
+                     "to be contacted; fill it (是/否) to say otherwise")
+    elif report.consent_assumed:
+        lines.append(f"no consent column (同意/consent): {report.consent_assumed} new customer(s) recorded as "
+                     "consenting to be contacted; add the column (是/否) to say otherwise")
     if report.unknown_columns:
         lines.append("columns not understood (not imported): " + ", ".join(report.unknown_columns))
     for line, what in report.merged:

@@ -34,3 +34,27 @@ def test_an_unchanged_sheet_imported_again_says_unchanged_not_updated(team, tmp_
     changed = import_customers(team, sheet)
     assert (changed.updated, changed.unchanged) == (1, 2), report_lines(changed)
     assert book_of(team)["C001"].company == "星光贸易有限公司"
+
+
+def test_a_sheet_without_a_consent_column_says_everyone_new_is_taken_as_consenting(team, tmp_path):
+    sheet = tmp_path / "no-consent.csv"
+    sheet.write_text("客户编号,姓名,手机号码\nN001,赵六,13800000011\nN002,钱七,13800000012\n", encoding="utf-8")
+    report = import_customers(team, sheet)
+    assert (report.created, report.consent_assumed) == (2, 2)
+    said = "\n".join(report_lines(report))
+    assert "no consent column" in said and "2 new customer(s) recorded as consenting" in said, said
+    assert all(c.consent for c in book_of(team).values())  # the default stands; it is said, not silent
+
+    stated = tmp_path / "stated.csv"
+    stated.write_text(SHEET, encoding="utf-8")
+    report = import_customers(team, stated)
+    assert report.consent_assumed == 0 and "consent" not in report_lines(report)[0]
+    assert not any("recorded as consenting" in line for line in report_lines(report))
+
+    partly = tmp_path / "partly.csv"
+    partly.write_text("客户编号,姓名,手机号码,同意\nP001,孙八,13800000021,\nP002,周九,13800000022,否\n",
+                      encoding="utf-8")
+    report = import_customers(team, partly)
+    assert report.consent_assumed == 1
+    assert any("1 new customer(s) with an empty consent cell recorded as consenting" in line
+               for line in report_lines(report)), report_lines(report)

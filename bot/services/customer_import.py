@@ -54,6 +54,7 @@ class ImportReport:
     merged: list[tuple[int, str]] = field(default_factory=list)  # (line, what merged into what)
     needs_follow_up: int = 0
     without_consent: int = 0
+    consent_assumed: int = 0  # new customers recorded as consenting because the sheet did not say (no column, empty)
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong): rows refused
     unknown_columns: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # the fields recognised
@@ -243,6 +244,7 @@ def _save(svc: Services, team_id: str, book: _FileBook, report: ImportReport, pr
                     report.created += 1
                     report.needs_follow_up += row.needs_follow_up
                     report.without_consent += row.consent is False
+                    report.consent_assumed += row.consent is None
                     continue
                 if customer.code == row.code:
                     if _update(customer, row, now):
