@@ -58,3 +58,23 @@ def test_a_sheet_without_a_consent_column_says_everyone_new_is_taken_as_consenti
     assert report.consent_assumed == 1
     assert any("1 new customer(s) with an empty consent cell recorded as consenting" in line
                for line in report_lines(report)), report_lines(report)
+
+
+def test_a_merge_names_the_sheets_own_columns_not_internal_fields(team, tmp_path):
+    sheet = tmp_path / "twice.csv"
+    sheet.write_text("客户编号,姓名,手机号码,公司,首次购买时间,客户经理\n"
+                     "M001,吴十,13800000031,甲公司,2024-05-01,U0AGENT\n"
+                     "M002,吴十,13800000031,乙公司,2024-06-01,U0AGENT2\n", encoding="utf-8")
+    report = import_customers(team, sheet)
+    [(line, what)] = report.merged
+    assert line == 3 and what.endswith("; kept the 公司, 客户经理, 首次购买时间 of line 2"), what
+    english = tmp_path / "english.csv"
+    english.write_text("code,name,phone,First Purchase Date,owner\n"
+                       "M001,吴十,13800000031,2023-01-01,U0AGENT2\n", encoding="utf-8")
+    report = import_customers(team, english)
+    assert report.updated == 1  # the same code: its values are the sheet's, nothing merged
+    twice = tmp_path / "english-twice.csv"
+    twice.write_text("code,name,phone,First Purchase Date\nE001,Zhou,13800000041,2023-01-01\n"
+                     "E002,Zhou,13800000041,2023-02-01\n", encoding="utf-8")
+    [(_, what)] = import_customers(team, twice).merged
+    assert "first_purchase_on" not in what and what.endswith("kept the First Purchase Date of line 2"), what

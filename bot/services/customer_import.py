@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.care.customer_rows import Columns, CustomerRow, map_headers, parse_row
+from bot.care.sheet_cells import cell_text
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.services.privacy import cli_actor, record_audit
@@ -36,6 +37,7 @@ PLAN_AT_ONCE = 2000  # customers (new or changed) planned right after the import
 PLAN_BATCH = 500  # customers per planning transaction
 _MERGED_FIELDS = ("phone", "email", "company", "owner_id", "tier", "first_purchase_on", "birthday",
                   "annual_spend", "consent")
+_COLUMN_OF = {"owner_id": "owner", "first_purchase_on": "first_purchase"}  # a merged field's column (customer_rows)
 
 # (phase "read" | "save", fraction done 0..1 or None when unknown, rows done)
 Progress = Callable[[str, float | None, int], None]
@@ -58,6 +60,7 @@ class ImportReport:
     errors: list[tuple[int, str]] = field(default_factory=list)  # (line, what is wrong): rows refused
     unknown_columns: tuple[str, ...] = ()
     columns: tuple[str, ...] = ()  # the fields recognised
+    headers: dict[str, str] = field(default_factory=dict)  # field -> its header as the sheet writes it
     planned: int = 0
     plan_deferred: bool = False
     dry_run: bool = False
@@ -83,6 +86,7 @@ def import_customers(svc: Services, path: Path, team_id: str | None = None, *, d
         except ValueError as exc:
             raise CareError("errors.bad_header", detail=str(exc)) from None
         report.unknown_columns, report.columns = columns.unknown, tuple(columns.index)
+        report.headers = {name: cell_text(sheet.header[i]) for name, i in columns.index.items()}
         book = _FileBook(report)
         for count, (line, cells) in enumerate(sheet.rows(), start=1):
             report.rows += 1
@@ -149,8 +153,9 @@ class _FileBook:
         if problem:
             self.report.errors.append((row.line, problem))
             return
+        note = _kept_note(kept, row, f"line {kept.line}", self.report)
         self.report.merged.append((row.line, f"{row.code} merged into {kept.code} (line {kept.line}): "
-                                             f"{_same(kept, row)}{_kept_note(kept, row, f'line {kept.line}')}"))
+                                             f"{_same(kept, row)}{note}"))
         self.merged_lines.setdefault(kept.line, []).append(row.line)
         merge_into(kept, row)
         self._index(kept)
@@ -193,8 +198,10 @@ def _name_key(name: str | None) -> str:
     return "".join((name or "").split()).casefold()
 
 
-def _kept_note(kept, row: CustomerRow, where: str) -> str:
-    differ = [name for name in _MERGED_FIELDS
+def _kept_note(kept, row: CustomerRow, where: str, report: ImportReport) -> str:
+    """"; kept the 公司, 首次购买时间 of line 2": the values of `kept` that won over other ones of `row`, named by
+    the sheet's own headers (the person's words, never the model's fields)."""
+    differ = [report.headers.get(_COLUMN_OF.get(name, name), name) for name in _MERGED_FIELDS
               if getattr(row, name) not in (None, "") and getattr(kept, name) not in (None, "")
               and getattr(row, name) != getattr(kept, name)]
     return f"; kept the {', '.join(differ)} of {where}" if differ else ""
@@ -333,7 +340,7 @@ def _match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, C
         report.errors.append((row.line, problem))
         return _REFUSED
     report.merged.append((row.line, f"{row.code} merged into {customer.code}, already in the book: "
-                                    f"{_same(customer, row)}{_kept_note(customer, row, customer.code)}"))
+                                    f"{_same(customer, row)}{_kept_note(customer, row, customer.code, report)}"))
     merge_into(customer, row)
     customer.needs_follow_up = customer.phone is None
     return customer
