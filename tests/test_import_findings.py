@@ -4,6 +4,8 @@ formula cells with no value saved in the file. Both databases."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from bot.cli_data import report_lines
@@ -78,3 +80,47 @@ def test_a_merge_names_the_sheets_own_columns_not_internal_fields(team, tmp_path
                      "E002,Zhou,13800000041,2023-02-01\n", encoding="utf-8")
     [(_, what)] = import_customers(team, twice).merged
     assert "first_purchase_on" not in what and what.endswith("kept the First Purchase Date of line 2"), what
+
+
+def test_a_formula_cell_with_no_saved_value_refuses_its_row_instead_of_storing_it_empty(team, tmp_path):
+    """openpyxl, scripts and some exporters write formulas without computing them: the file holds no value to
+    read. Such a row is refused with the cell named; a formula Excel saved (with its value) reads as the value."""
+    from openpyxl import Workbook
+
+    path = tmp_path / "formulas.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["客户编号", "姓名", "手机号码", "年消费", "备注"])
+    sheet.append(["F001", "郑一", "13800000051", "=1000*12", "=A2"])  # a spend nobody computed
+    sheet.append(["F002", "郑二", "13800000052", 800, "=A3"])  # only an unread column is a formula: imported
+    book.save(path)
+    report = import_customers(team, path)
+    assert report.created == 1 and set(book_of(team)) == {"F002"}, report_lines(report)
+    [(line, problem)] = report.errors
+    assert line == 2 and "D2" in problem and "formula" in problem and "save" in problem, problem
+    assert any("line 2: refused:" in text and "D2" in text for text in report_lines(report))
+
+
+def test_a_formula_excel_saved_with_its_value_is_read_as_that_value(team, tmp_path):
+    import zipfile
+
+    path = tmp_path / "computed.xlsx"
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["客户编号", "姓名", "手机号码", "年消费"])
+    book.active.append(["F003", "郑三", "13800000053", "=1000*12"])
+    book.save(path)
+    # what Excel writes once it has computed the formula: the formula and its cached value
+    with zipfile.ZipFile(path) as source:
+        parts = {item.filename: source.read(item.filename) for item in source.infolist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"].decode()
+    computed, found = re.subn(r"<f>1000\*12</f><v\s*/>|<f>1000\*12</f><v></v>", "<f>1000*12</f><v>12000</v>", sheet_xml)
+    assert found == 1, sheet_xml
+    parts["xl/worksheets/sheet1.xml"] = computed.encode()
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in parts.items():
+            target.writestr(name, data)
+    report = import_customers(team, path)
+    assert (report.created, report.errors) == (1, []), report_lines(report)
+    assert book_of(team)["F003"].annual_spend == 12000

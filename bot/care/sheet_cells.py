@@ -49,6 +49,27 @@ def cell_text(value: Cell) -> str:
     return str(value).strip()
 
 
+class Uncomputed(str):
+    """Stands in for a formula cell whose file holds no value for it (written by a program that does not compute
+    formulas: a script, openpyxl, some exports): there is nothing to read, and reading it as empty would store a
+    wrong value. It reads as "" and names its cell (`ref`, e.g. "D2"): a row needing it is refused."""
+
+    ref: str
+
+    def __new__(cls, ref: str) -> Uncomputed:
+        made = super().__new__(cls, "")
+        made.ref = ref
+        return made
+
+
+def uncomputed_cell(cells: list[Cell]) -> str | None:
+    """The first of these cells that is a formula with no value in the file (its reference), if any."""
+    for cell in cells:
+        if isinstance(cell, Uncomputed):
+            return cell.ref
+    return None
+
+
 def formatted_number(value: int | float, number_format: str) -> str | None:
     """An integer shown through a zero-padding format (`000000`, `"A"0000`, `@` is text): the text Excel
     shows, e.g. 42 with `000000` -> "000042". None for any other format (the number is shown as it is)."""

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.care.customer_rows import Columns, CustomerRow, map_headers, parse_row
-from bot.care.sheet_cells import cell_text
+from bot.care.sheet_cells import cell_text, uncomputed_cell
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.services.privacy import cli_actor, record_audit
-from bot.services.sheets import DEFAULT_LIMITS, ImportLimits, Sheet, too_long
+from bot.services.sheets import DEFAULT_LIMITS, UNCOMPUTED, ImportLimits, Sheet, too_long
 from storage import customer_queries, queries
 from storage.customer_stage import CustomerStage
 from storage.models import Customer
@@ -111,6 +111,10 @@ def _parse(line: int, cells: list, columns: Columns, report: ImportReport) -> Cu
         report.errors.append((line, f"a cell is {length:,} characters long; a cell holds at most 32,767"))
         return None
     values = {name: cells[index] if index < len(cells) else None for name, index in columns.index.items()}
+    ref = uncomputed_cell(list(values.values()))
+    if ref is not None:  # never stored empty: the file has no value for it
+        report.errors.append((line, UNCOMPUTED.format(ref=ref)))
+        return None
     try:
         return parse_row(line, values)
     except ValueError as exc:

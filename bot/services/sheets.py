@@ -15,10 +15,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.care.sheet_cells import Cell
+from bot.care.sheet_cells import Cell, Uncomputed
 from bot.services.errors import CareError
 
 MiB = 1024 * 1024
+# a row needing a formula cell whose file holds no value (bot/care/sheet_cells.Uncomputed) is refused with this
+UNCOMPUTED = ("cell {ref} is a formula with no value saved in the file (written by a program that does not "
+              "compute formulas): open the file in Excel or WPS and save it, or paste the values")
 
 
 @dataclass(frozen=True)
@@ -162,10 +165,10 @@ class Sheet:
         for line, cells in rows:
             state["line"] = line
             for index, value in enumerate(cells):
-                if isinstance(value, str):
+                if isinstance(value, str) and not isinstance(value, Uncomputed):
                     value = value.strip()
                     cells[index] = _TooLong(len(value)) if len(value) > limit else value
-            if any(value not in (None, "") for value in cells):
+            if any(value not in (None, "") or isinstance(value, Uncomputed) for value in cells):
                 yield line, cells
 
     def _check_zip(self) -> None:
@@ -201,7 +204,7 @@ class Sheet:
 def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """A small sheet at once, every cell as the sheet shows it (date-time cells keep their time): the header
     and (line, cells) of every non-empty row after it. For the complaint import; raises as Sheet does."""
-    from bot.care.sheet_cells import cell_text
+    from bot.care.sheet_cells import cell_text, uncomputed_cell
 
     with Sheet(path, limits) as sheet:
         lines = []
@@ -209,6 +212,9 @@ def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[
             length = too_long(cells)
             if length is not None:
                 raise bad_file(path, f"line {line}: a cell is {length:,} characters long")
+            ref = uncomputed_cell(cells)
+            if ref is not None:
+                raise bad_file(path, f"line {line}: {UNCOMPUTED.format(ref=ref)}")
             lines.append((line, [cell_text(cell) for cell in cells]))
         return [cell_text(cell) for cell in sheet.header], lines
 

@@ -5,7 +5,10 @@ calamine gives values (numbers as float, date-formatted cells as date/datetime/t
 number formats. The one format that changes what a cell *is* to a care team is zero padding: a code cell
 formatted `000000` holds 42 and shows `000042` (issue 9). So the workbook's styles are read (a small part), and
 only when some style pads numbers is the sheet's XML streamed once more, through expat, to find which numeric
-cells carry such a style. The caller has already checked the archive's size and expansion (sheets.py).
+cells carry such a style. The same pass finds the formula cells the file holds no value for (a workbook
+written by a script: calamine reads them as ""), when the sheet has a formula at all; they are read as
+`Uncomputed`, so the row is refused instead of stored empty. The caller has already checked the archive's size
+and expansion (sheets.py).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 from xml.parsers import expat
 
-from bot.care.sheet_cells import Cell, formatted_number
+from bot.care.sheet_cells import Cell, Uncomputed, formatted_number
 
 _MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -52,7 +55,7 @@ class FirstSheet:
         self._sheet = sheet if sheet.start else None  # an empty sheet has no range to iterate
         self.total_rows = sheet.end[0] + 1 if sheet.end else 0
         try:
-            self._padded = _padded_cells(path)
+            self._padded, self._uncomputed = _marked_cells(path)
         except (KeyError, zipfile.BadZipFile, ElementTree.ParseError, expat.ExpatError, ValueError) as exc:
             raise XlsxError(f"{type(exc).__name__}: {exc}") from None
 
@@ -63,13 +66,13 @@ class FirstSheet:
     def rows(self) -> Iterator[tuple[int, list[Cell]]]:
         if self._sheet is None:
             return
-        padded, first_col = self._padded, self._first_col
+        padded, uncomputed, first_col = self._padded, self._uncomputed, self._first_col
         for index, values in enumerate(self._sheet.iter_rows()):
             line = index + 1
             cells: list[Cell] = []
             for col, value in enumerate(values, start=first_col):
                 if value == "":
-                    value = None
+                    value = Uncomputed(uncomputed[(line, col)]) if (line, col) in uncomputed else None
                 elif padded and isinstance(value, float | int) and not isinstance(value, bool):
                     number_format = padded.get((line, col))
                     if number_format is not None:
@@ -78,35 +81,81 @@ class FirstSheet:
             yield line, cells
 
 
-def _padded_cells(path: Path) -> dict[tuple[int, int], str]:
-    """{(row, column index from 0): number format} of the first sheet's numeric cells styled with a
-    zero-padding format; empty (and the sheet not read again) when no style of the workbook pads."""
+def _marked_cells(path: Path) -> tuple[dict[tuple[int, int], str], dict[tuple[int, int], str]]:
+    """Of the first sheet, keyed (row, column index from 0): the numeric cells styled with a zero-padding format
+    (-> the format), and the formula cells with no value saved in the file (-> their reference, "D2"). The sheet
+    is streamed through expat only when some style of the workbook pads or the sheet holds a formula at all."""
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
-        if "xl/styles.xml" not in names:
-            return {}
-        padding = _padding_styles(ElementTree.fromstring(archive.read("xl/styles.xml")))
-        if not padding:
-            return {}
+        padding = _padding_styles(ElementTree.fromstring(archive.read("xl/styles.xml"))) \
+            if "xl/styles.xml" in names else {}
         part = _first_sheet_part(archive)
-        found: dict[tuple[int, int], str] = {}
+        formulas = _has_formula(archive, part)
+        if not padding and not formulas:
+            return {}, {}
+        padded: dict[tuple[int, int], str] = {}
+        uncomputed: dict[tuple[int, int], str] = {}
+        cell: dict[str, object] = {}  # the <c> being read: its place, whether it has <f>, its <v> text, its type
 
-        def start(name: str, attrs: dict[str, str]) -> None:
+        def start_padded(name: str, attrs: dict[str, str]) -> None:
             if name[-1] == "c" and (name == "c" or name.endswith(":c")):
                 style = attrs.get("s")
                 if style is not None and attrs.get("t", "n") == "n" and int(style) in padding:
                     ref = _REF.fullmatch(attrs.get("r", ""))
                     if ref:
-                        found[(int(ref.group(2)), _column_index(ref.group(1)))] = padding[int(style)]
+                        padded[(int(ref.group(2)), _column_index(ref.group(1)))] = padding[int(style)]
+
+        def start(name: str, attrs: dict[str, str]) -> None:
+            last = name[-1]
+            if last == "c" and (name == "c" or name.endswith(":c")):
+                start_padded(name, attrs)
+                cell.clear()
+                cell.update(ref=attrs.get("r", ""), type=attrs.get("t", "n"), f=False, v="")
+            elif last == "f" and cell and (name == "f" or name.endswith(":f")):
+                cell["f"] = True
+            elif last == "v" and cell and (name == "v" or name.endswith(":v")):
+                cell["in_v"] = True
+
+        def text(data: str) -> None:
+            if cell.get("in_v"):
+                cell["v"] = str(cell["v"]) + data
+
+        def end(name: str) -> None:
+            last = name[-1]
+            if last == "v" and (name == "v" or name.endswith(":v")):
+                cell["in_v"] = False
+            elif last == "c" and cell and (name == "c" or name.endswith(":c")):
+                # no value saved for a formula; an empty text result is saved as t="str" with an empty <v>
+                ref = _REF.fullmatch(str(cell["ref"]))
+                if cell["f"] and ref and not str(cell["v"]).strip() and cell["type"] != "str":
+                    uncomputed[(int(ref.group(2)), _column_index(ref.group(1)))] = ref.group(0)
+                cell.clear()
 
         parser = expat.ParserCreate()
-        parser.StartElementHandler = start
+        parser.StartElementHandler = start_padded
+        if formulas:  # each cell's elements, text and end only when there is a formula to judge
+            parser.StartElementHandler, parser.CharacterDataHandler, parser.EndElementHandler = start, text, end
         parser.buffer_text = True
         with archive.open(part) as stream:
             while chunk := stream.read(_CHUNK):
                 parser.Parse(chunk, False)
             parser.Parse(b"", True)
-        return found
+        return padded, uncomputed
+
+
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formula(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether the sheet's XML holds a formula element (one decompressing pass, a bytes search: no parsing)."""
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(_CHUNK):
+            for window in (tail + chunk[:64], chunk):  # a tag cut by the chunk's edge, then the chunk
+                if (b"<f" in window or b":f" in window) and _FORMULA_TAG.search(window):  # memchr-fast first
+                    return True
+            tail = chunk[-64:]
+    return False
 
 
 def _padding_styles(styles: ElementTree.Element) -> dict[int, str]:
