@@ -1,5 +1,6 @@
 """One served app for the bench, in its own process (its own GIL, as in production): our bot or a bare Bolt
-app, behind waitress with 8 threads like `carebot serve`, at a pinned clock.
+app, behind waitress with 8 threads like `carebot serve` (and its CAREBOT_WORKERS worker processes, default 2), at
+a pinned clock.
 
     python -m bench.serve ours|bare|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
 
@@ -9,7 +10,9 @@ it on the first morning of the day (nightly plan, morning list and SLA sweep all
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+from dataclasses import replace
 
 from waitress.server import create_server
 
@@ -49,17 +52,21 @@ def main(argv: list[str]) -> None:
         from messages.render import Renderer
         from storage.db import Database
 
-        settings = Settings(database_url=url, slack_bot_token="xoxb-bench", slack_signing_secret=secret,
-                            slack_api_url=api_url)
+        settings = replace(Settings.from_env(), database_url=url, slack_bot_token="xoxb-bench",
+                           slack_signing_secret=secret, slack_api_url=api_url)  # CAREBOT_WORKERS as served
         services, renderer = Services(db=Database(url), clock=ManualClock(NOW)), Renderer()
-        app = build_app(settings, services, renderer)
+        app = build_app(settings, services, renderer, workers=settings.workers)  # as `carebot serve`
         if kind == "first-start":
             from bot.scheduler import build_scheduler
 
             build_scheduler(services, renderer, app.client).start()
     server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=8)
     print(f"PORT {server.effective_port}", flush=True)
-    server.run()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the bench's stop: the worker processes end in order
+    try:
+        server.run()
+    finally:
+        app.listener_runner.listener_executor.shutdown(wait=True)
 
 
 if __name__ == "__main__":

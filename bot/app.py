@@ -6,6 +6,7 @@ import contextlib
 import logging
 import re
 import sys
+from dataclasses import replace
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
@@ -15,6 +16,7 @@ from slack_sdk import WebClient
 from bot.background import SWITCH_INTERVAL, ListenerPool
 from bot.health import Health, ops_routes
 from bot.observe import observed
+from bot.offload import Offload
 from bot.request_gate import signed_only
 from bot.services.core import Services
 from bot.settings import Settings
@@ -37,13 +39,16 @@ def build_client(settings: Settings) -> WebClient:
 
 
 def build_app(settings: Settings, services: Services, renderer: Renderer | None = None,
-              client: WebClient | None = None) -> App:
+              client: WebClient | None = None, workers: int = 0) -> App:
+    """The Bolt app with every listener. `workers` > 0: the after-ack work (`/care`'s pages, App Home refreshes)
+    runs in that many worker processes (bot/offload.py; `carebot serve` passes CAREBOT_WORKERS), started here;
+    0: in this process."""
     if not settings.slack_signing_secret and not settings.slack_app_token:
         raise SystemExit("SLACK_SIGNING_SECRET is not set: Carebot refuses unsigned requests.")
     if not settings.slack_bot_token:
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
     client = client or build_client(settings)
-    pool = ListenerPool()
+    pool = ListenerPool(offload=_offload(settings, services, workers))
     # a thread waiting for the GIL (an ack's next step) gets it within 1 ms of asking, not 5: the after-ack work
     # of other requests (a page rendered) yields to it sooner
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -60,7 +65,18 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
         raise SlackNotReached(f"cannot reach Slack at {client.base_url} ({_reason(exc)}): check the network or "
                               "SLACK_API_URL; Carebot did not start.") from None
     register_all(app, Deps(services=services, renderer=renderer or Renderer(), pool=pool))
+    if pool.offload is not None:
+        pool.offload.start()
     return app
+
+
+def _offload(settings: Settings, services: Services, workers: int) -> Offload | None:
+    if workers <= 0:
+        return None
+    from storage import crypto
+
+    return Offload(replace(settings, database_url=services.db.url), workers, services.clock,
+                   keyring=crypto.keyring())
 
 
 @contextlib.contextmanager

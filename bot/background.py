@@ -15,6 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.offload import Offload
 
 log = logging.getLogger(__name__)
 
@@ -103,14 +107,16 @@ class ListenerPool(ThreadPoolExecutor):
     """Bolt's listener executor and ours: listeners run here up to their ack (unbounded but for the thread count),
     then take one of `after_ack` slots for the rest, so the work Slack is not waiting for (a page of the queue,
     a message, a modal) never has more than two threads competing for the GIL with the next requests' acks.
-    `background` (App Home refreshes) is stopped with it: `shutdown(wait=True)` finishes both."""
+    `background` (App Home refreshes) and `offload` (worker processes) are stopped with it: `shutdown(wait=True)`
+    finishes all three."""
 
     def __init__(self, threads: int = LISTENER_THREADS, after_ack: int = AFTER_ACK_SLOTS,
-                 background: Background | None = None):
+                 background: Background | None = None, offload: Offload | None = None):
         super().__init__(max_workers=threads, thread_name_prefix="carebot-listener")
         self.after_ack = threading.BoundedSemaphore(after_ack)
         self._later = ThreadPoolExecutor(max_workers=after_ack, thread_name_prefix="carebot-after-ack")
         self.background = background or Background()
+        self.offload = offload  # worker processes for after-ack work (bot/offload.py); None: all of it here
 
     def after(self, job: Callable[[], None]) -> None:
         """Run `job` once an after-ack slot is free, on a thread of its own: the listener's thread is free at once
@@ -126,3 +132,5 @@ class ListenerPool(ThreadPoolExecutor):
         self._later.shutdown(wait=wait, cancel_futures=cancel_futures)
         if wait:
             self.background.stop()
+        if self.offload is not None:
+            self.offload.shutdown(wait=wait)

@@ -76,7 +76,7 @@ def serve(host: str, port: int) -> None:
     settings = Settings.from_env()
     _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
     services, renderer = _services(), Renderer()
-    app = _built_app(settings, services, renderer)
+    app = _built_app(settings, services, renderer, workers=settings.workers)
     health = Health(services)
     scheduler = build_scheduler(services, renderer, app.client, health=health)
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
@@ -84,12 +84,12 @@ def serve(host: str, port: int) -> None:
                         bolt_app=app, health=health)
 
 
-def _built_app(settings: Settings, services: Services, renderer: Renderer):
+def _built_app(settings: Settings, services: Services, renderer: Renderer, workers: int = 0):
     """The Bolt app; one clear line and exit 1 when Slack refuses the token or cannot be reached."""
     from bot.app import SlackNotReached, build_app
 
     try:
-        return build_app(settings, services, renderer)
+        return build_app(settings, services, renderer, workers=workers)
     except SlackNotReached as problem:
         services.db.dispose()
         raise click.ClickException(str(problem)) from None

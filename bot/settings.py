@@ -21,6 +21,7 @@ class Settings:
     slack_retries: int = 2  # retries per call after 429 / 5xx / a connection error (CAREBOT_SLACK_RETRIES)
     secret_key: str | None = None  # CAREBOT_SECRET_KEY: seals customer personal data (storage/crypto.py)
     old_secret_keys: tuple[str, ...] = ()  # CAREBOT_SECRET_KEY_OLD: earlier keys, while `carebot keys rotate` runs
+    workers: int = 2  # CAREBOT_WORKERS: processes `carebot serve` builds after-ack pages in (bot/offload.py); 0: none
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -36,4 +37,18 @@ class Settings:
             slack_retries=int(env.get("CAREBOT_SLACK_RETRIES") or 2),
             secret_key=env.get("CAREBOT_SECRET_KEY") or None,
             old_secret_keys=tuple(k for k in (env.get("CAREBOT_SECRET_KEY_OLD") or "").split(",") if k.strip()),
+            workers=_count(env.get("CAREBOT_WORKERS"), 2),
         )
+
+
+def _count(text: str | None, default: int) -> int:
+    """A small non-negative whole number from the environment; SystemExit saying which value is wrong."""
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 32:
+        raise SystemExit(f"CAREBOT_WORKERS must be a whole number from 0 to 32, not {text!r}.")
+    return value

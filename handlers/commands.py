@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
+from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
 
+from bot import offload
+from bot.logs import REQUEST_ID
 from bot.services.calls import find_customer
-from bot.services.people import add_staff, parse_role, parse_user_id, require_admin
+from bot.services.people import Actor, add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue, parse_segment
 from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import customer_command
 from handlers.deps import Deps, actor_of
-from handlers.errors import Later, guarded
+from handlers.errors import Later, guarded, reported
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
 from handlers.stats import stats_command
@@ -21,9 +27,10 @@ from handlers.views_common import PAGE_SIZE, log_call_view, queue_page
 from messages.render import mention
 
 
-def register(app: App, deps: Deps) -> None:
+def subcommands(deps: Deps) -> dict[str, Callable[..., Any]]:
+    """/care's subcommands by name, each fn(actor=, rest=, respond=, command=, client=): run after the ack, in
+    the serving process or in a worker process (bot/offload.py); "" is `due`, an unknown name `help`."""
     renderer, svc = deps.renderer, deps.services
-    guard = guarded(deps)
 
     def due(actor, rest, respond, **_):
         segment = parse_segment(rest)
@@ -49,11 +56,36 @@ def register(app: App, deps: Deps) -> None:
         respond(**renderer.message("notice.json.j2", actor.locale, key="staff.added" if created else "staff.updated",
                                    params={"mention": mention(user_id), "role": role.value}).as_kwargs())
 
-    subcommands = {"due": due, "": due, "log": log, "help": help_, "staff": staff,
-                   "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps),
-                   "rules": partial(rules_command, deps), "plan": partial(plan_command, deps),
-                   "stats": partial(stats_command, deps),
-                   "customer": partial(customer_command, deps)}  # issue 9: the customer card
+    return {"due": due, "": due, "log": log, "help": help_, "staff": staff,
+            "complaint": partial(complaint_command, deps), "complaints": partial(complaints_command, deps),
+            "rules": partial(rules_command, deps), "plan": partial(plan_command, deps),
+            "stats": partial(stats_command, deps),
+            "customer": partial(customer_command, deps)}  # issue 9: the customer card
+
+
+def run_subcommand(table: dict[str, Callable[..., Any]], actor: Actor, name: str, rest: str, respond: Any,
+                   command: dict[str, Any], client: WebClient) -> None:
+    handler = table.get(name)
+    if handler is None:
+        table["help"](actor=actor, rest=rest, respond=respond, unknown=inputs.echo(name))
+        return
+    handler(actor=actor, rest=rest, respond=respond, command=command, client=client)
+
+
+@offload.job("care")
+def run_care(deps: Deps, client: WebClient, actor: Actor, name: str, rest: str, command: dict[str, Any]) -> None:
+    """A /care subcommand in a worker process (bot/offload.py): answered through the command's response_url;
+    an error reaches the person through the one error path, quoting the request id."""
+    respond = Respond(response_url=command["response_url"])
+    context = BoltContext(verified=True, locale=actor.locale, user_id=actor.user_id,
+                          request_id=REQUEST_ID.get(), actor=actor)
+    with reported(deps, command, context, respond, client):
+        run_subcommand(subcommands(deps), actor, name, rest, respond, command, client)
+
+
+def register(app: App, deps: Deps) -> None:
+    guard = guarded(deps)
+    table = subcommands(deps)
 
     @app.command(Command.CARE.value)
     @guard
@@ -65,7 +97,5 @@ def register(app: App, deps: Deps) -> None:
             return None
         actor = actor_of(context)
         name, rest = inputs.command_text(command)
-        handler = subcommands.get(name)
-        if handler is None:
-            return Later(lambda: help_(actor, rest, respond, unknown=inputs.echo(name)))
-        return Later(lambda: handler(actor=actor, rest=rest, respond=respond, command=command, client=client))
+        return Later(lambda: run_subcommand(table, actor, name, rest, respond, command, client),
+                     offload=("care", {"actor": actor, "name": name, "rest": rest, "command": dict(command)}))

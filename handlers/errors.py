@@ -7,10 +7,11 @@ ack response and then waits out the 3-second timeout; catching here keeps the HT
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from slack_bolt import App
@@ -76,10 +77,25 @@ def _nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:
 
 class Later:
     """What a listener returns to be acked empty now and have `job` run after the ack, queued for one of the
-    after-ack slots (bot/background.py) instead of holding a listener thread: the page of `/care due`."""
+    after-ack slots (bot/background.py) instead of holding a listener thread: the page of `/care due`.
+    `offload`: the same work as plain data, (kind, arguments) of a worker process's job (bot/offload.py), run
+    there instead when the app has worker processes."""
 
-    def __init__(self, job: Callable[[], Any]):
+    def __init__(self, job: Callable[[], Any], offload: tuple[str, dict[str, Any]] | None = None):
         self.job = job
+        self.offload = offload
+
+
+@contextlib.contextmanager
+def reported(deps: Deps, body: dict, context: Any, respond: Any, client: Any) -> Iterator[None]:
+    """The error path of a listener's work done elsewhere (a worker process, bot/offload.py): a repeat of a
+    delivery is logged, any error goes through `report`; nothing is raised."""
+    try:
+        yield
+    except AlreadyDone as done:
+        log.info("repeat of %s: no second effect", done.key)
+    except Exception as error:  # noqa: BLE001 - this is the place errors are reported
+        report(deps.renderer, error, body, context, respond, client)
 
 
 ACK_WAIT = 2.5  # seconds the request waits for a listener's ack before answering Slack empty (its limit: 3 s)
@@ -136,8 +152,13 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
                 if isinstance(result, Later):  # acked empty now, the rest queued for an after-ack slot
                     if ack.response is None:
                         ack.quietly()
-                    pool.after(lambda: run(ack, body, context, respond, client, payload, action, command, view,
-                                           event, job=result.job))
+                    if result.offload is not None and pool.offload is not None:  # in a worker process
+                        kind, args = result.offload
+                        pool.offload.submit(kind, args, on_lost=lambda error: report(
+                            deps.renderer, error, body, context, respond, client))
+                    else:
+                        pool.after(lambda: run(ack, body, context, respond, client, payload, action, command,
+                                               view, event, job=result.job))
                     ack = None  # the queued job ends this delivery, not this thread
                 return result
             except AlreadyDone as done:  # a repeat of a delivery that had its effect: answered, nothing more

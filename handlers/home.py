@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import offload
 from bot.services.errors import NotRegistered
 from bot.services.home_figures import week_figures
 from bot.services.people import Actor, actor_for
@@ -90,6 +91,20 @@ def refresh_homes(deps: Deps, client: WebClient, user_ids: Iterable[str | None],
 
 
 def _publish(deps: Deps, client: WebClient, actor: Actor) -> bool:
+    """Built and published in a worker process when the app has them (bot/offload.py; this thread waits for it,
+    holding no GIL), else here."""
+    if deps.pool.offload is not None:
+        try:
+            return deps.pool.offload.call("home", {"actor": actor})
+        except Exception:
+            log.exception("refreshing the App Home of %s failed", actor.user_id)
+            return False
+    return publish_now(deps, client, actor)
+
+
+@offload.job("home")
+def publish_now(deps: Deps, client: WebClient, actor: Actor) -> bool:
+    """Build this person's Home and publish it, in this process; False (logged) when that failed."""
     try:
         client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
     except Exception:

@@ -80,9 +80,15 @@ class Keyring:
     """The current key (seals every new value) and earlier keys (still open values until rotated)."""
 
     def __init__(self, current: str, old: tuple[str, ...] = ()):
+        self._secrets = (current, tuple(old))
         self.current = Key.from_secret(current)
         self.keys = [self.current] + [Key.from_secret(s) for s in old if s.strip()]
         self._by_kid = {k.kid: k for k in self.keys}
+
+    def __reduce__(self):
+        """Pickled as its secrets: how the serving process hands its keys to its own worker processes
+        (bot/offload.py, over a pipe between the two)."""
+        return Keyring, self._secrets
 
     def seal(self, purpose: str, text: str) -> str:
         return self.current.seal(purpose, text)

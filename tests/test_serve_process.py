@@ -210,3 +210,65 @@ def test_serve_listens_on_loopback_only_unless_told_otherwise(services, slack, t
         assert _answers("127.0.0.2", port)
     finally:
         served.stop()
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The after-ack worker processes `carebot serve` spawned (bot/offload.py)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == pid and b"spawn_main" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(served, services, slack):
+    """The after-ack work runs in worker processes: one that dies mid-job (OOM-killed) costs that person one
+    'something went wrong' with a reference, and the next command is answered by a new worker."""
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    workers = _workers_of(served.process.pid)
+    assert len(workers) == 2  # CAREBOT_WORKERS' default, started before serve listens
+    slack.slow("views.open", 5)  # the worker is waiting on Slack when it is killed
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    assert sender.command("log", user_id="U0AGENT", response_url=slack.response_url("lost"),
+                          trigger_id=slack.new_trigger_id()).status == 200
+    slack.wait_for("views.open", 1, timeout=10)
+    for pid in workers:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 20
+    while not slack.responses("lost") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "reference" in str(slack.responses("lost"))
+    slack.slow("views.open", 0)
+    assert sender.command("help", user_id="U0AGENT", response_url=slack.response_url("next")).status == 200
+    deadline = time.monotonic() + 30
+    while not slack.responses("next") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "Carebot commands" in str(slack.responses("next"))
+    assert set(_workers_of(served.process.pid)).isdisjoint(workers)
+    assert served.process.poll() is None
+
+
+def test_the_workers_end_with_the_serving_process_even_when_it_is_killed(served):
+    workers = _workers_of(served.process.pid)
+    assert workers
+    served.process.kill()
+    served.process.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_still_a_worker, workers)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _still_a_worker(pid)]
+
+
+def _still_a_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone
+        return False
