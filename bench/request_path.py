@@ -2,7 +2,8 @@
 and a bare Bolt app each in its own process (bench/serve.py), 1 and 8 requests at a time.
 
 Besides latency and rate, each measure keeps the server process's CPU time per request (user + system, from
-/proc): on a machine shared with other work it moves far less than wall-clock numbers do."""
+/proc; `cpu_ms_each`) and its worker processes' (`workers_cpu_ms_each`: pages and App Homes built after the ack,
+bot/offload.py): on a machine shared with other work they move far less than wall-clock numbers do."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from bench.book import Book
-from bench.run import SECRET, Measure, _count, _cpu_seconds, _load, _wait_count, p99, served
+from bench.run import SECRET, Measure, _children_cpu_seconds, _count, _cpu_seconds, _load, _wait_count, p99, served
 
 
 def served_apps(db, book: Book) -> Iterator[tuple[str, Any, Any, Any]]:
@@ -47,7 +48,7 @@ def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
             calls = [(lambda n=n, sender=sender, hook=hook: _expect_ok(sender.command(
                 "due", user_id=book.agents[n % len(book.agents)], response_url=hook)))
                 for n, hook in enumerate(hooks)]
-            cpu = _cpu_seconds(child.pid)
+            cpu, workers = _cpu_seconds(child.pid), _children_cpu_seconds(child.pid)
             start = time.perf_counter()
             latencies = _load(calls, concurrency)
             acked = time.perf_counter()
@@ -55,7 +56,8 @@ def measure_due_ack(db, book: Book, requests: int) -> list[Measure]:
             results[kind][concurrency] = {
                 "p99": p99(latencies), "p50": statistics.median(latencies), "requests": count,
                 "acks_per_s": count / (acked - start), "per_s": count / (done - start),
-                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
+                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count,
+                "workers_cpu_ms_each": 1000 * (_children_cpu_seconds(child.pid) - workers) / count}
     out = []
     for concurrency in (1, 8):
         mine, bare = results["ours"][concurrency], results["bare"][concurrency]
@@ -104,7 +106,7 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
                 raise RuntimeError(f"a submission of {agent} was refused 5 times: {reply.body[:200]}")
 
             before = _count(slack, method="views.publish")
-            cpu = _cpu_seconds(child.pid)
+            cpu, workers = _cpu_seconds(child.pid), _children_cpu_seconds(child.pid)
             start = time.perf_counter()
             latencies = _load([lambda t=t: submit(*t) for t in batch], concurrency)
             acked = time.perf_counter()
@@ -113,7 +115,8 @@ def measure_log_call(db, book: Book, submissions: int) -> list[Measure]:
             results[kind][concurrency] = {
                 "per_s": count / (done - start), "acks_per_s": count / (acked - start),
                 "ack_p99": p99(latencies), "submissions": count, "refused_then_resubmitted": len(refused),
-                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count}
+                "cpu_ms_each": 1000 * (_cpu_seconds(child.pid) - cpu) / count,
+                "workers_cpu_ms_each": 1000 * (_children_cpu_seconds(child.pid) - workers) / count}
     out = []
     for concurrency in (1, 8):
         mine, bare = results["ours"][concurrency], results["bare"][concurrency]

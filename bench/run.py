@@ -95,6 +95,23 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _children_cpu_seconds(pid: int) -> float:
+    """CPU (user + system) of the live child processes of `pid`: the served bot's worker processes
+    (bot/offload.py), which build pages and App Homes after the ack."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 @contextlib.contextmanager
 def served(kind: str, url: str, api_url: str, timeout: float = 60) -> Iterator[tuple[str, subprocess.Popen]]:
     """`python -m bench.serve kind …` in a child process; yields its events URL and the process."""

@@ -56,9 +56,11 @@ def table(report: dict) -> str:
         for key in ("due_ack_c1", "due_ack_c8", "log_call_c1", "log_call_c8"):
             if key in found and "cpu_ms_each" in found[key]["detail"]["ours"]:
                 d = found[key]["detail"]
-                said.append(f"{key}: {d['ours']['cpu_ms_each']:.1f} ms CPU a request (bare Bolt "
-                            f"{d['bare']['cpu_ms_each']:.1f})" + (f", {d['ours']['acks_per_s']:.0f} acked/s"
-                                                                  if key.startswith("log") else ""))
+                workers = d["ours"].get("workers_cpu_ms_each")
+                said.append(f"{key}: {d['ours']['cpu_ms_each']:.1f} ms CPU a request"
+                            + (f" + {workers:.1f} ms in its workers" if workers else "")
+                            + f" (bare Bolt {d['bare']['cpu_ms_each']:.1f})"
+                            + (f", {d['ours']['acks_per_s']:.0f} acked/s" if key.startswith("log") else ""))
         if "first_start_rss" in found:
             d = found["first_start_rss"]["detail"]
             said.append(f"first start {d['note']}, then {d['after_mb']:.0f} MB")

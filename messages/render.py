@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from slack_sdk.models.blocks import Block, Option
@@ -35,7 +36,8 @@ MAX_OPTIONS = 100
 # button's text, a header, a modal title, an input's initial value (Block Kit reference, ../shared/slack)
 SLACK_TEXT_LIMITS = {"option": 75, "button": 75, "header": 150, "placeholder": 150, "modal_title": 24,
                      "initial_value": 3000}
-_BABEL_LOCALE = {"zh-CN": "zh_Hans_CN", "en": "en"}
+# parsed once: babel given a name parses it and looks its data up again on every date (~5x the cost of the date)
+_BABEL_LOCALE = {"zh-CN": Locale.parse("zh_Hans_CN"), "en": Locale.parse("en")}
 _SLACK_ID = re.compile(r"^[UWBSC][A-Z0-9]{2,}$")
 
 

@@ -16,6 +16,9 @@ What can happen to a message (times are real time, `Policy`):
 * a lasting refusal (`PERMANENT`: channel_not_found, not_in_channel, is_archived) → `refused` at once, and
   the team's admins are told once each, in their language, what to fix.
 `carebot outbox` lists what is not delivered; `carebot outbox retry ID` sends a failed or refused one again.
+Each step that changes a message is a short unit of work with `write=True`: on SQLite it takes the write lock as
+it begins, queued behind this process's other saves (storage/db.py), instead of sleeping in SQLite's busy
+handler or failing at once when a read of the same transaction went stale.
 """
 
 from __future__ import annotations
@@ -110,7 +113,7 @@ def queue_confirmation(session: Session, team_id: str, key: str, outgoing: Outgo
 def confirm_after(svc: Services, team_id: str, key: str, outgoing: Outgoing) -> int | None:
     """A confirmation whose text needs what happened after the change's own unit of work (the resolved
     complaint's follow-up count): queued in a unit of work of its own, right after."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         return queue_confirmation(session, team_id, key, outgoing)
 
 
@@ -126,7 +129,7 @@ def due_ids(svc: Services, now: dt.datetime, limit: int = 100, kinds: tuple[str,
 
 def lease(svc: Services, message_id: int, policy: Policy, now: dt.datetime) -> Leased | None:
     """Take the message for `policy.lease`; None when another worker has it or it is not due."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         row = session.get(OutboxMessage, message_id)
         if row is None or row.status not in OPEN:
             return None
@@ -160,7 +163,7 @@ def open_of_team(svc: Services, team_id: str, kinds: tuple[str, ...], before: dt
 
 def defer(svc: Services, message: Leased, until: dt.datetime, why: str) -> None:
     """Not now, and not a failed attempt (it waits for another message): free the lease, try at `until`."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "sending")
                         .values(status="unknown" if message.maybe_posted else "pending", lease_until=None,
                                 next_attempt_at=until, last_error=why[:2000]))
@@ -168,7 +171,7 @@ def defer(svc: Services, message: Leased, until: dt.datetime, why: str) -> None:
 
 def save_progress(svc: Services, message: Leased, progress: dict | None) -> None:
     """Keep the state of the step under way (committed before the step that needs it)."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(progress=progress))
 
 
@@ -177,7 +180,7 @@ def take_pace_slot(svc: Services, channel: str, policy: Policy, now: dt.datetime
     under way (its slack_sdk retries included; at most `policy.lease` if the worker dies) and for
     `policy.pace` after it ends (`end_pace_slot`): two posts in a channel are always a pace apart."""
     closed_until = now + policy.lease
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         moved = session.execute(update(ChannelPace).where(ChannelPace.channel == channel, ChannelPace.next_at <= now)
                                 .values(next_at=closed_until)).rowcount
         if moved == 1:
@@ -193,20 +196,20 @@ def take_pace_slot(svc: Services, channel: str, policy: Policy, now: dt.datetime
 
 def end_pace_slot(svc: Services, channel: str, policy: Policy, now: dt.datetime) -> None:
     """The post is over (whatever its outcome): the next one in `channel` may go `policy.pace` from now."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(ChannelPace).where(ChannelPace.channel == channel).values(next_at=now + policy.pace))
 
 
 def give_back(svc: Services, message: Leased) -> None:
     """Not posted (no pace slot yet): free the lease, keep the status the message had."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "sending")
                         .values(status="unknown" if message.maybe_posted else "pending", lease_until=None))
 
 
 def mark_attempt(svc: Services, message: Leased) -> int:
     """Count the attempt before the call, so a worker killed mid-post still leaves a trace; returns attempts."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
                         .values(attempts=OutboxMessage.attempts + 1))
     return message.attempts + 1
@@ -214,7 +217,7 @@ def mark_attempt(svc: Services, message: Leased) -> int:
 
 def uncount_attempt(svc: Services, message: Leased) -> None:
     """The attempt did not happen after all (the message had to wait)."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
                         .values(attempts=OutboxMessage.attempts - 1))
 
@@ -222,7 +225,7 @@ def uncount_attempt(svc: Services, message: Leased) -> None:
 def mark_sent(svc: Services, message: Leased, channel: str, ts: str, now: dt.datetime,
               record_effect: Callable[[Session, dict, str, str], None]) -> bool:
     """Record the delivery and its effect in one unit of work; False if the lease was lost meanwhile."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         done = session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id,
                                                            OutboxMessage.status == "sending")
                                .values(status="sent", sent_at=now, posted_channel=channel, message_ts=ts,
@@ -239,7 +242,7 @@ def mark_retry(svc: Services, message: Leased, attempts: int, error: str, policy
     attempt. Returns the new status."""
     # a lost answer stays `unknown` whatever the count: the next lease looks for it before anything else
     status = "unknown" if answer_lost else ("pending" if attempts < policy.max_attempts else "failed")
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
             status=status, lease_until=None, last_error=error[:2000],
             next_attempt_at=now + policy.delay(attempts)))
@@ -250,7 +253,7 @@ def mark_failed(svc: Services, message: Leased, error: str, *, refused: bool,
                 then: Callable[[Session], None] | None = None) -> None:
     """For good: `refused` (Slack will not take it there) or `failed` (a bad request). `then(session)` runs in
     the same unit of work (the admins' notices)."""
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id).values(
             status="refused" if refused else "failed", lease_until=None, last_error=error[:2000]))
         if then is not None:
@@ -286,7 +289,7 @@ def retry(svc: Services, message_id: int, now: dt.datetime | None = None) -> str
     """Send a failed or refused message again from its first attempt; its previous status, or None when there
     is no such message. A message already sent is left alone (returns "sent")."""
     now = now or utc_now()
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:
         row = session.get(OutboxMessage, message_id)
         if row is None:
             return None

@@ -53,7 +53,9 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
     wanted = sorted(set(customer_ids)) if customer_ids is not None else None
     cursor, chunk = after_id, 0
     while True:
-        with svc.db.unit_of_work() as session:
+        # a few customers planned at once (a logged call, an import's chunk): reads then writes, so on SQLite the
+        # write lock is taken as it begins (storage/db.py); the nightly run's big batches read without it
+        with svc.db.unit_of_work(write=wanted is not None) as session:
             if wanted is None:
                 rows = plan_queries.customers_after(session, team_id, cursor, batch)
             else:
