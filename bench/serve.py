@@ -1,5 +1,5 @@
 """One served app for the bench, in its own process (its own GIL, as in production): our bot or a bare Bolt
-app, behind waitress with 8 threads like `carebot serve` (and its CAREBOT_WORKERS worker processes, default 2), at
+app, behind waitress with 8 threads like `carebot serve` (and its CAREBOT_WORKERS worker processes), at
 a pinned clock.
 
     python -m bench.serve ours|bare|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
@@ -41,7 +41,7 @@ def main(argv: list[str]) -> None:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is what a load test makes
     from bench.book import NOW
-    from bot.app import build_app, wsgi_app
+    from bot.app import build_app, freeze_startup_heap, wsgi_app
     from bot.clock import ManualClock
 
     if kind == "bare":
@@ -61,6 +61,7 @@ def main(argv: list[str]) -> None:
 
             build_scheduler(services, renderer, app.client).start()
     server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=8)
+    freeze_startup_heap()  # as `carebot serve`
     print(f"PORT {server.effective_port}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the bench's stop: the worker processes end in order
     try:

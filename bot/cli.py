@@ -67,7 +67,7 @@ def main(verbose: bool, log_format: str) -> None:
 def serve(host: str, port: int) -> None:
     """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler.
     SIGTERM stops it in order: no new requests, in-flight ones and the current job finished, exit 0."""
-    from bot.app import wsgi_app
+    from bot.app import freeze_startup_heap, wsgi_app
     from bot.health import Health
     from bot.scheduler import build_scheduler
     from bot.shutdown import serve_until_stopped
@@ -80,6 +80,7 @@ def serve(host: str, port: int) -> None:
     health = Health(services)
     scheduler = build_scheduler(services, renderer, app.client, health=health)
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
+    freeze_startup_heap()
     serve_until_stopped(wsgi_app(app, health), host=host, port=port, threads=8, scheduler=scheduler,
                         bolt_app=app, health=health)
 

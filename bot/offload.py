@@ -1,29 +1,32 @@
 """After-ack work in worker processes (issue 14): the page of `/care due` and the App Home refreshes are built
 outside the serving process, so they never hold the GIL the next request's ack needs.
 
-`carebot serve` starts `CAREBOT_WORKERS` (default 2) worker processes beside itself (spawned, not forked: each
-imports the bot afresh and opens its own database engine), at a lower CPU priority (nice +10) than the process
-that acks. A job is plain data: a kind ("care", "home"), the request's moment (`now`, read from the serving
-process's clock: the page is as of the moment the person asked), its request id (logs and error messages quote
-it) and pickled arguments (the person as an `Actor`, the command's body). The worker runs the same handler code
-the serving process would (handlers/commands.py `run_care`, handlers/home.py `publish_now`): it answers the person
-through response_url, reports its own errors to them through the one error path (handlers/errors.py `report`)
-and logs in the serving process's format to the same stderr.
+`carebot serve` starts `CAREBOT_WORKERS` worker processes beside itself (default: the machine's cores less one,
+at least 1; spawned, not forked: each imports the bot afresh and opens its own database engine), at a lower CPU
+priority (nice +10) than the process that acks. A job is plain data: a kind ("care", "home"), the request's
+moment (`now`, read from the serving process's clock: the page is as of the moment the person asked), its request
+id (logs and error messages quote it) and pickled arguments (the person as an `Actor`, the command's body). The
+worker runs the same handler code the serving process would (handlers/commands.py `run_care`, handlers/home.py
+`publish_now`): it answers the person through response_url, reports its own errors to them through the one error
+path (handlers/errors.py `report`) and logs in the serving process's format to the same stderr.
 
 What is not more fragile than the in-process queue it replaces: a job lives only in memory, as before (a listener
 acked and not finished when the process died was lost then too; the durable effects go through the outbox and
 the delivery claims, which are in the database). A worker that dies mid-job (killed, out of memory) is replaced;
 the person whose job it was is told something went wrong, with a reference (`on_lost`). Workers ignore SIGINT and
-SIGTERM (the serving process stops them in order, after their queue: bot/shutdown.py) and exit by themselves
-within a second when the serving process is gone (SIGKILL), so none is left behind.
+SIGTERM (the serving process stops them in order, after their queue: bot/shutdown.py) and end as soon as their
+pipe to the serving process closes (it ended, however: SIGKILL included), so none is left behind.
 
 `workers=0` (the test suite's in-process apps, `CAREBOT_WORKERS=0`) keeps everything in the serving process, on
 the after-ack threads of bot/background.py."""
 
 from __future__ import annotations
 
+import collections
+import contextlib
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import multiprocessing
 import os
@@ -31,8 +34,9 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from multiprocessing import connection as mp_connection
 from typing import Any
 
 from bot.logs import REQUEST_ID
@@ -41,78 +45,208 @@ log = logging.getLogger(__name__)
 
 WORKER_NICE = 10  # the acks' process wins a contested core ~9 times in 10 (CFS weights 1024 : 110)
 START_TIMEOUT = 60.0  # seconds `carebot serve` waits for its workers to answer before it listens
+IN_FLIGHT = 2  # jobs sent to a worker and not answered yet: one running, one waiting in its pipe
 CALL_TIMEOUT = 60.0  # seconds a waiting caller (an App Home refresh) waits for its worker's answer
 
 
+class WorkerDied(RuntimeError):
+    """The worker process running a job ended before answering (killed, out of memory)."""
+
+
+@dataclass
+class _Job:
+    id: int
+    message: tuple  # kind, now, request id, arguments
+    future: Future
+    on_lost: Callable[[BaseException], None] | None
+
+
+@dataclass
+class _Worker:
+    process: Any  # multiprocessing's Process
+    conn: Any  # this end of its pipe
+    jobs: dict[int, _Job] = field(default_factory=dict)  # sent, not answered
+    ready: threading.Event = field(default_factory=threading.Event)
+    sending: threading.Lock = field(default_factory=threading.Lock)
+
+
 class Offload:
-    """The serving process's side: a pool of `workers` processes and the jobs sent to them.
+    """The serving process's side: `workers` processes, each with its own pipe, and the jobs sent to them.
 
     `submit(kind, args, on_lost)`: fire and forget (the `/care` subcommand after its ack); `on_lost(error)` is
-    called in this process when the job could not run or its worker died. `call(kind, args)`: wait for the
-    worker's answer (the App Home refresh, from a background thread that holds no GIL while it waits).
-    `shutdown()` finishes what is queued, then ends the workers."""
+    called in this process when the job could not be sent or its worker died under it. `call(kind, args)`:
+    wait for the worker's answer (the App Home refresh, from a background thread that holds no GIL while it
+    waits). A job goes to a worker with fewer than IN_FLIGHT jobs unanswered, else waits in this process's
+    backlog; it is written to the worker's pipe by the caller's thread or by the one reader thread, which takes
+    the answers, sends the next waiting job and sees a worker end, which is replaced (no go-between thread:
+    each would take the GIL from the next ack). `shutdown()` finishes what was queued, then ends the workers."""
 
     def __init__(self, settings: Any, workers: int, clock: Any, *, keyring: Any = None):
         self.workers = workers
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
+        self._ids = itertools.count(1)
+        self._context = multiprocessing.get_context("spawn")
         level, fmt = _log_setup()
-        self._initargs = (settings, keyring, level, fmt, os.getpid())
-        self._executor = self._new_executor()
-
-    def _new_executor(self) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_worker_init, initargs=self._initargs)
+        self._initargs = (settings, keyring, level, fmt)
+        self._pool: list[_Worker] = []
+        self._backlog: collections.deque[_Job] = collections.deque()  # not sent yet
+        self._wakeup_read, self._wakeup = self._context.Pipe(duplex=False)
+        self._reader: threading.Thread | None = None
 
     def start(self, timeout: float = START_TIMEOUT) -> bool:
-        """Start every worker now and wait until they answer (each takes a second or two to import the bot), so
-        the first job does not wait for them: a modal's trigger_id expires 3 s after the command. False (logged)
-        when they did not answer within `timeout` seconds; jobs then wait for them."""
-        futures = [self._submit(_ping, ()) for _ in range(self.workers)]
-        try:
-            for future in futures:
-                future.result(timeout)
-        except Exception as error:  # noqa: BLE001 - said in one line; the pool retries on the next job
-            log.error("the worker processes did not start within %.0f s: %s", timeout, error)
-            return False
-        return True
+        """Start every worker and wait until they answer (each takes a second or two to import the bot), so the
+        first job does not wait for them: a modal's trigger_id expires 3 s after the command. False (logged)
+        when they did not within `timeout` seconds; jobs sent meanwhile wait in their pipes."""
+        with self._lock:
+            while len(self._pool) < self.workers:
+                self._pool.append(self._spawn())
+            pool = list(self._pool)
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read, name="carebot-offload", daemon=True)
+            self._reader.start()
+        deadline = time.monotonic() + timeout
+        if all(w.ready.wait(max(0.0, deadline - time.monotonic())) for w in pool):
+            return True
+        log.error("the worker processes did not start within %.0f s", timeout)
+        return False
 
     def submit(self, kind: str, args: dict[str, Any], on_lost: Callable[[BaseException], None]) -> None:
         try:
-            future = self._submit(_run, (kind, self._clock.now(), REQUEST_ID.get(), args))
+            self._send(kind, args, on_lost)
         except Exception as error:  # noqa: BLE001 - after the stop, or arguments that do not pickle
+            log.error("after-ack job %s not sent: %s", kind, error)
             on_lost(error)
-            return
-
-        def done(finished: Future) -> None:
-            error = finished.exception()
-            if error is not None:
-                log.error("after-ack job %s lost: %s", kind, error)
-                on_lost(error)
-
-        future.add_done_callback(done)
 
     def call(self, kind: str, args: dict[str, Any], timeout: float = CALL_TIMEOUT) -> Any:
-        return self._submit(_run, (kind, self._clock.now(), REQUEST_ID.get(), args)).result(timeout)
+        return self._send(kind, args, None).result(timeout)
 
-    def _submit(self, fn: Callable[..., Any], args: tuple) -> Future:
+    def _send(self, kind: str, args: dict[str, Any], on_lost: Callable[[BaseException], None] | None) -> Future:
+        if self._reader is None:
+            self.start()
+        job = _Job(next(self._ids), (kind, self._clock.now(), REQUEST_ID.get(), args), Future(), on_lost)
         with self._lock:
             if self._closed:
                 raise RuntimeError("the worker processes are stopped")
-            try:
-                return self._executor.submit(fn, *args)
-            except BrokenProcessPool:  # a worker died (killed, out of memory): a new pool for what follows
-                log.error("a worker process died; starting new ones")
-                self._executor.shutdown(wait=False, cancel_futures=True)
-                self._executor = self._new_executor()
-                return self._executor.submit(fn, *args)
+            self._backlog.append(job)
+        self._dispatch()
+        return job.future
 
-    def shutdown(self, wait: bool = True) -> None:
+    def _dispatch(self) -> None:
+        """Send waiting jobs to the workers with fewer than IN_FLIGHT of them (the rest wait here, not in a pipe
+        that would block the sender when full); called by a job's sender and by the reader after each answer."""
+        while True:
+            with self._lock:
+                ready = [w for w in self._pool if w.ready.is_set() and len(w.jobs) < IN_FLIGHT]
+                if not ready or not self._backlog:
+                    return
+                worker = min(ready, key=lambda w: len(w.jobs))
+                job = self._backlog.popleft()
+                worker.jobs[job.id] = job
+            try:
+                with worker.sending:
+                    worker.conn.send((job.id, *job.message))
+            except Exception as error:  # noqa: BLE001 - arguments that do not pickle, a worker just ended
+                with self._lock:
+                    mine = worker.jobs.pop(job.id, None)
+                if mine is not None:  # else its worker's end reported it already (`_ended`)
+                    self._lose([job], error)
+
+    def _spawn(self) -> _Worker:
+        mine, theirs = self._context.Pipe()
+        process = self._context.Process(target=_worker_main, args=(theirs, *self._initargs), daemon=True,
+                                        name="carebot-worker")
+        process.start()
+        theirs.close()
+        return _Worker(process, mine)
+
+    def _read(self) -> None:
+        """The answers of every worker, and their ends: a job whose worker ended unanswered is lost (`on_lost`,
+        or the waiting caller's error); a worker that ended before the stop is replaced."""
+        while True:
+            with self._lock:
+                pool = list(self._pool)
+                if self._closed and not pool:
+                    return
+            ready = mp_connection.wait([self._wakeup_read] + [w.conn for w in pool]
+                                       + [w.process.sentinel for w in pool])
+            for worker in pool:
+                if worker.conn in ready:
+                    self._answers(worker)
+                if worker.process.sentinel in ready and not worker.process.is_alive():
+                    self._answers(worker)  # what it said before it ended
+                    self._ended(worker)
+            if self._wakeup_read in ready:
+                self._wakeup_read.recv_bytes()
+
+    def _answers(self, worker: _Worker) -> None:
+        try:
+            while worker.conn.poll():
+                job_id, ok, value = worker.conn.recv()
+                if job_id == 0:
+                    worker.ready.set()
+                    continue
+                with self._lock:
+                    job = worker.jobs.pop(job_id, None)
+                if job is not None:
+                    if ok:
+                        job.future.set_result(value)
+                    else:
+                        job.future.set_exception(RuntimeError(value))
+        except (EOFError, OSError):
+            pass
+        self._dispatch()
+
+    def _lose(self, jobs: list[_Job], error: BaseException) -> None:
+        for job in jobs:
+            job.future.set_exception(error)
+            if job.on_lost is not None:
+                try:
+                    job.on_lost(error)
+                except Exception:  # noqa: BLE001 - telling the person failed: logged, the reader goes on
+                    log.exception("could not report a lost job")
+
+    def _ended(self, worker: _Worker) -> None:
+        fresh = None if self._closed else self._spawn()  # started first: the pool is never empty
         with self._lock:
+            if worker in self._pool:
+                self._pool.remove(worker)
+            if fresh is not None:
+                self._pool.append(fresh)
+            lost, worker.jobs = list(worker.jobs.values()), {}
+        worker.conn.close()
+        if fresh is not None:
+            log.error("a worker process ended (exit code %s) with %d job(s); a new one is starting",
+                      worker.process.exitcode, len(lost))
+        self._lose(lost, WorkerDied(f"worker process {worker.process.pid} ended (exit code "
+                                    f"{worker.process.exitcode})"))
+
+    def shutdown(self, wait: bool = True, timeout: float = CALL_TIMEOUT) -> None:
+        """No new jobs; the ones waiting are sent and finished (with `wait`, up to `timeout` seconds), then each
+        worker ends."""
+        with self._lock:
+            if self._closed:
+                return
             self._closed = True
-            executor = self._executor
-        executor.shutdown(wait=wait)
+        deadline = time.monotonic() + timeout
+        while wait and time.monotonic() < deadline:
+            with self._lock:
+                busy = self._backlog or any(w.jobs for w in self._pool)
+            if not busy:
+                break
+            time.sleep(0.02)
+        with self._lock:
+            pool = list(self._pool)
+        for worker in pool:
+            with contextlib.suppress(OSError), worker.sending:
+                worker.conn.send(None)
+        self._wakeup.send_bytes(b"")
+        if wait:
+            for worker in pool:
+                worker.process.join(timeout)
+            if self._reader is not None:
+                self._reader.join(10)
 
 
 def _log_setup() -> tuple[int, str]:
@@ -138,13 +272,35 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return register
 
 
-def _worker_init(settings, keyring, level: int, fmt: str, parent: int) -> None:
+def _worker_main(conn, settings, keyring, level: int, fmt: str) -> None:
+    """A worker process: set up, say so (job 0), then run each job its pipe brings until None or the pipe's end
+    (the serving process is gone, however it ended: no worker outlives it)."""
+    _worker_init(settings, keyring, level, fmt)
+    conn.send((0, True, os.getpid()))
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        job_id, kind, now, request_id, args = message
+        try:
+            answer = (job_id, True, _run(kind, now, request_id, args))
+        except Exception as error:  # noqa: BLE001 - the caller is told; the worker goes on
+            log.exception("after-ack job %s failed", kind)
+            answer = (job_id, False, f"{type(error).__name__}: {error}")
+        try:
+            conn.send(answer)
+        except (EOFError, OSError):
+            return
+
+
+def _worker_init(settings, keyring, level: int, fmt: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process stops us, after our queue
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
+    with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
-    except OSError:
-        pass
     from bot.logs import configure
 
     configure(level, fmt)
@@ -162,18 +318,10 @@ def _worker_init(settings, keyring, level: int, fmt: str, parent: int) -> None:
 
     services = Services(db=Database(settings.database_url), clock=SystemClock(), default_team=settings.default_team)
     _worker.update(deps=Deps(services=services, renderer=Renderer()), client=build_client(settings))
-    threading.Thread(target=_exit_with, args=(parent,), name="carebot-worker-orphan", daemon=True).start()
+    import gc
 
-
-def _exit_with(parent: int) -> None:
-    """End this worker within a second of the serving process's end, however it ended (SIGKILL included)."""
-    while os.getppid() == parent:
-        time.sleep(1.0)
-    os._exit(0)
-
-
-def _ping() -> int:
-    return os.getpid()
+    gc.collect()
+    gc.freeze()  # as the serving process (bot/app.py `freeze_startup_heap`): no long pause mid-page
 
 
 def _run(kind: str, now: dt.datetime, request_id: str | None, args: dict[str, Any]) -> Any:

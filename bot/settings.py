@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///carebot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -21,7 +21,9 @@ class Settings:
     slack_retries: int = 2  # retries per call after 429 / 5xx / a connection error (CAREBOT_SLACK_RETRIES)
     secret_key: str | None = None  # CAREBOT_SECRET_KEY: seals customer personal data (storage/crypto.py)
     old_secret_keys: tuple[str, ...] = ()  # CAREBOT_SECRET_KEY_OLD: earlier keys, while `carebot keys rotate` runs
-    workers: int = 2  # CAREBOT_WORKERS: processes `carebot serve` builds after-ack pages in (bot/offload.py); 0: none
+    # CAREBOT_WORKERS: processes `carebot serve` builds after-ack pages in (bot/offload.py); 0: none. By default
+    # one core fewer than the machine has (at least 1): one core stays free for the process that acks
+    workers: int = field(default_factory=lambda: default_workers())
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -37,8 +39,12 @@ class Settings:
             slack_retries=int(env.get("CAREBOT_SLACK_RETRIES") or 2),
             secret_key=env.get("CAREBOT_SECRET_KEY") or None,
             old_secret_keys=tuple(k for k in (env.get("CAREBOT_SECRET_KEY_OLD") or "").split(",") if k.strip()),
-            workers=_count(env.get("CAREBOT_WORKERS"), 2),
+            workers=_count(env.get("CAREBOT_WORKERS"), default_workers()),
         )
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def _count(text: str | None, default: int) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.services.people import Role, add_staff
+from bot.settings import default_workers
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 from tests.signed import SlackSender
 
@@ -234,7 +235,7 @@ def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(serv
     add_staff(services, "U0AGENT", Role.AGENT)
     slack.add_user("U0AGENT", locale="en-US")
     workers = _workers_of(served.process.pid)
-    assert len(workers) == 2  # CAREBOT_WORKERS' default, started before serve listens
+    assert len(workers) == default_workers()  # started before serve listens
     slack.slow("views.open", 5)  # the worker is waiting on Slack when it is killed
     sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
     assert sender.command("log", user_id="U0AGENT", response_url=slack.response_url("lost"),
@@ -272,3 +273,20 @@ def _still_a_worker(pid: int) -> bool:
         return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:  # gone
         return False
+
+
+def test_a_burst_of_commands_is_acked_at_once_and_each_answered_once(served, services, slack):
+    """More commands than the workers take at a time (the rest wait in the serving process): each acked at
+    once, each answered exactly once."""
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    names = [f"burst{n}" for n in range(12)]
+    for name in names:
+        assert sender.command("help", user_id="U0AGENT", response_url=slack.response_url(name)).status == 200
+    deadline = time.monotonic() + 30
+    while not all(slack.responses(name) for name in names) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # a second answer would have come by now
+    assert [len(slack.responses(name)) for name in names] == [1] * len(names)
+    assert all("Carebot commands" in str(slack.responses(name)) for name in names)
