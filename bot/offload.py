@@ -3,7 +3,7 @@ outside the serving process, so they never hold the GIL the next request's ack n
 
 `carebot serve` starts `CAREBOT_WORKERS` worker processes beside itself (default: the machine's cores less one,
 at least 1; spawned, not forked: each imports the bot afresh and opens its own database engine), at a lower CPU
-priority (nice +10) than the process that acks. A job is plain data: a kind ("care", "home"), the request's
+priority (nice +5) than the process that acks. A job is plain data: a kind ("care", "home"), the request's
 moment (`now`, read from the serving process's clock: the page is as of the moment the person asked), its request
 id (logs and error messages quote it) and pickled arguments (the person as an `Actor`, the command's body). The
 worker runs the same handler code the serving process would (handlers/commands.py `run_care`, handlers/home.py
@@ -43,7 +43,8 @@ from bot.logs import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
-WORKER_NICE = 10  # the acks' process wins a contested core ~9 times in 10 (CFS weights 1024 : 110)
+WORKER_NICE = 5  # a contested core goes to the acks' process ~3 times in 4 (CFS weights 1024 : 335); at +10 the pages
+# and Homes starved when other work shared the machine (PostgreSQL pages 55 -> 18 a second at load 7)
 START_TIMEOUT = 60.0  # seconds `carebot serve` waits for its workers to answer before it listens
 IN_FLIGHT = 2  # jobs sent to a worker and not answered yet: one running, one waiting in its pipe
 CALL_TIMEOUT = 60.0  # seconds a waiting caller (an App Home refresh) waits for its worker's answer
