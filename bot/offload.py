@@ -1,5 +1,6 @@
 """After-ack work in worker processes (issue 14): the page of `/care due` and the App Home refreshes are built
-outside the serving process, so they never hold the GIL the next request's ack needs.
+outside the serving process, so they never hold the GIL the next request's ack needs. (A subcommand that opens a
+form runs in the serving process right after its ack: Slack takes the form only within 3 s of the command.)
 
 `carebot serve` starts `CAREBOT_WORKERS` worker processes beside itself (default: the machine's cores less one,
 at least 1; spawned, not forked: each imports the bot afresh and opens its own database engine), at a lower CPU

@@ -19,9 +19,10 @@ parse_row_value = inputs.row_value  # 'cb:12' -> ('cb', 12); anything else is a 
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
+    form_guard = guarded(deps, opens_form=True)  # views.open within the click's 3 s
 
     @app.action(Action.LOG_CALL.value)
-    @guard
+    @form_guard
     def log_call(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)

@@ -17,7 +17,7 @@ from bot.services.people import Actor, add_staff, parse_role, parse_user_id, req
 from bot.services.queue import my_queue, parse_segment
 from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
-from handlers.customers import customer_command
+from handlers.customers import CUSTOMER_ADD_WORDS, customer_command
 from handlers.deps import Deps, actor_of
 from handlers.errors import Later, guarded, reported
 from handlers.ids import Command
@@ -63,6 +63,11 @@ def subcommands(deps: Deps) -> dict[str, Callable[..., Any]]:
             "customer": partial(customer_command, deps)}  # issue 9: the customer card
 
 
+def opens_form(name: str, rest: str) -> bool:
+    """Whether `/care name rest` opens a modal (views.open with the command's trigger_id, valid 3 s)."""
+    return name in ("log", "complaint") or (name == "customer" and rest.lower() in CUSTOMER_ADD_WORDS)
+
+
 def run_subcommand(table: dict[str, Callable[..., Any]], actor: Actor, name: str, rest: str, respond: Any,
                    command: dict[str, Any], client: WebClient) -> None:
     handler = table.get(name)
@@ -97,5 +102,9 @@ def register(app: App, deps: Deps) -> None:
             return None
         actor = actor_of(context)
         name, rest = inputs.command_text(command)
+        if opens_form(name, rest):  # Slack allows the form 3 s from the command: never queued behind pages
+            ack.quietly()
+            run_subcommand(table, actor, name, rest, respond, command, client)
+            return None
         return Later(lambda: run_subcommand(table, actor, name, rest, respond, command, client),
                      offload=("care", {"actor": actor, "name": name, "rest": rest, "command": dict(command)}))

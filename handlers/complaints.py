@@ -127,12 +127,13 @@ _complaint_id = inputs.record_id
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
+    form_guard = guarded(deps, opens_form=True)  # views.open within the click's 3 s
 
 
     # --- opening -------------------------------------------------------------------------------------
 
     @app.shortcut(Shortcut.OPEN_COMPLAINT.value)
-    @guard
+    @form_guard
     def from_message(ack, body, client, context, **_):
         ack()
         actor = actor_of(context)
@@ -188,7 +189,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(Action.COMPLAINT_RESUME.value)(row_action(customer_replied))
 
     @app.action(Action.COMPLAINT_RESOLVE.value)
-    @guard
+    @form_guard
     def open_resolve(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
@@ -298,7 +299,7 @@ def register(app: App, deps: Deps) -> None:
         refresh_homes(deps, client, [actor.user_id, old_owner, new_owner])  # it left one queue for another
 
     @app.action(Action.ESCALATION_RESOLVE.value)
-    @guard
+    @form_guard
     def resolve_from_post(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)

@@ -44,10 +44,13 @@ def customer_view(renderer: Renderer, locale: str, target, channel_id: str | Non
     return renderer.view("customer_modal.json.j2", locale, target=target, metadata=metadata)
 
 
+CUSTOMER_ADD_WORDS = ("add", "new", "新增")  # `/care customer add`: the new-customer form
+
+
 def customer_command(deps: Deps, actor: Actor, rest: str, command: dict, client: WebClient, respond: Callable,
                      **_: Any) -> None:
     """`/care customer …` (called from handlers/commands.py)."""
-    if rest.lower() in ("add", "new", "新增"):
+    if rest.lower() in CUSTOMER_ADD_WORDS:
         client.views_open(trigger_id=command["trigger_id"],
                           view=customer_view(deps.renderer, actor.locale, None, command.get("channel_id")))
         return
@@ -81,6 +84,7 @@ _customer_id = inputs.record_id  # a button's customer id: ASCII digits in range
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
+    form_guard = guarded(deps, opens_form=True)  # views.open within the click's 3 s
 
     @app.action(Action.CUSTOMER_CARD.value)
     @guard
@@ -91,7 +95,7 @@ def register(app: App, deps: Deps) -> None:
                 response_type="ephemeral", replace_original=True)
 
     @app.action(Action.CUSTOMER_EDIT.value)
-    @guard
+    @form_guard
     def edit(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
@@ -100,7 +104,7 @@ def register(app: App, deps: Deps) -> None:
                           view=customer_view(renderer, actor.locale, target, channel_of(body)))
 
     @app.action(Action.CUSTOMER_COMPLAINT.value)
-    @guard
+    @form_guard
     def complaint(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)

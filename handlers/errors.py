@@ -105,7 +105,9 @@ class _Ack:
     """Bolt's ack(), telling the waiting request the moment it is called; the listener then waits for an
     after-ack slot (bot/background.py) before going on with what Slack is not waiting for."""
 
-    def __init__(self, ack: Any, acked: threading.Event, slots: threading.BoundedSemaphore):
+    def __init__(self, ack: Any, acked: threading.Event, slots: threading.BoundedSemaphore | None):
+        """`slots` None: the listener opens a form, which Slack allows only within 3 s of the click (the
+        trigger_id); it never waits behind pages for a slot."""
         self._ack, self._acked, self._slots, self.holds_slot = ack, acked, slots, False
 
     @property
@@ -116,8 +118,9 @@ class _Ack:
         answer = self._ack(*args, **kwargs)
         if not self._acked.is_set():
             self._acked.set()
-            self._slots.acquire()
-            self.holds_slot = True
+            if self._slots is not None:
+                self._slots.acquire()
+                self.holds_slot = True
         return answer
 
     def quietly(self) -> Any:
@@ -133,12 +136,13 @@ class _Ack:
         self._acked.set()
 
 
-def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Wrap a listener written as fn(**kwargs) so that any error it raises goes through `report`.
 
     Bolt runs it with `process_before_response` (bot/app.py): the request thread hands the listener to the
     listener pool and answers Slack as soon as the listener calls ack() (an event, not Bolt's 10 ms polling);
-    the listener goes on after the ack in the pool, at most two at a time (bot/background.py)."""
+    the listener goes on after the ack in the pool, at most two at a time (bot/background.py) — except a listener
+    that `opens_form` (views.open within the trigger's 3 s), which goes on at once."""
     pool = deps.pool
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -178,7 +182,7 @@ def guarded(deps: Deps) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             if event is not None:  # Events API: acked at once, whatever the listener does
                 ack()
             acked = threading.Event()
-            mine = _Ack(ack, acked, pool.after_ack)
+            mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
             if not (isinstance(body, dict) and body.get("response_url")):
                 respond = _nowhere_to_respond  # Bolt's would raise: a payload without response_url (not Slack's)
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)

@@ -125,17 +125,17 @@ def _publish_of(deps: Deps, client: WebClient, user_id: str) -> bool:
 
 
 def register(app: App, deps: Deps) -> None:
-    guard = guarded(deps)
+    form_guard = guarded(deps, opens_form=True)  # views.open within the click's 3 s
 
     @app.action(Action.HOME_LOG_CALL.value)
-    @guard
+    @form_guard
     def home_log_call(ack, body, client, context, **_):
         ack()
         actor = actor_of(context)
         client.views_open(trigger_id=body["trigger_id"], view=log_call_view(deps.renderer, actor.locale, None, None))
 
     @app.action(Action.HOME_OPEN_COMPLAINT.value)
-    @guard
+    @form_guard
     def home_open_complaint(ack, body, client, context, **_):
         ack()
         actor = actor_of(context)

@@ -1071,6 +1071,8 @@ class SlackStandIn:
                 content_type=ctype,
             )
         )
+        if getattr(self, "_slow", {}).get("response_url"):  # slow("response_url", s): every hook answers late
+            time.sleep(self._slow["response_url"])
         req._send(status, answer)
 
     def _handle_upload(
