@@ -63,7 +63,10 @@ def table(report: dict) -> str:
                             + (f", {d['ours']['acks_per_s']:.0f} acked/s" if key.startswith("log") else ""))
         if "first_start_rss" in found:
             d = found["first_start_rss"]["detail"]
-            said.append(f"first start {d['note']}, then {d['after_mb']:.0f} MB")
+            peaks = ", ".join(f"{w:.0f}" for w in d.get("worker_processes_peak_mb") or [])
+            said.append(f"first start {d['note']}, then {d['after_mb']:.0f} MB"
+                        + (f"; its worker processes peaked at {peaks} MB; all its processes together "
+                           f"{d['all_processes_pss_mb_after']:.0f} MB PSS" if peaks else ""))
         if "import" in found:
             d = found["import"]["detail"]
             said.append(f"import peak {d['peak_mb']:.0f} MB (openpyxl alone {d['baseline_peak_mb']:.0f} MB)")
