@@ -41,6 +41,11 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.warning("a form was not opened: Slack answered %s", _slack_said(error))
         key, params = "errors.form_too_late", {}
         metrics.LISTENER_ERRORS.labels("slack").inc()
+    elif _slack_said(error) == "invalid_trigger_id":  # used already: a repeat of this request opened the form
+        log.warning("a form was not opened: its trigger_id was used already (a repeat of the request) or is "
+                    "not Slack's; nobody is told")
+        metrics.LISTENER_ERRORS.labels("slack").inc()
+        return
     elif is_database_down(error):  # busy or away: say so, not "something went wrong"
         log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
         key, params = message_key(error), {}

@@ -3,6 +3,8 @@ built after earlier acks: forms never wait behind them for an after-ack slot (ha
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from bot.services.people import Role, add_staff
@@ -43,3 +45,24 @@ def test_a_button_s_form_opens_while_pages_are_being_built(busy):
     [opened] = busy.slack.wait_for("views.open", timeout=5)
     assert opened.args["view"]["callback_id"] == "log_call_modal"
     assert not [c for c in busy.slack.calls_to("views.open") if not c.ok]
+
+
+@pytest.mark.parametrize("text", ["log A001", "complaint A001", "customer add"])
+def test_a_repeated_command_opens_its_form_once_and_tells_nobody_of_an_error(bot, team, text, caplog):
+    """Slack retries a command it thinks went unanswered, with the same trigger_id, which opens one form only
+    (`invalid_trigger_id` for the second): the form is open, so the person hears nothing more, no error."""
+    seed.customer(team, "A001", "Alice Wang")
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    trigger, hook = bot.slack.new_trigger_id(), bot.slack.response_url("cmd")
+    for retry in (None, "1"):
+        headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"} if retry else {}
+        assert bot.sender.command(text, user_id="U0AGENT", response_url=hook, trigger_id=trigger,
+                                  headers=headers).status == 200
+    bot.slack.wait_for("views.open", timeout=5)
+    deadline = time.monotonic() + 5
+    while len(bot.slack.calls_to("views.open")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # anything the second delivery would say has had time to arrive
+    assert [c.ok for c in bot.slack.calls_to("views.open")] in ([True], [True, False])
+    assert bot.slack.responses("cmd") == []  # no "something went wrong" while the form is open
+    assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
