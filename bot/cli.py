@@ -284,6 +284,20 @@ def staff_add(user_id: str, role: str, team: str | None, name: str) -> None:
     click.echo(f"{'added' if created else 'updated'} {user_id} as {role}")
 
 
+@staff.command("list")
+@click.option("--team", default=None)
+def staff_list_command(team: str | None) -> None:
+    """Print who is registered: user id, role, name."""
+    from bot.services.people import staff_list
+
+    people = staff_list(_services(), team_id=team)
+    if not people:
+        click.echo("nobody is registered yet: carebot staff add U… --role agent|supervisor|admin")
+        return
+    for person in people:
+        click.echo(f"{person.user_id:12} {person.role:11} {person.display_name}".rstrip())
+
+
 @main.group()
 def config() -> None:
     """Team settings."""

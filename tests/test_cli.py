@@ -92,6 +92,15 @@ def test_config_set_checks_values_and_show_prints_them(tmp_path):
     assert "digest_channel       C0CARE" in shown and "digest_time          08:30" in shown
 
 
+def test_staff_list_shows_who_is_registered_and_says_when_nobody_is(tmp_path):
+    empty = invoke(tmp_path, "staff", "list")
+    assert empty.exit_code == 0 and "nobody is registered yet" in empty.output
+    assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent", "--name", "李娜").exit_code == 0
+    assert invoke(tmp_path, "staff", "add", "U0BOSS", "--role", "supervisor").exit_code == 0
+    shown = invoke(tmp_path, "staff", "list").output.splitlines()
+    assert shown == ["U0BOSS       supervisor", "U0LINA       agent       李娜"]
+
+
 def test_import_customers_saves_good_rows_and_reports_bad_ones(tmp_path):
     assert invoke(tmp_path, "staff", "add", "U0LINA", "--role", "agent").exit_code == 0
     sheet = tmp_path / "customers.csv"

@@ -125,6 +125,21 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
         svc.actors.forget(user_id)  # the new role counts from the next request on
 
 
+@dataclass(frozen=True)
+class StaffLine:
+    """One registered person as `carebot staff list` shows them: Slack user id, role, display name (may be "")."""
+    user_id: str
+    role: str
+    display_name: str
+
+
+def staff_list(svc: Services, team_id: str | None = None) -> list[StaffLine]:
+    """Everyone registered in the team (default: the default team), ordered by user id; [] when nobody is."""
+    with svc.db.unit_of_work() as session:
+        return [StaffLine(s.user_id, s.role, s.display_name or "")
+                for s in queries.staff_of_team(session, team_id or svc.default_team)]
+
+
 def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackProfile | None]) -> Actor:
     """The registered person, with their language (Slack's users.info, cached a week), or NotRegistered.
 
