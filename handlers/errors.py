@@ -37,8 +37,8 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
     if isinstance(error, CareError):  # what the person typed is echoed as a short prefix (handlers/inputs.py)
         key, params = error.key, {k: echo(v) if type(v) is str else v for k, v in error.params.items()}
         metrics.LISTENER_ERRORS.labels("care").inc()
-    elif _slack_said(error) in TOO_LATE_FOR_FORM:  # Slack gives 3 s to open a form: slow, not broken
-        log.warning("a form was not opened: Slack answered %s", _slack_said(error))
+    elif _slack_said(error) == "expired_trigger_id":  # Slack gives 3 s to open a form: slow, not broken
+        log.warning("a form was not opened: Slack answered expired_trigger_id (past the trigger's 3 s)")
         key, params = "errors.form_too_late", {}
         metrics.LISTENER_ERRORS.labels("slack").inc()
     elif _slack_said(error) == "invalid_trigger_id":  # used already: a repeat of this request opened the form
@@ -63,9 +63,6 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
             client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
     except Exception:
         log.exception("could not tell %s about an error", context.user_id)
-
-
-TOO_LATE_FOR_FORM = frozenset({"expired_trigger_id"})  # views.open/push past the trigger's 3 s
 
 
 def _slack_said(error: Exception) -> str | None:
