@@ -63,6 +63,7 @@ def test_a_repeated_command_opens_its_form_once_and_tells_nobody_of_an_error(bot
     while len(bot.slack.calls_to("views.open")) < 2 and time.monotonic() < deadline:
         time.sleep(0.02)
     time.sleep(0.3)  # anything the second delivery would say has had time to arrive
-    assert [c.ok for c in bot.slack.calls_to("views.open")] in ([True], [True, False])
+    # The two deliveries run side by side, so either may reach Slack first: one form opened, at most one refused.
+    assert sorted(c.ok for c in bot.slack.calls_to("views.open")) in ([True], [False, True])
     assert bot.slack.responses("cmd") == []  # no "something went wrong" while the form is open
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
