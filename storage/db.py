@@ -28,6 +28,17 @@ def waiting_at_most(seconds: float) -> Iterator[None]:
         _LOCK_WAIT.reset(token)
 
 
+def lock_wait() -> float:
+    """Seconds a unit of work begun now may wait for a lock: the request's (waiting_at_most), else SQLite's."""
+    wait = _LOCK_WAIT.get()
+    return wait if wait is not None else BUSY_TIMEOUT_MS / 1000
+
+
+def busy(why: str) -> OperationalError:
+    """The error a lock held past the wait raises ("database is locked (why)"): told to the person as busy."""
+    return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({why})"))
+
+
 def normalise_url(url: str) -> str:
     # Bare postgresql:// URLs would pick psycopg2; we ship psycopg 3.
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -83,9 +94,8 @@ class Database:
         one committed meanwhile (SQLite cannot upgrade a stale read), however long the busy timeout."""
         wait = _LOCK_WAIT.get()
         serial = write and self.url.startswith("sqlite")
-        if serial and not self._writer.acquire(timeout=wait if wait is not None else BUSY_TIMEOUT_MS / 1000):
-            raise OperationalError("BEGIN IMMEDIATE", None,
-                                   sqlite3.OperationalError("database is locked (this process's other saves)"))
+        if serial and not self._writer.acquire(timeout=lock_wait()):
+            raise busy("this process's other saves")
         try:
             with self._sessions() as session, session.begin():
                 if wait is not None:

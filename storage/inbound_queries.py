@@ -36,6 +36,12 @@ def delivery_result(session: Session, key: str) -> dict[str, Any] | None:
     return session.scalars(select(Delivery.result).where(Delivery.key == key)).first()
 
 
+def delivery_state(session: Session, key: str) -> tuple[bool, dict[str, Any] | None]:
+    """(whether a delivery took `key`, the result it kept)."""
+    row = session.execute(select(Delivery.id, Delivery.result).where(Delivery.key == key)).first()
+    return (row is not None, row.result if row is not None else None)
+
+
 def record_delivery_result(session: Session, key: str, result: dict[str, Any]) -> None:
     row = session.scalars(select(Delivery).where(Delivery.key == key)).one()
     row.result = result

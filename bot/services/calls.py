@@ -15,7 +15,7 @@ from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import Forbidden, FormErrors
 from bot.services.next_callback import clear_reached_flag, schedule_next
-from bot.services.once import claim, remember
+from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
 from storage import queries
 from storage.models import Callback, CallLog
@@ -96,7 +96,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
     and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py).
     `then(session, logged)` runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
-    with svc.db.unit_of_work(write=True) as session:  # reads, then writes: the write lock from the start
+    with saving(svc.db, once) as session:  # reads, then writes: the write lock from the start; twins wait
         team = queries.ensure_team(session, actor.team_id)
         calendar, rules = svc.calendar_for(team), svc.outcome_rules_for(team)
         today = calendar.local_date(now)

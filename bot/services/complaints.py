@@ -18,7 +18,7 @@ from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
-from bot.services.once import claim, remember
+from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
 from bot.services.planning import on_complaint_resolved
 from bot.services.sla_clocks import (  # noqa: F401 - re-exported: callers import them from here
@@ -94,7 +94,7 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str |
     `then(session, opened)` runs in the same unit of work (the confirmation the outbox delivers)."""
     errors = check_form(form)
     now = svc.clock.now()
-    with svc.db.unit_of_work() as session:
+    with saving(svc.db, once) as session:  # its twins (retries, double clicks) wait for it, never for the lock
         team = queries.ensure_team(session, actor.team_id)
         customer = queries.customer_by_id(session, team.id, form.customer_id) if form.customer_id else None
         if form.customer_id is not None and customer is None:
@@ -242,7 +242,7 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
     if len(resolution) > MAX_DESCRIPTION:
         raise FormErrors({"resolution": ("complaint.errors.too_long", {"max": MAX_DESCRIPTION})})
     now = svc.clock.now()
-    with svc.db.unit_of_work(write=True) as session:
+    with saving(svc.db, once) as session:
         team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         if not supervisors_only:
             _may_work_on(actor, complaint)
