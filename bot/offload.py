@@ -3,8 +3,13 @@ outside the serving process, so they never hold the GIL the next request's ack n
 form runs in the serving process right after its ack: Slack takes the form only within 3 s of the command.)
 
 `carebot serve` starts `CAREBOT_WORKERS` worker processes beside itself (default: the machine's cores less one,
-at least 1; spawned, not forked: each imports the bot afresh and opens its own database engine), at a lower CPU
-priority (nice +5) than the process that acks. A job is plain data: a kind ("care", "home"), the request's
+at least 1), at a lower CPU priority (nice +5) than the process that acks. They are forked while the serving
+process is built and still has one thread (no lock another thread holds is copied half-taken), after its start-up
+heap is frozen (`gc.freeze`): the modules, templates and Bolt's objects stay pages shared with the serving process
+(copy-on-write), so a worker costs ~15-25 MB of its own instead of the ~85 MB of a fresh interpreter. Each opens
+its own database engine, never the serving process's connections. A worker started later (to replace one that
+died, when the serving process has threads) is spawned: a fresh interpreter that imports the bot. Workers are
+named `carebot-worker` (`ps`, `top`). A job is plain data: a kind ("care", "home"), the request's
 moment (`now`, read from the serving process's clock: the page is as of the moment the person asked), its request
 id (logs and error messages quote it) and pickled arguments (the person as an `Actor`, the command's body). The
 worker runs the same handler code the serving process would (handlers/commands.py `run_care`, handlers/home.py
@@ -92,6 +97,7 @@ class Offload:
         self._context = multiprocessing.get_context("spawn")
         level, fmt = _log_setup()
         self._initargs = (settings, keyring, level, fmt)
+        self.forked = 0  # workers forked (shared pages) rather than spawned: for the logs and the tests
         self._pool: list[_Worker] = []
         self._backlog: collections.deque[_Job] = collections.deque()  # not sent yet
         self._wakeup_read, self._wakeup = self._context.Pipe(duplex=False)
@@ -110,6 +116,7 @@ class Offload:
             self._reader.start()
         deadline = time.monotonic() + timeout
         if all(w.ready.wait(max(0.0, deadline - time.monotonic())) for w in pool):
+            log.info("%d worker process(es) ready (%d forked, sharing this process's pages)", len(pool), self.forked)
             return True
         log.error("the worker processes did not start within %.0f s", timeout)
         return False
@@ -156,9 +163,21 @@ class Offload:
                     self._lose([job], error)
 
     def _spawn(self) -> _Worker:
-        mine, theirs = self._context.Pipe()
-        process = self._context.Process(target=_worker_main, args=(theirs, *self._initargs), daemon=True,
-                                        name="carebot-worker")
+        """A new worker: forked while this process has one thread (its pages shared), else spawned."""
+        context, inherited = self._context, None
+        if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+            import gc
+
+            context = multiprocessing.get_context("fork")
+            gc.collect()
+            gc.freeze()  # the objects made so far stay untouched by either process's collector: pages stay shared
+            self.forked += 1
+        mine, theirs = context.Pipe()
+        if context is not self._context:  # the child closes its copies of this process's ends of every pipe,
+            # else a pipe would never read as closed when this process ends (the workers would outlive it)
+            inherited = [w.conn for w in self._pool] + [mine, self._wakeup_read, self._wakeup]
+        process = context.Process(target=_worker_main, args=(theirs, *self._initargs, inherited), daemon=True,
+                                  name="carebot-worker")
         process.start()
         theirs.close()
         return _Worker(process, mine)
@@ -274,9 +293,12 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return register
 
 
-def _worker_main(conn, settings, keyring, level: int, fmt: str) -> None:
+def _worker_main(conn, settings, keyring, level: int, fmt: str, inherited: list | None = None) -> None:
     """A worker process: set up, say so (job 0), then run each job its pipe brings until None or the pipe's end
-    (the serving process is gone, however it ended: no worker outlives it)."""
+    (the serving process is gone, however it ended: no worker outlives it). `inherited`: when forked, the
+    serving process's pipe ends it copied, closed here."""
+    for other in inherited or ():
+        other.close()
     _worker_init(settings, keyring, level, fmt)
     conn.send((0, True, os.getpid()))
     while True:
@@ -301,6 +323,15 @@ def _worker_main(conn, settings, keyring, level: int, fmt: str) -> None:
 def _worker_init(settings, keyring, level: int, fmt: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process stops us, after our queue
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    import setproctitle
+
+    setproctitle.setproctitle("carebot-worker")  # its name in ps and top (and /proc/PID/comm)
+    from bot import single_process
+
+    single_process.forget_inherited()  # forked: the serving process's lock file is its own, not ours
+    from storage.db import forget_inherited_connections
+
+    forget_inherited_connections()  # forked: its pooled connections stay its own
     with contextlib.suppress(OSError):
         os.nice(WORKER_NICE)
     from bot.logs import configure

@@ -18,6 +18,16 @@ class AlreadyServing(Exception):
     pass
 
 
+_held: list = []  # the lock files this process holds (a forked worker closes its copies: `forget_inherited`)
+
+
+def forget_inherited() -> None:
+    """In a process forked from the one holding the lock (bot/offload.py's workers): close the copies of its lock
+    files, so the lock lives exactly as long as the serving process (the lock is the serving process's handle's)."""
+    while _held:
+        _held.pop().close()
+
+
 def lock_path(database_url: str) -> Path | None:
     """Where the lock for this database lives; None when the database is not a SQLite file."""
     url = make_url(database_url)
@@ -49,4 +59,5 @@ def hold_serve_lock(database_url: str):
     handle.truncate(0)
     handle.write(f"pid {os.getpid()}\n")
     handle.flush()
+    _held.append(handle)
     return handle

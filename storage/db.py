@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -77,12 +78,24 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+_engines: weakref.WeakSet = weakref.WeakSet()  # every engine of this process (`forget_inherited_connections`)
+
+
+def forget_inherited_connections() -> None:
+    """In a forked child (bot/offload.py's workers): drop the pooled connections of the parent's engines without
+    closing them (SQLAlchemy's advice for fork: `dispose(close=False)`), so the child neither uses nor ends a
+    connection the parent still has; the child opens its own."""
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
 class Database:
     """One engine and its session factory; `unit_of_work()` commits on success, rolls back on error."""
 
     def __init__(self, url: str):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url)
+        _engines.add(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._writer = threading.Lock()  # this process's `write=True` units of work on SQLite, one at a time
 
