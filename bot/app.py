@@ -49,7 +49,10 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     if not settings.slack_bot_token:
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
     client = client or build_client(settings)
-    pool = ListenerPool(offload=_offload(settings, services, workers))
+    renderer = renderer or Renderer()
+    if workers > 0:  # `carebot serve`: compiled once, before the worker processes are forked (they share them)
+        renderer.warm()
+    pool = ListenerPool(offload=_offload(settings, services, workers, renderer))
     # a thread waiting for the GIL (an ack's next step) gets it within 1 ms of asking, not 5: the after-ack work
     # of other requests (a page rendered) yields to it sooner
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -65,19 +68,19 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     except OSError as exc:  # DNS, refused connection, timeout (urllib's errors are OSErrors)
         raise SlackNotReached(f"cannot reach Slack at {client.base_url} ({_reason(exc)}): check the network or "
                               "SLACK_API_URL; Carebot did not start.") from None
-    register_all(app, Deps(services=services, renderer=renderer or Renderer(), pool=pool))
+    register_all(app, Deps(services=services, renderer=renderer, pool=pool))
     if pool.offload is not None:
         pool.offload.start()
     return app
 
 
-def _offload(settings: Settings, services: Services, workers: int) -> Offload | None:
+def _offload(settings: Settings, services: Services, workers: int, renderer: Renderer) -> Offload | None:
     if workers <= 0:
         return None
     from storage import crypto
 
     return Offload(replace(settings, database_url=services.db.url), workers, services.clock,
-                   keyring=crypto.keyring())
+                   keyring=crypto.keyring(), renderer=renderer)
 
 
 @contextlib.contextmanager

@@ -88,8 +88,9 @@ class Offload:
     the answers, sends the next waiting job and sees a worker end, which is replaced (no go-between thread:
     each would take the GIL from the next ack). `shutdown()` finishes what was queued, then ends the workers."""
 
-    def __init__(self, settings: Any, workers: int, clock: Any, *, keyring: Any = None):
+    def __init__(self, settings: Any, workers: int, clock: Any, *, keyring: Any = None, renderer: Any = None):
         self.workers = workers
+        self._renderer = renderer  # a forked worker renders with it (its compiled templates are shared pages)
         self._clock = clock
         self._lock = threading.Lock()
         self._closed = False
@@ -176,8 +177,9 @@ class Offload:
         if context is not self._context:  # the child closes its copies of this process's ends of every pipe,
             # else a pipe would never read as closed when this process ends (the workers would outlive it)
             inherited = [w.conn for w in self._pool] + [mine, self._wakeup_read, self._wakeup]
-        process = context.Process(target=_worker_main, args=(theirs, *self._initargs, inherited), daemon=True,
-                                  name="carebot-worker")
+        process = context.Process(target=_worker_main, daemon=True, name="carebot-worker",
+                                  args=(theirs, *self._initargs, inherited,
+                                        self._renderer if inherited is not None else None))
         process.start()
         theirs.close()
         return _Worker(process, mine)
@@ -293,13 +295,14 @@ def job(kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return register
 
 
-def _worker_main(conn, settings, keyring, level: int, fmt: str, inherited: list | None = None) -> None:
+def _worker_main(conn, settings, keyring, level: int, fmt: str, inherited: list | None = None,
+                 renderer: Any = None) -> None:
     """A worker process: set up, say so (job 0), then run each job its pipe brings until None or the pipe's end
-    (the serving process is gone, however it ended: no worker outlives it). `inherited`: when forked, the
-    serving process's pipe ends it copied, closed here."""
+    (the serving process is gone, however it ended: no worker outlives it). When forked: `inherited`, the
+    serving process's pipe ends it copied, closed here; `renderer`, the serving process's (templates compiled)."""
     for other in inherited or ():
         other.close()
-    _worker_init(settings, keyring, level, fmt)
+    _worker_init(settings, keyring, level, fmt, renderer)
     conn.send((0, True, os.getpid()))
     while True:
         try:
@@ -320,7 +323,7 @@ def _worker_main(conn, settings, keyring, level: int, fmt: str, inherited: list 
             return
 
 
-def _worker_init(settings, keyring, level: int, fmt: str) -> None:
+def _worker_init(settings, keyring, level: int, fmt: str, renderer: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process stops us, after our queue
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     import setproctitle
@@ -350,7 +353,7 @@ def _worker_init(settings, keyring, level: int, fmt: str) -> None:
     from storage.db import Database
 
     services = Services(db=Database(settings.database_url), clock=SystemClock(), default_team=settings.default_team)
-    _worker.update(deps=Deps(services=services, renderer=Renderer()), client=build_client(settings))
+    _worker.update(deps=Deps(services=services, renderer=renderer or Renderer()), client=build_client(settings))
     import gc
 
     gc.collect()

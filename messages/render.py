@@ -178,6 +178,14 @@ class Renderer:
                                 date=_date, datetime=_datetime, time=_time, span=_span,
                                 reason=_reason, kind_label=_kind_label)
 
+    def warm(self) -> Renderer:
+        """Compile every template now (~0.25 s for all), not at its first message: `carebot serve` does it before
+        it forks its worker processes, which then share the compiled templates, and the first escalation post or
+        page of the day does not pay for its compilation."""
+        for name in self.env.list_templates(extensions=("j2",)):
+            self.env.get_template(name)
+        return self
+
     def _render(self, name: str, locale: str, context: dict[str, Any]) -> dict[str, Any]:
         if locale not in LOCALES:
             raise RenderError(f"unknown locale {locale!r}")

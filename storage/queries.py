@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 
 from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, union_all, update
@@ -49,6 +49,11 @@ def teams_to_run(session: Session, team_id: str | None) -> Sequence[Team]:
 
 def staff_by_user(session: Session, user_id: str) -> Staff | None:
     return session.get(Staff, user_id)
+
+
+def staff_by_users(session: Session, user_ids: Collection[str]) -> Sequence[Staff]:
+    """The registered people among `user_ids` (primary key lookups, one query)."""
+    return session.scalars(select(Staff).where(Staff.user_id.in_(sorted(user_ids)))).all() if user_ids else []
 
 
 def staff_of_team(session: Session, team_id: str) -> Sequence[Staff]:

@@ -204,18 +204,21 @@ def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: s
 
 
 def claim_notices(session: Session, claims: Sequence[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
-    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): one INSERT … ON
-    CONFLICT (step_key) DO NOTHING RETURNING per 500 steps. step_key -> id of the steps claimed here."""
+    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): INSERT … ON
+    CONFLICT (step_key) DO NOTHING RETURNING, batched. step_key -> id of the steps claimed here."""
     if not claims:
         return {}
     dialect = session.get_bind().dialect.name
     insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
     claimed: dict[str, int] = {}
-    for start in range(0, len(claims), 500):
-        rows = [{**claim, "claimed_at": now} for claim in claims[start:start + 500]]
-        claimed.update((key, nid) for nid, key in session.execute(
-            insert(EscalationNotice).values(rows).on_conflict_do_nothing(index_elements=[EscalationNotice.step_key])
-            .returning(EscalationNotice.id, EscalationNotice.step_key)))
+    table = EscalationNotice.__table__
+    statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.step_key]) \
+        .returning(table.c.id, table.c.step_key)
+    # an executemany of plain rows, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"); building
+    # one VALUES clause of ORM values coerced each of the ~2,900 values of a catch-up (360 claims) one by one
+    rows = [{**claim, "claimed_at": now} for claim in claims]
+    result = session.execute(statement, rows) if len(rows) > 1 else session.execute(statement, rows[0])
+    claimed.update((key, nid) for nid, key in result)
     return claimed
 
 
@@ -231,9 +234,13 @@ def release_notices(session: Session, notice_ids: Sequence[int]) -> None:
                                                    EscalationNotice.posted_at.is_(None)))
 
 
-def mark_notices_queued(session: Session, notice_ids: Sequence[int], channel: str) -> None:
-    """The notices are in the outbox (bot/services/outbox.py): their post is on its way to `channel`."""
-    session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(notice_ids)).values(channel=channel))
+def mark_notices_queued(session: Session, channels: dict[int, str]) -> None:
+    """The notices are in the outbox (bot/services/outbox.py): each one's post is on its way to its channel
+    ({notice id: channel}; one executemany for every post of a sweep)."""
+    if channels:
+        table = EscalationNotice.__table__
+        session.execute(update(table).where(table.c.id == bindparam("notice_id")).values(channel=bindparam("to")),
+                        [{"notice_id": nid, "to": channel} for nid, channel in channels.items()])
 
 
 def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:

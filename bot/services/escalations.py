@@ -56,17 +56,19 @@ def deliver(svc: Services, posts: list[ChannelPost], render: Callable[[ChannelPo
     rendered = [(post, render(post)) for post in posts]
     if not rendered:
         return run
-    with svc.db.unit_of_work() as session:
-        for post, payload in rendered:
-            audit = [{"complaint": item.complaint.id, "level": item.level, "clock": item.clock, "kind": item.kind,
-                      "round": item.round} for item in post.items]
-            sla_queries.mark_notices_queued(session, post.notice_ids, post.channel)
-            message_id = outbox.enqueue(
-                session, key="escalation:" + ",".join(str(i) for i in sorted(post.notice_ids)), team_id=post.team_id,
-                kind="escalation", channel=post.channel, payload=payload,
-                effect=notices_effect(post.notice_ids, post.now, audit))
-            run.queued.append((post.channel, message_id, len(post.items)))
+    queued = [outbox.Queued(_post_key(post), post.team_id, "escalation", post.channel, payload, notices_effect(
+        post.notice_ids, post.now, [{"complaint": item.complaint.id, "level": item.level, "clock": item.clock,
+                                     "kind": item.kind, "round": item.round} for item in post.items]))
+        for post, payload in rendered]
+    with svc.db.unit_of_work() as session:  # one statement for the claims' channels, one for the messages
+        sla_queries.mark_notices_queued(session, {nid: post.channel for post in posts for nid in post.notice_ids})
+        ids = outbox.enqueue_many(session, queued)
+    run.queued.extend((post.channel, ids.get(_post_key(post)), len(post.items)) for post in posts)
     return run
+
+
+def _post_key(post: ChannelPost) -> str:
+    return "escalation:" + ",".join(str(i) for i in sorted(post.notice_ids))
 
 
 def run_sweep(svc: Services, render: Callable[[ChannelPost], dict], now: dt.datetime | None = None,

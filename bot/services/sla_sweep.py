@@ -37,7 +37,7 @@ from bot.care.escalation import Notification, due_notifications, group_by_channe
 from bot.care.sla_rules import CLOCKS, SlaRules
 from bot.services.core import Services
 from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, NoticeItem
-from bot.services.people import SlackProfile, locale_of
+from bot.services.people import SlackProfile, locales_of
 from bot.services.sla_clocks import complaint_row, snapshot_of
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
@@ -206,10 +206,18 @@ def _posts(svc: Services, notified: list[Notification], channel_of: dict[str, st
     """One post per channel, several when a channel has more than MAX_ITEMS_PER_POST complaints (a complaint
     is never split)."""
     out: list[ChannelPost] = []
-    for channel, group in group_by_channel(notified, lambda n: channel_of[n.step_key]).items():
+    grouped = group_by_channel(notified, lambda n: channel_of[n.step_key])
+    people: dict[str, dict[str, str]] = {}  # team -> {user id: language}: one query for a team's DMs
+    for channel, group in grouped.items():
+        if _is_person(channel):
+            people.setdefault(items[group[0].step_key][0].team.id, {})[channel] = ""
+    for team_id, persons in people.items():
+        team = next(at_now.team for at_now, _ in items.values() if at_now.team.id == team_id)
+        persons.update(locales_of(svc, list(persons), team.locale, profile_of))
+    for channel, group in grouped.items():
         at_now, _ = items[group[0].step_key]
         team = at_now.team
-        locale = locale_of(svc, channel, team.locale, profile_of) if _is_person(channel) else team.locale
+        locale = people[team.id][channel] if _is_person(channel) else team.locale
         post = ChannelPost(team.id, channel, locale, team.timezone, now, group_id=team.supervisor_group,
                            manager_id=at_now.manager_user, snooze_minutes=at_now.snooze_minutes)
         post.items = [items[n.step_key][1] for n in group]
