@@ -44,6 +44,7 @@ def main(argv: list[str]) -> None:
     from bot.app import build_app, freeze_startup_heap, wsgi_app
     from bot.clock import ManualClock
 
+    scheduler = None
     if kind == "bare":
         app = bare_app(secret, api_url)
     else:
@@ -59,7 +60,8 @@ def main(argv: list[str]) -> None:
         if kind == "first-start":
             from bot.scheduler import build_scheduler
 
-            build_scheduler(services, renderer, app.client).start()
+            scheduler = build_scheduler(services, renderer, app.client)
+            scheduler.start()
     server = create_server(wsgi_app(app), host="127.0.0.1", port=0, threads=8)
     freeze_startup_heap()  # as `carebot serve`
     print(f"PORT {server.effective_port}", flush=True)
@@ -67,6 +69,8 @@ def main(argv: list[str]) -> None:
     try:
         server.run()
     finally:
+        if scheduler is not None:  # first, as `carebot serve` stops (else it submits jobs to a stopped pool)
+            scheduler.shutdown(wait=False)
         app.listener_runner.listener_executor.shutdown(wait=True)
 
 
