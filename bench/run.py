@@ -249,7 +249,7 @@ def measure_sla_sweep(db, book: Book, rounds: int) -> list[Measure]:
     from handlers.sla_jobs import render_post
     from messages.render import Renderer
 
-    svc, renderer = Services(db=db, clock=ManualClock(NOW)), Renderer()
+    svc, renderer = Services(db=db, clock=ManualClock(NOW)), Renderer().warm()  # as `carebot serve` starts
     posted = []
 
     def publish(post):  # what the job queues in the outbox; Slack itself is not part of the sweep's cost
