@@ -141,7 +141,7 @@ def export_cmd(kind: str, fmt: str, output: Path | None, since: str | None, full
     if full and not acting:
         raise click.UsageError("--full needs --as U… (your Slack user id, an admin's)")
     try:
-        result = export(_services(), kind, fmt, output or click.get_text_stream("stdout"), since=day, full=full,
+        result = export(_services(), kind, fmt, output or sys.stdout, since=day, full=full,
                         actor_id=acting, team_id=team)
     except CareError as error:
         _fail(error)
