@@ -50,8 +50,9 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
         raise SystemExit("SLACK_BOT_TOKEN is not set.")
     client = client or build_client(settings)
     renderer = renderer or Renderer()
-    if workers > 0:  # `carebot serve`: compiled once, before the worker processes are forked (they share them)
+    if workers > 0:  # `carebot serve`: built once, before the worker processes are forked (they share them)
         renderer.warm()
+        warm_calendars(services)
     pool = ListenerPool(offload=_offload(settings, services, workers, renderer))
     # a thread waiting for the GIL (an ack's next step) gets it within 1 ms of asking, not 5: the after-ack work
     # of other requests (a page rendered) yields to it sooner
@@ -72,6 +73,19 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     if pool.offload is not None:
         pool.offload.start()
     return app
+
+
+def warm_calendars(services: Services) -> None:
+    """Every team's holiday table for this year and the next (bot/care/calendar.py `holiday_table`), so neither
+    the first sweep nor the first page of a worker fills it (~0.1 s a year)."""
+    from bot.care.calendar import warm_holidays
+    from storage import queries
+
+    with services.db.unit_of_work() as session:
+        calendars = [services.calendar_for(team) for team in queries.all_teams(session)]
+    for calendar in calendars:
+        if calendar.holiday_country:
+            warm_holidays(calendar.holiday_country, calendar.local_date(services.clock.now()))
 
 
 def _offload(settings: Settings, services: Services, workers: int, renderer: Renderer) -> Offload | None:

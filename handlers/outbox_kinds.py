@@ -2,7 +2,8 @@
 looked up, and which refusals are for good (the worker, handlers/outbox_jobs.py, does the rest).
 
 * posts (`morning_list`, `escalation`, `refusal_notice`, `confirmation`, `report_text`): chat.postMessage with
-  metadata naming the key; a lost answer is looked up in the channel's history by that key;
+  metadata naming the key; a lost answer is looked up in the channel's history by that key. An `escalation`
+  keeps only its notices and language: it is built and rendered when delivered (the complaints as they are then);
 * `ephemeral`: chat.postEphemeral (a confirmation in the channel the person acted from). Slack keeps no trace
   of an ephemeral message, so a lost answer cannot be looked up: it is counted as shown rather than risk
   showing it twice (the log and `carebot outbox` keep the doubt);
@@ -76,6 +77,23 @@ def find_posted(client: WebClient, message: outbox.Leased) -> tuple[str, str] | 
                 message.key:
             return channel, posted["ts"]
     return None
+
+
+def _escalation(services: Services, renderer: Renderer, client: WebClient,
+                message: outbox.Leased) -> tuple[str, str]:
+    """An escalation post, built and rendered now from the notices the sweep queued (bot/services/escalations.py
+    `post_spec`): it shows each complaint as it is when it goes out, however long Slack's pace held it."""
+    if "notices" not in message.payload:  # queued rendered, before an upgrade: posted as it was
+        return _post(services, renderer, client, message)
+    from bot.services.escalations import post_of_notices
+    from handlers.sla_jobs import render_post
+
+    post = post_of_notices(services, message.payload["notices"], message.channel, message.payload["locale"])
+    if post is None:
+        raise SlackRequestError(f"the notices of escalation post {message.key} are gone")
+    response = client.chat_postMessage(channel=message.channel, **render_post(renderer, post).as_kwargs(), metadata={
+        "event_type": outbox.METADATA_TYPE, "event_payload": {"key": message.key}})
+    return response["channel"], response["ts"]
 
 
 # --- ephemeral confirmations ----------------------------------------------------------------------------
@@ -152,6 +170,7 @@ KINDS: dict[str, Kind] = {
     "report_charts": Kind(_charts, find_uploaded, lambda m: m.channel, for_good=outbox.PERMANENT, tell_admins=True),
 }
 POST = Kind(_post, find_posted, lambda m: m.channel, for_good=outbox.PERMANENT, tell_admins=True)
+KINDS["escalation"] = Kind(_escalation, find_posted, lambda m: m.channel, for_good=outbox.PERMANENT, tell_admins=True)
 KINDS["confirmation"] = Kind(_post, find_posted, lambda m: m.channel, for_good=outbox.PERMANENT)  # a DM
 
 

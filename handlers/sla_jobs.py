@@ -1,4 +1,5 @@
-"""The SLA sweep job (every minute): the service finds and claims what is due, this renders and posts it."""
+"""The SLA sweep job (every minute): the service finds and claims what is due and queues its posts; the outbox
+renders and posts them at once (handlers/outbox_kinds.py `_escalation`)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,7 @@ def run_sla_sweep(services: Services, renderer: Renderer, client: WebClient,
                   now: dt.datetime | None = None) -> SweepRun:
     now = now or services.clock.now()
 
-    run = run_sweep(services, lambda post: render_post(renderer, post).as_kwargs(), now,
-                    is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now),
+    run = run_sweep(services, now, is_dnd=lambda user_id: in_do_not_disturb(client, user_id, now),
                     profile_of=lambda user_id: slack_profile(client, user_id))
     if run.queued:  # deliver at once; the outbox worker retries what fails now
         delivered = deliver_outbox(services, renderer, client)

@@ -76,13 +76,13 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
 
 def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[tuple[Complaint, ComplaintSla]]:
     """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came,
-    each with its customer and its SLA row, in one query.
+    each with its SLA row, in one query (not their customers: the outbox reads those, and decrypts their names,
+    when it renders the posts).
 
     attention_at is NULL while a complaint waits on the customer, once it is resolved, and while nothing can
     fall due until someone acts (bot.care.escalation.next_look)."""
     return session.execute(
         select(Complaint, ComplaintSla).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
-        .options(joinedload(Complaint.customer))
         .where(ComplaintSla.attention_at <= now, Complaint.status == "open")
         .order_by(ComplaintSla.attention_at, Complaint.id)
     ).all()
@@ -282,6 +282,12 @@ def was_announced(session: Session, complaint_id: int) -> bool:
     """The complaint's opening was announced (a low-rated call): its 'opened' notice exists."""
     return session.scalar(select(EscalationNotice.id).where(EscalationNotice.complaint_id == complaint_id,
                                                             EscalationNotice.clock == "opened").limit(1)) is not None
+
+
+def notices_by_ids(session: Session, notice_ids: Sequence[int]) -> list[EscalationNotice]:
+    """The notices with these ids, in the order given (the ones that no longer exist left out)."""
+    found = {n.id: n for n in session.scalars(select(EscalationNotice).where(EscalationNotice.id.in_(notice_ids)))}
+    return [found[i] for i in notice_ids if i in found]
 
 
 def notices_in_post(session: Session, channel: str, ts: str) -> Sequence[EscalationNotice]:

@@ -319,3 +319,21 @@ def test_a_failed_announcement_of_a_low_rating_is_retried(desk, renderer, client
     sweep_at(desk, renderer, client, at(10, 3))
     [page] = slack.messages("C0SUPER")
     assert "Never again" in str(page["blocks"])
+
+
+def test_a_post_shows_the_complaint_as_it_is_when_it_goes_out(desk, renderer, client, slack):
+    """The sweep queues its posts; the outbox builds and renders each one as it sends it. Acknowledged between
+    the two (Slack's pace held the post), the post goes out saying who acknowledged it, in the team's language."""
+    from handlers.outbox_jobs import deliver_outbox
+
+    complaint = open_one(desk)  # Tue 10:00: first response due 11:00
+    sweep_at(desk, renderer, client, at(10, 48))  # the owner's warning, sent
+    desk.clock.set(at(11, 1))
+    queued = escalations.run_sweep(desk)  # the supervisors' breach: claimed and queued, not sent yet
+    assert [channel for channel, _, _ in queued.queued] == ["C0SUPER"] and slack.messages("C0SUPER") == []
+    desk.clock.set(at(11, 3))
+    escalations.acknowledge(desk, SUPER, complaint, group_members=lambda g: [])
+    deliver_outbox(desk, renderer, client)
+    [post] = slack.messages("C0SUPER")
+    assert f"#{complaint}" in str(post["blocks"])
+    assert "Acknowledged by <@U0SUPER>" in str(post["blocks"])

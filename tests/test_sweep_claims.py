@@ -102,7 +102,7 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
     complaint = open_complaint(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
                                ComplaintForm(customer_id=customer, description="broken")).id
     team.clock.set(DEFAULT_NOW)
-    run_sweep(team, lambda post: {"channel": post.channel, "text": "x"}, DEFAULT_NOW)  # what is due now
+    run_sweep(team, DEFAULT_NOW)  # what is due now
     with team.db.unit_of_work() as session:
         before = (sla_queries.sla_of(session, complaint).attention_at, sla_queries.notice_count(session))
     checkouts: list[int] = []
@@ -112,8 +112,7 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
 
     event.listen(team.db.engine, "checkout", count)
     try:
-        sent = _statements(team.db, lambda session: run_sweep(team, lambda post: {},
-                                                                 DEFAULT_NOW + dt.timedelta(minutes=1)))
+        sent = _statements(team.db, lambda session: run_sweep(team, DEFAULT_NOW + dt.timedelta(minutes=1)))
     finally:
         event.remove(team.db.engine, "checkout", count)
     assert before[0] > DEFAULT_NOW + dt.timedelta(minutes=1), "the breached complaint is not looked at every minute"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -41,6 +41,21 @@ def is_past_clock_time(local_now: dt.datetime, clock_time: str) -> bool:
     return local_now.time() >= dt.time(hour, minute)
 
 
+@lru_cache(maxsize=16)
+def holiday_table(country: str) -> holidays.HolidayBase:
+    """The `holidays` library's table of `country`, one for the process (every team's calendar shares it): the
+    library fills a year in ~0.1 s the first time a day of it is asked. `carebot serve` fills this year's and
+    next year's before it forks its worker processes (`warm_holidays`)."""
+    return holidays.country_holidays(country)
+
+
+def warm_holidays(country: str, today: dt.date) -> None:
+    """Fill `country`'s table for today's year and the next (see `holiday_table`)."""
+    table = holiday_table(country)
+    for year in (today.year, today.year + 1):
+        _ = dt.date(year, 1, 1) in table
+
+
 @dataclass(frozen=True)
 class WorkCalendar:
     timezone: str = "Asia/Shanghai"
@@ -58,7 +73,7 @@ class WorkCalendar:
     def _holidays(self) -> holidays.HolidayBase | None:
         if not self.holiday_country:
             return None
-        return holidays.country_holidays(self.holiday_country)
+        return holiday_table(self.holiday_country)
 
     def holiday_name(self, day: dt.date) -> str | None:
         if self._holidays is None:

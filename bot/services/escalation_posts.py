@@ -25,13 +25,21 @@ class Acted:
 
 
 @dataclass(frozen=True)
+class ComplaintRef:
+    """Which complaint a notice is about, as the sweep queues it: the outbox builds its row (ComplaintRow) when
+    it renders the post."""
+
+    id: int
+
+
+@dataclass(frozen=True)
 class NoticeItem:
     notice_id: int
     clock: str  # first_response | resolution | opened (a low-rated call, announced at once)
     level: str  # owner | supervisors | manager
     kind: str  # warning | breach | retrigger | alert
     round: int
-    complaint: ComplaintRow
+    complaint: ComplaintRow | ComplaintRef  # a row to render; the sweep's queued posts carry only the reference
     acted: Acted | None = None
 
 

@@ -47,34 +47,40 @@ def _snooze_minutes(rules) -> int:
 # --- the sweep (bot/services/sla_sweep.py) and its delivery -----------------------------------------
 
 
-def deliver(svc: Services, posts: list[ChannelPost], render: Callable[[ChannelPost], dict]) -> SweepRun:
-    """Put each claimed group in the outbox (`render` gives the chat.postMessage arguments), and mark its
-    notices as queued in the same unit of work so no stale-claim cleanup gives them back; the outbox
-    delivers it, then records the notices' ts and the audit (bot/services/outbox_effects.py). Every post is
-    rendered first, then all are queued in one short unit of work."""
+def deliver(svc: Services, posts: list[ChannelPost]) -> SweepRun:
+    """Put each claimed group in the outbox and mark its notices as queued in the same unit of work, so no
+    stale-claim cleanup gives them back; the outbox builds and renders each post when it delivers it
+    (`post_of_notices`: the complaints as they are then, in the person's or the team's language), then records
+    the notices' ts and the audit (bot/services/outbox_effects.py). All in one short unit of work: one statement
+    for the notices, one for the messages."""
     run = SweepRun()
-    rendered = [(post, render(post)) for post in posts]
-    if not rendered:
+    if not posts:
         return run
-    queued = [outbox.Queued(_post_key(post), post.team_id, "escalation", post.channel, payload, notices_effect(
-        post.notice_ids, post.now, [{"complaint": item.complaint.id, "level": item.level, "clock": item.clock,
-                                     "kind": item.kind, "round": item.round} for item in post.items]))
-        for post, payload in rendered]
-    with svc.db.unit_of_work() as session:  # one statement for the claims' channels, one for the messages
+    queued = [outbox.Queued(_post_key(post), post.team_id, "escalation", post.channel, post_spec(post),
+                            notices_effect(post.notice_ids, post.now, [
+                                {"complaint": item.complaint.id, "level": item.level, "clock": item.clock,
+                                 "kind": item.kind, "round": item.round} for item in post.items]))
+              for post in posts]
+    with svc.db.unit_of_work() as session:
         sla_queries.mark_notices_queued(session, {nid: post.channel for post in posts for nid in post.notice_ids})
         ids = outbox.enqueue_many(session, queued)
     run.queued.extend((post.channel, ids.get(_post_key(post)), len(post.items)) for post in posts)
     return run
 
 
+def post_spec(post: ChannelPost) -> dict:
+    """What the outbox keeps of a post to build it when it delivers it: its notices, in order, and its language."""
+    return {"notices": post.notice_ids, "locale": post.locale}
+
+
 def _post_key(post: ChannelPost) -> str:
     return "escalation:" + ",".join(str(i) for i in sorted(post.notice_ids))
 
 
-def run_sweep(svc: Services, render: Callable[[ChannelPost], dict], now: dt.datetime | None = None,
+def run_sweep(svc: Services, now: dt.datetime | None = None,
               *, is_dnd: Callable[[str], bool] = lambda user_id: False,
               profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> SweepRun:
-    return deliver(svc, sweep(svc, now, is_dnd=is_dnd, profile_of=profile_of), render)
+    return deliver(svc, sweep(svc, now, is_dnd=is_dnd, profile_of=profile_of))
 
 
 # --- one escalation post, as it is now ---------------------------------------------------------------
@@ -82,36 +88,47 @@ def run_sweep(svc: Services, render: Callable[[ChannelPost], dict], now: dt.date
 
 def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None:
     """The escalation post at (channel, ts) with each complaint's current state, to update it in place."""
-    now = svc.clock.now()
     with svc.db.unit_of_work() as session:
-        notices = sla_queries.notices_in_post(session, channel, ts)
-        if not notices:
-            return None
-        post: ChannelPost | None = None
-        for notice in notices:
-            complaint = session.get(Complaint, notice.complaint_id)
-            assert complaint is not None
-            team = queries.ensure_team(session, complaint.team_id)
-            complaint = sla_queries.complaint_of_team(session, team.id, complaint.id)  # with its customer
-            assert complaint is not None
-            if post is None:
-                manager = sla_queries.team_escalation(session, team.id)
+        return _post_of(svc, session, sla_queries.notices_in_post(session, channel, ts), channel, svc.clock.now())
+
+
+def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: str) -> ChannelPost | None:
+    """The post the sweep queued (`post_spec`), built as the outbox delivers it: each complaint's state now, in
+    `locale`; None when none of its notices is left (their complaints erased)."""
+    with svc.db.unit_of_work() as session:
+        notices = sla_queries.notices_by_ids(session, notice_ids)
+        return _post_of(svc, session, notices, channel, svc.clock.now(), locale=locale)
+
+
+def _post_of(svc: Services, session, notices, channel: str, now: dt.datetime,
+             locale: str | None = None) -> ChannelPost | None:
+    post: ChannelPost | None = None
+    for notice in notices:
+        complaint = session.get(Complaint, notice.complaint_id)
+        assert complaint is not None
+        team = queries.ensure_team(session, complaint.team_id)
+        complaint = sla_queries.complaint_of_team(session, team.id, complaint.id)  # with its customer
+        assert complaint is not None
+        if post is None:
+            manager = sla_queries.team_escalation(session, team.id)
+            if locale is None:
                 locale = team.locale
                 if channel.startswith("D"):  # a DM: the person it went to reads it in their language
-                    person = manager.manager_user_id if notice.level == "manager" and manager else complaint.owner_id
+                    person = manager.manager_user_id if notice.level == "manager" and manager \
+                        else complaint.owner_id
                     staff = queries.staff_by_user(session, person) if person else None
                     locale = pick_locale(staff.locale if staff else None, team.locale)
-                post = ChannelPost(team.id, channel, locale, team.timezone, notice.posted_at or now,
-                                   group_id=team.supervisor_group,
-                                   manager_id=manager.manager_user_id if manager else None,
-                                   snooze_minutes=_snooze_minutes(svc.sla_rules_for(team)))
-            last = sla_queries.last_action(session, complaint.id, ACTIONS)
-            acted = Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) \
-                if last is not None and last.at >= notice.claimed_at else None
-            row = complaint_row(session, complaint, sla_queries.sla_of(session, complaint.id),
-                                svc.sla_rules_for(team), now)
-            post.items.append(NoticeItem(notice.id, notice.clock, notice.level, notice.kind, notice.round, row, acted))
-        return post
+            post = ChannelPost(team.id, channel, locale, team.timezone, notice.posted_at or now,
+                               group_id=team.supervisor_group,
+                               manager_id=manager.manager_user_id if manager else None,
+                               snooze_minutes=_snooze_minutes(svc.sla_rules_for(team)))
+        last = sla_queries.last_action(session, complaint.id, ACTIONS)
+        acted = Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) \
+            if last is not None and last.at >= notice.claimed_at else None
+        row = complaint_row(session, complaint, sla_queries.sla_of(session, complaint.id),
+                            svc.sla_rules_for(team), now)
+        post.items.append(NoticeItem(notice.id, notice.clock, notice.level, notice.kind, notice.round, row, acted))
+    return post
 
 
 # --- what supervisors do on the post -------------------------------------------------------------------

@@ -36,9 +36,9 @@ from bot.care.escalation import ComplaintSla as Facts
 from bot.care.escalation import Notification, due_notifications, group_by_channel, next_look
 from bot.care.sla_rules import CLOCKS, SlaRules
 from bot.services.core import Services
-from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, NoticeItem
+from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, ComplaintRef, NoticeItem
 from bot.services.people import SlackProfile, locales_of
-from bot.services.sla_clocks import complaint_row, snapshot_of
+from bot.services.sla_clocks import snapshot_of
 from storage import queries, sla_queries
 from storage.models import Complaint, Team
 from storage.sla_models import ComplaintSla
@@ -132,11 +132,10 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
         items: dict[str, tuple[_TeamAtNow, NoticeItem]] = {}
         notified: list[Notification] = []
         for one in looked:
-            row = None
+            row = ComplaintRef(one.complaint.id)  # the outbox builds the row as it renders the post
             for notification, channel in one.due:
                 if notification.step_key not in claimed:
                     continue  # another sweep (a restart, a replica) has it
-                row = row or complaint_row(session, one.complaint, one.sla, one.at_now.rules, now, one.pauses)
                 channel_of[notification.step_key] = channel
                 items[notification.step_key] = (one.at_now, NoticeItem(
                     claimed[notification.step_key], notification.clock, notification.level, notification.kind,
