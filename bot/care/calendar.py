@@ -135,6 +135,19 @@ class WorkCalendar:
         return [(self.at(day, w.start), self.at(next_day if w.crosses_midnight else day, w.end))
                 for w in self.windows]
 
+    @cached_property
+    def _known_utc(self) -> dict[dt.date, tuple[tuple[dt.datetime, dt.datetime], ...]]:
+        return {}
+
+    def working_intervals_utc(self, day: dt.date) -> tuple[tuple[dt.datetime, dt.datetime], ...]:
+        """`working_intervals` of `day` in UTC, remembered per day (the SLA clocks of every complaint a sweep
+        looks at walk the same few days)."""
+        known = self._known_utc.get(day)
+        if known is None:
+            known = self._known_utc[day] = tuple((begin.astimezone(dt.UTC), end.astimezone(dt.UTC))
+                                                 for begin, end in self.working_intervals(day))
+        return known
+
     def is_working_time(self, moment: dt.datetime) -> bool:
         """Inside a working window (of its own day, or of yesterday's night shift)."""
         day = self.local_date(moment)

@@ -36,12 +36,11 @@ def _working_stretches(start: dt.datetime, calendar: WorkCalendar) -> Iterator[S
     day = calendar.local_date(start) - dt.timedelta(days=1)  # yesterday's night shift may still run
     idle_days = 0
     while True:
-        intervals = calendar.working_intervals(day)
+        intervals = calendar.working_intervals_utc(day)
         idle_days = 0 if intervals else idle_days + 1
         if idle_days > _MAX_DAYS_WITHOUT_WORK:
             raise ValueError("the calendar has no working time within a year")
         for begin, end in intervals:
-            begin, end = begin.astimezone(UTC), end.astimezone(UTC)
             if end > start:
                 yield max(begin, start), end
         day += dt.timedelta(days=1)
