@@ -52,7 +52,10 @@ def table(report: dict) -> str:
         if "morning_list" in found:
             said.append(f"{found['morning_list']['detail']['due_rows']:,} due rows")
         if "sla_sweep_first" in found:
-            said.append(f"first sweep posted {found['sla_sweep_first']['detail']['notices']} notices")
+            d = found["sla_sweep_first"]["detail"]
+            rendering = d.get("rendered_at_delivery_s", 0) * 1000
+            said.append(f"first sweep claimed {d['notices']} notices and queued {d.get('posts', '?')} posts, which "
+                        f"the outbox builds and renders as it sends them ({rendering:.0f} ms for all, after it)")
         for key in ("due_ack_c1", "due_ack_c8", "log_call_c1", "log_call_c8"):
             if key in found and "cpu_ms_each" in found[key]["detail"]["ours"]:
                 d = found[key]["detail"]

@@ -24,6 +24,37 @@ def complaint_of_team(session: Session, team_id: str, complaint_id: int) -> Comp
     ).one_or_none()
 
 
+def complaints_of_team(session: Session, team_id: str, complaint_ids: Sequence[int]) -> dict[int, Complaint]:
+    """`complaint_of_team` for many complaints (with their customers), in one query per 500."""
+    found: dict[int, Complaint] = {}
+    for chunk in _chunks(list(complaint_ids)):
+        found.update((c.id, c) for c in session.scalars(
+            select(Complaint).options(joinedload(Complaint.customer))
+            .where(Complaint.id.in_(chunk), Complaint.team_id == team_id)))
+    return found
+
+
+def slas_of(session: Session, complaint_ids: Sequence[int]) -> dict[int, ComplaintSla]:
+    """`sla_of` for many complaints, in one query per 500."""
+    found: dict[int, ComplaintSla] = {}
+    for chunk in _chunks(list(complaint_ids)):
+        found.update((s.complaint_id, s) for s in session.scalars(
+            select(ComplaintSla).where(ComplaintSla.complaint_id.in_(chunk))))
+    return found
+
+
+def last_actions(session: Session, complaint_ids: Sequence[int], actions: Sequence[str]
+                 ) -> dict[int, EscalationAudit]:
+    """`last_action` of many complaints, in one query per 500 (a complaint's few audit rows are all read)."""
+    found: dict[int, EscalationAudit] = {}
+    for chunk in _chunks(list(complaint_ids)):
+        for audit in session.scalars(select(EscalationAudit).where(
+                EscalationAudit.complaint_id.in_(chunk), EscalationAudit.action.in_(actions))
+                .order_by(EscalationAudit.at.desc(), EscalationAudit.id.desc())):
+            found.setdefault(audit.complaint_id, audit)
+    return found
+
+
 def sla_of(session: Session, complaint_id: int) -> ComplaintSla | None:
     return session.get(ComplaintSla, complaint_id)
 

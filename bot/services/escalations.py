@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Collection
+from typing import Any
 
 from bot.care.escalation import snooze_until
 from bot.services import outbox
@@ -102,32 +103,37 @@ def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: 
 
 def _post_of(svc: Services, session, notices, channel: str, now: dt.datetime,
              locale: str | None = None) -> ChannelPost | None:
-    post: ChannelPost | None = None
+    """The post of these notices (in order; one team's) as it is now: its complaints, their customers, clocks,
+    pauses and last actions read in one query each, each complaint's row built once however many of its clocks
+    the post names."""
+    if not notices:
+        return None
+    first = session.get(Complaint, notices[0].complaint_id)
+    assert first is not None
+    team = queries.ensure_team(session, first.team_id)
+    rules, manager = svc.sla_rules_for(team), sla_queries.team_escalation(session, team.id)
+    ids = list(dict.fromkeys(notice.complaint_id for notice in notices))
+    complaints, slas = sla_queries.complaints_of_team(session, team.id, ids), sla_queries.slas_of(session, ids)
+    pauses, lasts = sla_queries.pauses_of_complaints(session, ids), sla_queries.last_actions(session, ids, ACTIONS)
+    if locale is None:
+        locale = team.locale
+        if channel.startswith("D"):  # a DM: the person it went to reads it in their language
+            person = manager.manager_user_id if notices[0].level == "manager" and manager else first.owner_id
+            staff = queries.staff_by_user(session, person) if person else None
+            locale = pick_locale(staff.locale if staff else None, team.locale)
+    post = ChannelPost(team.id, channel, locale, team.timezone, notices[0].posted_at or now,
+                       group_id=team.supervisor_group, manager_id=manager.manager_user_id if manager else None,
+                       snooze_minutes=_snooze_minutes(rules))
+    rows: dict[int, Any] = {}
     for notice in notices:
-        complaint = session.get(Complaint, notice.complaint_id)
-        assert complaint is not None
-        team = queries.ensure_team(session, complaint.team_id)
-        complaint = sla_queries.complaint_of_team(session, team.id, complaint.id)  # with its customer
-        assert complaint is not None
-        if post is None:
-            manager = sla_queries.team_escalation(session, team.id)
-            if locale is None:
-                locale = team.locale
-                if channel.startswith("D"):  # a DM: the person it went to reads it in their language
-                    person = manager.manager_user_id if notice.level == "manager" and manager \
-                        else complaint.owner_id
-                    staff = queries.staff_by_user(session, person) if person else None
-                    locale = pick_locale(staff.locale if staff else None, team.locale)
-            post = ChannelPost(team.id, channel, locale, team.timezone, notice.posted_at or now,
-                               group_id=team.supervisor_group,
-                               manager_id=manager.manager_user_id if manager else None,
-                               snooze_minutes=_snooze_minutes(svc.sla_rules_for(team)))
-        last = sla_queries.last_action(session, complaint.id, ACTIONS)
+        cid = notice.complaint_id
+        if cid not in rows:
+            rows[cid] = complaint_row(session, complaints[cid], slas.get(cid), rules, now, tuple(pauses[cid]))
+        last = lasts.get(cid)
         acted = Acted(last.action, last.actor_id, last.at, dict(last.detail or {})) \
             if last is not None and last.at >= notice.claimed_at else None
-        row = complaint_row(session, complaint, sla_queries.sla_of(session, complaint.id),
-                            svc.sla_rules_for(team), now)
-        post.items.append(NoticeItem(notice.id, notice.clock, notice.level, notice.kind, notice.round, row, acted))
+        post.items.append(NoticeItem(notice.id, notice.clock, notice.level, notice.kind, notice.round, rows[cid],
+                                     acted))
     return post
 
 
