@@ -151,29 +151,24 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
         def run(ack, body, context, respond, client, payload, action, command, view, event, job=None):
             token = REQUEST_ID.set(context.get("request_id"))  # listeners run on the pool
             try:
-                if job is not None:
-                    return job()
-                result = fn(ack=ack, body=body, context=context, respond=respond, client=client, payload=payload,
-                            action=action, command=command, view=view, event=event)
-                if isinstance(result, Later):  # acked empty now, the rest queued for an after-ack slot
-                    if ack.response is None:
-                        ack.quietly()
-                    if result.offload is not None and pool.offload is not None:  # in a worker process
-                        kind, args = result.offload
-                        pool.offload.submit(kind, args, on_lost=lambda error: report(
-                            deps.renderer, error, body, context, respond, client))
-                    else:
-                        pool.after(lambda: run(ack, body, context, respond, client, payload, action, command,
-                                               view, event, job=result.job))
-                    ack = None  # the queued job ends this delivery, not this thread
-                return result
-            except AlreadyDone as done:  # a repeat of a delivery that had its effect: answered, nothing more
-                log.info("repeat of %s: no second effect", done.key)
-                if ack is not None and ack.response is None:
-                    ack()
-            except Exception as error:  # noqa: BLE001 - this is the place errors are reported
-                report(deps.renderer, error, body, context, respond, client)
-                if ack is not None and ack.response is None:
+                with reported(deps, body, context, respond, client):  # a repeat is logged, an error reported
+                    if job is not None:
+                        return job()
+                    result = fn(ack=ack, body=body, context=context, respond=respond, client=client,
+                                payload=payload, action=action, command=command, view=view, event=event)
+                    if isinstance(result, Later):  # acked empty now, the rest queued for an after-ack slot
+                        if ack.response is None:
+                            ack.quietly()
+                        if result.offload is not None and pool.offload is not None:  # in a worker process
+                            kind, args = result.offload
+                            pool.offload.submit(kind, args, on_lost=lambda error: report(
+                                deps.renderer, error, body, context, respond, client))
+                        else:
+                            pool.after(lambda: run(ack, body, context, respond, client, payload, action, command,
+                                                   view, event, job=result.job))
+                        ack = None  # the queued job ends this delivery, not this thread
+                    return result
+                if ack is not None and ack.response is None:  # it raised before its ack (reported above):
                     ack()  # never leave Slack waiting for the 3-second timeout
             finally:
                 REQUEST_ID.reset(token)
