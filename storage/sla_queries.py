@@ -267,11 +267,12 @@ def release_notices(session: Session, notice_ids: Sequence[int]) -> None:
 
 def mark_notices_queued(session: Session, channels: dict[int, str]) -> None:
     """The notices are in the outbox (bot/services/outbox.py): each one's post is on its way to its channel
-    ({notice id: channel}; one executemany for every post of a sweep)."""
-    if channels:
-        table = EscalationNotice.__table__
-        session.execute(update(table).where(table.c.id == bindparam("notice_id")).values(channel=bindparam("to")),
-                        [{"notice_id": nid, "to": channel} for nid, channel in channels.items()])
+    ({notice id: channel}): one UPDATE … SET channel = CASE id … per 500 notices (an executemany was one
+    statement a notice on PostgreSQL)."""
+    ids = sorted(channels)
+    for chunk in _chunks(ids):
+        session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(chunk))
+                        .values(channel=case({nid: channels[nid] for nid in chunk}, value=EscalationNotice.id)))
 
 
 def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:
