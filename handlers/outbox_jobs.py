@@ -18,7 +18,7 @@ from bot import metrics
 from bot.services import outbox
 from bot.services.core import Services
 from bot.services.outbox_effects import record
-from handlers.outbox_kinds import CHANNEL_ID, Wait, find_posted, kind_of
+from handlers.outbox_kinds import CHANNEL_ID, Gone, Wait, find_posted, kind_of
 from messages.render import Mrkdwn, Renderer, catalog
 from storage import queries
 
@@ -127,6 +127,12 @@ def _deliver_one(services: Services, renderer: Renderer, client: WebClient, poli
         _end_pace(services, pace, policy, wall)
         outbox.uncount_attempt(services, message)
         outbox.defer(services, message, wall() + dt.timedelta(seconds=wait.seconds), str(wait))
+        return True
+    except Gone as gone:
+        _end_pace(services, pace, policy, wall)
+        outbox.mark_failed(services, message, str(gone), refused=False)
+        run.failed.append((message.id, str(gone)))
+        log.warning("outbox %s (%s to %s) ended: %s", message.id, message.kind, message.channel, gone)
         return True
     except SlackApiError as exc:
         _end_pace(services, pace, policy, wall)

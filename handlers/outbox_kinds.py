@@ -37,6 +37,12 @@ UPDATE_GONE = frozenset({"message_not_found", "cant_update_message", "edit_windo
 ESCALATION_KINDS = ("escalation",)
 
 
+class Gone(Exception):
+    """Nothing to send any more, and nothing will change that: the escalation post an update is for is not known
+    (a click on a post that is not ours), the notices a queued post names were erased. Ended at once as failed,
+    with the reason, never retried."""
+
+
 class Wait(Exception):
     """Not yet: the message waits (not a failed attempt) — `seconds` from now."""
 
@@ -90,7 +96,7 @@ def _escalation(services: Services, renderer: Renderer, client: WebClient,
 
     post = post_of_notices(services, message.payload["notices"], message.channel, message.payload["locale"])
     if post is None:
-        raise SlackRequestError(f"the notices of escalation post {message.key} are gone")
+        raise Gone(f"the notices of escalation post {message.key} are gone (their complaints erased)")
     response = client.chat_postMessage(channel=message.channel, **render_post(renderer, post).as_kwargs(), metadata={
         "event_type": outbox.METADATA_TYPE, "event_payload": {"key": message.key}})
     return response["channel"], response["ts"]
@@ -120,7 +126,7 @@ def _update(services: Services, renderer: Renderer, client: WebClient, message: 
     if post is None:
         if outbox.open_of_team(services, message.team_id, ESCALATION_KINDS, message.created_at):
             raise Wait("waits for the team's escalation posts still being delivered (the post it updates)", 1.0)
-        raise SlackRequestError(f"no escalation post known at {message.channel} {ts}")
+        raise Gone(f"no escalation post known at {message.channel} {ts}")
     client.chat_update(channel=message.channel, ts=ts, **render_post(renderer, post).as_kwargs())
     return message.channel, ts
 

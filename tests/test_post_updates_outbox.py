@@ -132,3 +132,17 @@ def test_the_new_owner_is_told_through_the_outbox_when_the_dm_fails_at_first(bot
     drain(desk, quick_client(bot.slack))
     [dm] = bot.slack.messages("U0ADMIN")
     assert "gave you Complaint #" in dm["text"]
+
+
+def test_an_update_of_a_post_that_is_not_ours_ends_at_once_not_after_eight_tries(bot, desk):
+    """A click on a message the bot never posted (or whose notices are gone) queues an update with nothing to
+    update: it ends as failed on its first delivery, saying why, instead of being retried for ~20 minutes."""
+    from bot.services.escalations import queue_post_update
+
+    with bot.services.db.unit_of_work() as session:
+        queue_post_update(session, "default", ("C0SUPER", "1700000000.000100"), "click:forged")
+    deliver_outbox(bot.services, _renderer(), quick_client(bot.slack), FAST, budget_seconds=3)
+    [update] = [row for row in outbox.undelivered(bot.services) if row.kind == "post_update"]
+    assert (update.status, update.attempts) == ("failed", 1)
+    assert "no escalation post known at C0SUPER 1700000000.000100" in update.last_error
+    assert bot.slack.calls_to("chat.update") == []
