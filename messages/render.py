@@ -269,6 +269,16 @@ def _reason(ctx: Any, rule: str, params: dict[str, Any]) -> Mrkdwn:
     if f"{key}.{params.get('reason')}" in catalog(locale):  # one rule, several reasons (churn risk)
         key = f"{key}.{params['reason']}"
     params.setdefault("after", _delay(locale, params))
+    if rule == "holiday.greeting" and params.get("holiday") and params.get("anchor"):  # named in their language
+        from bot.care.triggers import holiday_name_in
+
+        try:
+            day = dt.date.fromisoformat(str(params["anchor"]))
+        except ValueError:
+            day = None
+        if day is not None:  # planned before the country was kept: the default calendar's
+            params["holiday"] = holiday_name_in(str(params["holiday"]), str(params.get("country") or "CN"), day,
+                                                locale)
     if f"cadence.{params.get('cadence')}" in catalog(locale):  # the periodic preset's row, e.g. high_value
         params["cadence"] = catalog(locale)[f"cadence.{params['cadence']}"]
     if "fields" in params:  # a record's missing key fields, each named in the person's language

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -68,3 +69,16 @@ def test_the_log_call_modal_of_a_planned_callback_says_why(bot, team, tmp_path):
         [callback_id] = [c.id for c in session.query(Callback).all()]
     view = json.dumps(open_modal_from_button(bot, callback_id), ensure_ascii=False)
     assert "欢迎回访 — 2026-11-23 首次购买后欢迎" in view
+
+
+def test_a_holiday_greeting_names_the_holiday_in_the_reader_s_language():
+    """The team configures holidays by their Chinese names (春节); an English reader sees the holiday's English
+    name (the holidays library's translation for that day), a Chinese reader the name as configured."""
+    env = Renderer().env
+    template = env.from_string("{{ reason(rule, params) }}")
+    [greeting, *_] = [p for p in PLANNED if p.rule == "holiday.greeting"]
+    params = dict(greeting.params)
+    english = template.render(locale="en", rule=greeting.rule, params=params)
+    chinese = template.render(locale="zh-CN", rule=greeting.rule, params=params)
+    assert params["holiday"] in chinese
+    assert params["holiday"] not in english and not re.search(r"[\u4e00-\u9fff]", english), english

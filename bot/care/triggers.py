@@ -150,6 +150,26 @@ def _named_holidays(country: str, year: int) -> tuple[tuple[dt.date, str], ...]:
     return tuple(sorted(table.items()))
 
 
+@lru_cache(maxsize=64)
+def _holidays_in(country: str, year: int, language: str) -> dict[dt.date, str]:
+    return dict(holidays.country_holidays(country, years=year, language=language).items())
+
+
+def holiday_name_in(name: str, country: str, day: dt.date, locale: str) -> str:
+    """The holiday a greeting was planned for, named in `locale` (the `holidays` library's translation of the
+    holiday on `day`: 春节 -> "Chinese New Year (Spring Festival)" in English); `name` as the team configured it
+    when the library has no such language, or `day` is not that holiday of `country`."""
+    language = {"en": "en_US", "zh-CN": "zh_CN"}.get(locale)
+    try:
+        supported = holidays.country_holidays(country).supported_languages
+    except NotImplementedError:  # not a country the library knows
+        return name
+    own = _holidays_in(country, day.year, holidays.country_holidays(country).default_language).get(day, "")
+    if language not in supported or name not in own:
+        return name
+    return _holidays_in(country, day.year, language).get(day, name)
+
+
 def holiday(segments: Segments, rules: CareRules, calendar: WorkCalendar, now: dt.datetime) -> Iterator[Occurrence]:
     step = rules.triggers.holiday
     if calendar.holiday_country is None or (step.tiers and segments.tier not in step.tiers):
@@ -160,7 +180,7 @@ def holiday(segments: Segments, rules: CareRules, calendar: WorkCalendar, now: d
             first = next((day for day, full in table if name in full), None)
             if first is not None:
                 yield _greeting("holiday.greeting", step, first, first.isoformat(), rules, calendar,
-                                extra=(("holiday", name),))
+                                extra=(("holiday", name), ("country", calendar.holiday_country)))
 
 
 def silent(
