@@ -191,8 +191,9 @@ def _record(svc: Services, team_id: str, kind: str, count: int, full: bool, acto
     Returns whether the audit trail has it."""
     from bot.services.privacy import cli_actor, record_audit
 
-    audit_log.warning("export team=%s kind=%s rows=%d full=%s by=%s since=%s", team_id, kind, count, full,
-                      actor_id or "cli", since)
+    # an unmasked export is a warning in any log; a masked one is information (the command says what it wrote)
+    audit_log.log(logging.WARNING if full else logging.INFO, "export team=%s kind=%s rows=%d full=%s by=%s since=%s",
+                  team_id, kind, count, full, actor_id or "cli", since)
     with svc.db.unit_of_work() as session:
         record_audit(session, actor_id or cli_actor(), "exported", None,
                      {"kind": kind, "rows": count, "full": full, "since": since.isoformat() if since else None},
