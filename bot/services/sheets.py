@@ -140,8 +140,9 @@ class Sheet:
         guess = _guess_encoding(sample)
         if _decodes(sample, "gb18030") and (guess in _GB_FAMILY or _looks_like_our_header(sample)):
             return "gb18030"
-        raise bad_file(self.path, f"the text is in {_encoding_name(guess)}, which Carebot does not read: "
-                                  "save it as UTF-8 (or GB18030 / GBK, as Excel in China does)")
+        said = f"the text is in {_encoding_name(guess)}, which Carebot does not read" if guess is not None \
+            else "the text is in no encoding Carebot recognises (or the file is not text)"
+        raise bad_file(self.path, f"{said}: save it as UTF-8 (or GB18030 / GBK, as Excel in China does)")
 
     # --- XLSX ----------------------------------------------------------------------------------
 
@@ -257,13 +258,11 @@ def _guess_encoding(sample: bytes) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _encoding_name(guess: str | None) -> str:
+def _encoding_name(guess: str) -> str:
     names = {"big5": "Big5 (traditional Chinese)", "cp950": "Big5 (traditional Chinese)",
              "cp932": "Shift_JIS (Japanese)", "shift_jis": "Shift_JIS (Japanese)", "euc_jp": "EUC-JP (Japanese)",
              "euc_kr": "EUC-KR (Korean)", "cp949": "EUC-KR (Korean)", "latin_1": "Latin-1",
              "cp1252": "Windows-1252 (Western)", "cp1250": "Windows-1250 (Central European)"}
-    if guess is None:
-        return "an encoding that is not text Carebot can recognise"
     return names.get(guess, guess.replace("_", "-").upper())
 
 
