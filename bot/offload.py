@@ -247,7 +247,8 @@ class Offload:
 
     def shutdown(self, wait: bool = True, timeout: float = CALL_TIMEOUT) -> None:
         """No new jobs; the ones waiting are sent and finished (with `wait`, up to `timeout` seconds), then each
-        worker ends."""
+        worker ends; one still running `timeout` seconds after the stop began (stuck on a job) is killed, so
+        the serving process never waits for it longer (SIGTERM would not do: workers ignore it)."""
         with self._lock:
             if self._closed:
                 return
@@ -267,9 +268,14 @@ class Offload:
         self._wakeup.send_bytes(b"")
         if wait:
             for worker in pool:
-                worker.process.join(timeout)
-            if self._reader is not None:
-                self._reader.join(10)
+                worker.process.join(max(1.0, deadline - time.monotonic()))
+        for worker in pool:
+            if worker.process.is_alive():
+                log.error("worker process %s did not end with the stop; killed", worker.process.pid)
+                worker.process.kill()
+                worker.process.join(5)
+        if wait and self._reader is not None:
+            self._reader.join(10)
 
 
 def _log_setup() -> tuple[int, str]:
@@ -326,6 +332,7 @@ def _worker_main(conn, settings, keyring, level: int, fmt: str, inherited: list 
 def _worker_init(settings, keyring, level: int, fmt: str, renderer: Any = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the serving process stops us, after our queue
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _die_with_parent()
     import setproctitle
 
     setproctitle.setproctitle("carebot-worker")  # its name in ps and top (and /proc/PID/comm)
@@ -358,6 +365,23 @@ def _worker_init(settings, keyring, level: int, fmt: str, renderer: Any = None) 
 
     gc.collect()
     gc.freeze()  # as the serving process (bot/app.py `freeze_startup_heap`): no long pause mid-page
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this process SIGKILL the moment the serving process ends, however it ends
+    (prctl PR_SET_PDEATHSIG), so a worker in the middle of a job (a page waiting on a slow response_url) does
+    not outlive a killed serving process until its job ends; the closed pipe still ends it elsewhere."""
+    import ctypes
+    import ctypes.util
+
+    parent = os.getppid()
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the request took effect
+        os._exit(0)
 
 
 def _run(kind: str, now: dt.datetime, request_id: str | None, args: dict[str, Any]) -> Any:

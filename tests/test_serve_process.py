@@ -270,6 +270,28 @@ def test_the_workers_end_with_the_serving_process_even_when_it_is_killed(served)
     assert not [pid for pid in workers if _still_a_worker(pid)]
 
 
+def test_a_busy_worker_ends_at_once_with_the_killed_serving_process(served, services, slack):
+    """A worker in the middle of a page (its response_url slow to answer) ends the moment the serving process is
+    SIGKILLed (the kernel's parent-death signal), not when its job is over: it never runs beside the next serve."""
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    workers = _workers_of(served.process.pid)
+    slack.slow("response_url", 20)
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    assert sender.command("due", user_id="U0AGENT", response_url=slack.response_url("slow"),
+                          trigger_id=slack.new_trigger_id()).status == 200
+    deadline = time.monotonic() + 20
+    while not slack.responses("slow") and time.monotonic() < deadline:  # the worker is waiting on Slack now
+        time.sleep(0.05)
+    served.process.kill()
+    served.process.wait()
+    deadline = time.monotonic() + 3
+    while any(map(_still_a_worker, workers)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    slack.slow("response_url", 0)
+    assert not [pid for pid in workers if _still_a_worker(pid)]
+
+
 def _still_a_worker(pid: int) -> bool:
     try:
         return Path(f"/proc/{pid}/comm").read_text().strip() == "carebot-worker"
