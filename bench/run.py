@@ -264,7 +264,7 @@ def measure_sla_sweep(db, book: Book, rounds: int) -> list[Measure]:
         with db.unit_of_work() as session:
             message = session.get(OutboxMessage, message_id)
         render_post(renderer, post_of_notices(svc, message.payload["notices"], message.channel,
-                                              message.payload["locale"]))
+                                              message.payload["locale"], message.team_id))
     rendering = time.perf_counter() - start
     minute = iter(range(1, 10_000))
     steady = median_of(lambda: run_sweep(svc, NOW + dt.timedelta(minutes=next(minute))), rounds)

@@ -93,10 +93,15 @@ def _escalation(services: Services, renderer: Renderer, client: WebClient,
         return _post(services, renderer, client, message)
     from bot.services.escalations import post_of_notices
     from handlers.sla_jobs import render_post
+    from messages.render import LOCALES
 
-    post = post_of_notices(services, message.payload["notices"], message.channel, message.payload["locale"])
+    notices, locale = message.payload.get("notices"), message.payload.get("locale")
+    if not (isinstance(notices, list) and notices and all(type(n) is int for n in notices) and locale in LOCALES):
+        raise Gone(f"escalation post {message.key} names no notices to build it from")
+    post = post_of_notices(services, notices, message.channel, locale, message.team_id)
     if post is None:
-        raise Gone(f"the notices of escalation post {message.key} are gone (their complaints erased)")
+        raise Gone(f"nothing to page about in escalation post {message.key}: its complaints were resolved or "
+                   "erased before it was sent (or are not this team's)")
     response = client.chat_postMessage(channel=message.channel, **render_post(renderer, post).as_kwargs(), metadata={
         "event_type": outbox.METADATA_TYPE, "event_payload": {"key": message.key}})
     return response["channel"], response["ts"]

@@ -337,3 +337,43 @@ def test_a_post_shows_the_complaint_as_it_is_when_it_goes_out(desk, renderer, cl
     [post] = slack.messages("C0SUPER")
     assert f"#{complaint}" in str(post["blocks"])
     assert "Acknowledged by <@U0SUPER>" in str(post["blocks"])
+
+
+def test_a_post_about_a_complaint_resolved_before_it_goes_out_is_not_sent(desk, renderer, client, slack):
+    """Queued by the sweep, then the complaint is resolved (or its customer erased) before Slack's pace lets the
+    post out: nobody is paged about it; the outbox keeps the message as ended, saying why."""
+    from bot.services import outbox
+    from bot.services.complaints import resolve_complaint
+    from handlers.outbox_jobs import deliver_outbox
+
+    complaint = open_one(desk)
+    sweep_at(desk, renderer, client, at(10, 48))  # the owner's warning, sent
+    desk.clock.set(at(11, 1))
+    queued = escalations.run_sweep(desk)  # the supervisors' breach: queued, not sent yet
+    assert [channel for channel, _, _ in queued.queued] == ["C0SUPER"]
+    desk.clock.set(at(11, 3))
+    resolve_complaint(desk, AGENT, complaint, "Replaced the kettle")
+    deliver_outbox(desk, renderer, client)
+    assert not [m for m in slack.messages("C0SUPER") if f"#{complaint}" in str(m.get("blocks"))]
+    [ended] = [row for row in outbox.undelivered(desk) if row.kind == "escalation"]
+    assert ended.status == "failed" and "resolved or erased before it was sent" in ended.last_error
+
+
+def test_an_escalation_row_naming_another_team_s_notices_posts_nothing(desk, renderer, client, slack):
+    """An outbox row is only as good as the database it is in: a row written for another team (or with a payload
+    that is not a list of notices) posts nothing and ends at once, saying why."""
+    from bot.services import outbox
+    from handlers.outbox_jobs import deliver_outbox
+
+    open_one(desk)
+    sweep_at(desk, renderer, client, at(10, 48))  # the owner's warning: its notice exists now
+    with desk.db.unit_of_work() as session:
+        [notice] = [n.id for n in sla_queries.notices_by_ids(session, list(range(1, 50)))]
+        outbox.enqueue(session, key="forged:1", team_id="other", kind="escalation", channel="C0OTHER",
+                       payload={"notices": [notice], "locale": "en"})
+        outbox.enqueue(session, key="forged:2", team_id="default", kind="escalation", channel="C0OTHER",
+                       payload={"notices": "1,2", "locale": "en"})
+    deliver_outbox(desk, renderer, client)
+    assert slack.messages("C0OTHER") == []
+    ended = {row.status for row in outbox.undelivered(desk) if row.kind == "escalation"}
+    assert ended == {"failed"}

@@ -93,27 +93,36 @@ def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None
         return _post_of(svc, session, sla_queries.notices_in_post(session, channel, ts), channel, svc.clock.now())
 
 
-def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: str) -> ChannelPost | None:
-    """The post the sweep queued (`post_spec`), built as the outbox delivers it: each complaint's state now, in
-    `locale`; None when none of its notices is left (their complaints erased)."""
+def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: str,
+                    team_id: str) -> ChannelPost | None:
+    """The post the sweep queued (`post_spec`) for `team_id`, built as the outbox delivers it: each complaint's
+    state now, in `locale`, only the complaints still unresolved (one resolved or erased meanwhile needs nobody
+    now). None when nothing is left to page about, or the notices are not that team's."""
     with svc.db.unit_of_work() as session:
         notices = sla_queries.notices_by_ids(session, notice_ids)
-        return _post_of(svc, session, notices, channel, svc.clock.now(), locale=locale)
+        return _post_of(svc, session, notices, channel, svc.clock.now(), locale=locale, team_id=team_id,
+                        open_only=True)
 
 
-def _post_of(svc: Services, session, notices, channel: str, now: dt.datetime,
-             locale: str | None = None) -> ChannelPost | None:
-    """The post of these notices (in order; one team's) as it is now: its complaints, their customers, clocks,
-    pauses and last actions read in one query each, each complaint's row built once however many of its clocks
-    the post names."""
+def _post_of(svc: Services, session, notices, channel: str, now: dt.datetime, locale: str | None = None,
+             team_id: str | None = None, open_only: bool = False) -> ChannelPost | None:
+    """The post of these notices (in order; the first one's team's, or `team_id`'s) as it is now: its complaints,
+    their customers, clocks, pauses and last actions read in one query each, each complaint's row built once
+    however many of its clocks the post names. A notice about another team's complaint is left out, and with
+    `open_only` one about a resolved complaint."""
     if not notices:
         return None
     first = session.get(Complaint, notices[0].complaint_id)
-    assert first is not None
+    if first is None or (team_id is not None and first.team_id != team_id):
+        return None
     team = queries.ensure_team(session, first.team_id)
     rules, manager = svc.sla_rules_for(team), sla_queries.team_escalation(session, team.id)
     ids = list(dict.fromkeys(notice.complaint_id for notice in notices))
     complaints, slas = sla_queries.complaints_of_team(session, team.id, ids), sla_queries.slas_of(session, ids)
+    notices = [n for n in notices if n.complaint_id in complaints
+               and not (open_only and complaints[n.complaint_id].status == "resolved")]
+    if not notices:
+        return None
     pauses, lasts = sla_queries.pauses_of_complaints(session, ids), sla_queries.last_actions(session, ids, ACTIONS)
     if locale is None:
         locale = team.locale
