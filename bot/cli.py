@@ -154,13 +154,18 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
 
     _start_afresh(database_url)
     key = demo_keys()
+    key_file = _demo_key_file(database_url)
     if key:
-        key_file = _demo_key_file(database_url)
         key_file.write_text(key + "\n")
         key_file.chmod(0o600)
         click.echo(f"(no CAREBOT_SECRET_KEY set: the demo encrypts {database_url} with a key of its own, kept in "
                    f"{key_file}; `export CAREBOT_SECRET_KEY=$(cat {key_file})` to use it with serve or digest)",
                    err=True)
+    else:  # the database was made afresh under the key set: a key file of an earlier demo opens nothing now
+        if key_file.exists():
+            key_file.unlink()
+        click.echo(f"(the demo encrypts {database_url} with the CAREBOT_SECRET_KEY set; keep it set for serve or "
+                   "digest)", err=True)
     wall = _services(database_url)
     with wall.db.unit_of_work() as session:
         team = queries.ensure_team(session, DEMO_TEAM)

@@ -162,6 +162,12 @@ def test_the_demo_database_serves_digest_with_the_key_the_demo_kept(tmp_path):
                            timeout=120)
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert "CAREBOT_SECRET_KEY_OLD" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+    # the demo again, now with a key of one's own set: it encrypts with that one, and the old key file (which
+    # opens nothing in the new demo database) is gone rather than left to be exported by mistake
+    again = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=tmp_path, capture_output=True, text=True,
+                           env={**bare, "CAREBOT_SECRET_KEY": "y" * 43}, timeout=120)
+    assert again.returncode == 0 and "CAREBOT_SECRET_KEY set" in again.stderr, again.stderr
+    assert not key_file.exists()
 
 
 def test_digest_dry_run_says_when_today_is_a_day_off_and_names_people(tmp_path):
