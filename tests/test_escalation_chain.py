@@ -362,13 +362,16 @@ def test_a_post_about_a_complaint_resolved_before_it_goes_out_is_not_sent(desk, 
 def test_an_escalation_row_naming_another_team_s_notices_posts_nothing(desk, renderer, client, slack):
     """An outbox row is only as good as the database it is in: a row written for another team (or with a payload
     that is not a list of notices) posts nothing and ends at once, saying why."""
+    from sqlalchemy import select
+
     from bot.services import outbox
     from handlers.outbox_jobs import deliver_outbox
+    from storage.sla_models import EscalationNotice
 
     open_one(desk)
     sweep_at(desk, renderer, client, at(10, 48))  # the owner's warning: its notice exists now
     with desk.db.unit_of_work() as session:
-        [notice] = [n.id for n in sla_queries.notices_by_ids(session, list(range(1, 50)))]
+        [notice] = session.scalars(select(EscalationNotice.id)).all()
         outbox.enqueue(session, key="forged:1", team_id="other", kind="escalation", channel="C0OTHER",
                        payload={"notices": [notice], "locale": "en"})
         outbox.enqueue(session, key="forged:2", team_id="default", kind="escalation", channel="C0OTHER",
