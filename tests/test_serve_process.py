@@ -237,12 +237,7 @@ def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(serv
     workers = _workers_of(served.process.pid)
     assert len(workers) == default_workers()  # started before serve listens
     slack.slow("response_url", 5)  # the worker posted the page and waits for Slack's answer when it is killed
-    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
-    assert sender.command("due", user_id="U0AGENT", response_url=slack.response_url("lost"),
-                          trigger_id=slack.new_trigger_id()).status == 200
-    deadline = time.monotonic() + 20
-    while not slack.responses("lost") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    ask_due_and_wait(served, slack, "lost")
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
     deadline = time.monotonic() + 20
@@ -250,6 +245,7 @@ def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(serv
         time.sleep(0.05)
     assert "reference" in str(slack.responses("lost")[1:])
     slack.slow("response_url", 0)
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
     assert sender.command("help", user_id="U0AGENT", response_url=slack.response_url("next")).status == 200
     deadline = time.monotonic() + 30
     while not slack.responses("next") and time.monotonic() < deadline:
@@ -277,12 +273,7 @@ def test_a_busy_worker_ends_at_once_with_the_killed_serving_process(served, serv
     slack.add_user("U0AGENT", locale="en-US")
     workers = _workers_of(served.process.pid)
     slack.slow("response_url", 20)
-    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
-    assert sender.command("due", user_id="U0AGENT", response_url=slack.response_url("slow"),
-                          trigger_id=slack.new_trigger_id()).status == 200
-    deadline = time.monotonic() + 20
-    while not slack.responses("slow") and time.monotonic() < deadline:  # the worker is waiting on Slack now
-        time.sleep(0.05)
+    ask_due_and_wait(served, slack, "slow")
     served.process.kill()
     served.process.wait()
     deadline = time.monotonic() + 3
@@ -290,6 +281,16 @@ def test_a_busy_worker_ends_at_once_with_the_killed_serving_process(served, serv
         time.sleep(0.05)
     slack.slow("response_url", 0)
     assert not [pid for pid in workers if _still_a_worker(pid)]
+
+
+def ask_due_and_wait(served, slack, hook: str) -> None:
+    """U0AGENT's signed `/care due`, acked, then up to 20 s for its page to reach the response_url `hook`."""
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    assert sender.command("due", user_id="U0AGENT", response_url=slack.response_url(hook),
+                          trigger_id=slack.new_trigger_id()).status == 200
+    deadline = time.monotonic() + 20
+    while not slack.responses(hook) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _still_a_worker(pid: int) -> bool:
@@ -328,12 +329,7 @@ def test_a_worker_shares_the_serving_process_s_pages_and_not_its_lock(served, se
     at once, though its workers held a copy of the lock file for a moment."""
     add_staff(services, "U0AGENT", Role.AGENT)
     slack.add_user("U0AGENT", locale="en-US")
-    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
-    assert sender.command("due", user_id="U0AGENT", response_url=slack.response_url("due"),
-                          trigger_id=slack.new_trigger_id()).status == 200
-    deadline = time.monotonic() + 20
-    while not slack.responses("due") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    ask_due_and_wait(served, slack, "due")
     assert slack.responses("due")  # a worker built the page: it has run the bot's code, not just started
     workers = _workers_of(served.process.pid)
     assert workers
