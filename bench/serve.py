@@ -2,9 +2,9 @@
 app, behind waitress with 8 threads like `carebot serve` (and its CAREBOT_WORKERS worker processes), at
 a pinned clock.
 
-    python -m bench.serve ours|bare|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
+    python -m bench.serve ours|bare|floor|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
 
-Prints `PORT <n>` once it listens. `first-start` is our bot with its scheduler, as `carebot serve` starts
+Prints `PORT <n>` once it listens. `floor` is bench/floor.py (the least a log-call submission must do). `first-start` is our bot with its scheduler, as `carebot serve` starts
 it on the first morning of the day (nightly plan, morning list and SLA sweep all due at once)."""
 
 from __future__ import annotations
@@ -47,6 +47,10 @@ def main(argv: list[str]) -> None:
     scheduler = None
     if kind == "bare":
         app = bare_app(secret, api_url)
+    elif kind == "floor":
+        from bench.floor import floor_app
+
+        app = floor_app(secret, api_url, url)
     else:
         from bot.services.core import Services
         from bot.settings import Settings

@@ -63,7 +63,9 @@ def table(report: dict) -> str:
                 said.append(f"{key}: {d['ours']['cpu_ms_each']:.1f} ms CPU a request"
                             + (f" + {workers:.1f} ms in its workers" if workers else "")
                             + f" (bare Bolt {d['bare']['cpu_ms_each']:.1f})"
-                            + (f", {d['ours']['acks_per_s']:.0f} acked/s" if key.startswith("log") else ""))
+                            + (f", {d['ours']['acks_per_s']:.0f} acked/s" if key.startswith("log") else "")
+                            + (f"; its floor (bench/floor.py) {d['floor']['per_s']:.0f}/s at "
+                               f"{d['floor']['cpu_ms_each']:.1f} ms CPU" if "floor" in d else ""))
         if "first_start_rss" in found:
             d = found["first_start_rss"]["detail"]
             peaks = ", ".join(f"{w:.0f}" for w in d.get("worker_processes_peak_mb") or [])
