@@ -157,17 +157,16 @@ def register(app: App, deps: Deps) -> None:
             form = read_complaint_form(view)
             with waiting_at_most(SAVE_WAIT):
                 where = inputs.channel_id(inputs.metadata(view).get("ch"))
-                open_complaint(svc, actor, form, once=view_key(view), then=confirm_with(
-                    actor.team_id, view_key(view), lambda opened: confirm_where_they_were(
-                        actor.user_id, where,
-                        renderer.message("complaint_opened.json.j2", actor.locale, opened=opened))))
+                confirm = confirm_with(actor.team_id, view_key(view), lambda opened: confirm_where_they_were(
+                    actor.user_id, where, renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)))
+                open_complaint(svc, actor, form, once=view_key(view), then=confirm)
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, ComplaintField.DESCRIPTION.value))
         except SQLAlchemyError as exc:
             return ack(**inline(actor.locale, ComplaintField.DESCRIPTION.value, exc))
         ack()
-        deliver_confirmations(deps, client)
+        deliver_confirmations(deps, client, confirm)
         publish_home(deps, client, actor)  # issue 13: the new complaint is in my queue
 
     # --- the rows of /care complaints ------------------------------------------------------------------

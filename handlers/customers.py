@@ -123,10 +123,10 @@ def register(app: App, deps: Deps) -> None:
         customer_id, form = read_customer_form(view)
         try:
             where = inputs.metadata(view).get("ch")
-            saved = save_customer(svc, actor, form, customer_id, then=confirm_with(
-                actor.team_id, view_key(view), lambda saved: confirm_where_they_were(
-                    actor.user_id, where if isinstance(where, str) else None,
-                    renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved)))))
+            confirm = confirm_with(actor.team_id, view_key(view), lambda saved: confirm_where_they_were(
+                actor.user_id, where if isinstance(where, str) else None,
+                renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))))
+            saved = save_customer(svc, actor, form, customer_id, then=confirm)
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, CustomerField.NAME.value))
@@ -134,7 +134,7 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={CustomerField.NAME.value: str(translate(actor.locale, exc.key, **exc.params))})
         ack()
-        deliver_confirmations(deps, client)
+        deliver_confirmations(deps, client, confirm)
         plan_saved(svc, actor, saved)
 
 

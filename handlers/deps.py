@@ -70,19 +70,30 @@ def confirm_where_they_were(user_id: str, channel_id: str | None, message: Messa
     return Outgoing("confirmation", user_id, message.as_kwargs())
 
 
-def confirm_with(team_id: str, key: str | None, outgoing: Callable[[Any], Outgoing]):
-    """A service's `then(session, result)` that queues `outgoing(result)` in the change's unit of work."""
-    from bot.services.outbox import queue_confirmation
+class confirm_with:
+    """A service's `then(session, result)` that queues `outgoing(result)` in the change's unit of work, leased to
+    this listener (bot/services/outbox.queue_leased_confirmation): `deliver_confirmations(deps, client, it)` sends
+    it after the commit."""
 
-    def then(session, result) -> None:
-        if key is not None:
-            queue_confirmation(session, team_id, key, outgoing(result))
+    def __init__(self, team_id: str, key: str | None, outgoing: Callable[[Any], Outgoing]):
+        self.team_id, self.key, self.outgoing = team_id, key, outgoing
+        self.leased: list = []
 
-    return then
+    def __call__(self, session, result) -> None:
+        from bot.services.outbox import queue_leased_confirmation
+
+        if self.key is not None:
+            message = queue_leased_confirmation(session, self.team_id, self.key, self.outgoing(result))
+            if message is not None:
+                self.leased.append(message)
 
 
-def deliver_confirmations(deps: Deps, client: WebClient) -> None:
-    """What the change queued for Slack (a confirmation, a post's update) goes out now; the worker retries."""
-    from handlers.outbox_jobs import AFTER_A_CLICK, deliver_outbox
+def deliver_confirmations(deps: Deps, client: WebClient, confirmed: confirm_with | None = None) -> None:
+    """What the change queued for Slack goes out now; the worker retries. With `confirmed` (the `then=` the
+    change ran): its leased confirmation alone; without: every confirmation and post update that is due."""
+    from handlers.outbox_jobs import AFTER_A_CLICK, deliver_leased, deliver_outbox
 
+    if confirmed is not None:
+        deliver_leased(deps.services, deps.renderer, client, confirmed.leased)
+        return
     deliver_outbox(deps.services, deps.renderer, client, budget_seconds=2, kinds=AFTER_A_CLICK)

@@ -24,7 +24,7 @@ from storage import queries
 
 log = logging.getLogger(__name__)
 _CHANNEL = CHANNEL_ID
-__all__ = ["DeliveryRun", "deliver_now", "deliver_outbox", "find_posted"]
+__all__ = ["DeliveryRun", "deliver_leased", "deliver_now", "deliver_outbox", "find_posted"]
 AFTER_A_CLICK = ("post_update", "confirmation", "ephemeral")  # what a listener delivers at once after its change
 SETTING_OF_KIND = {"morning_list": "digest_channel", "escalation": "supervisor_channel",
                    "report_text": "supervisor_channel", "report_charts": "supervisor_channel"}
@@ -83,6 +83,17 @@ def deliver_outbox(services: Services, renderer: Renderer, client: WebClient,
         time.sleep(min(policy.pace.total_seconds() / 4, 0.25))
 
 
+def deliver_leased(services: Services, renderer: Renderer, client: WebClient, messages: list[outbox.Leased],
+                   policy: outbox.Policy | None = None, wall: Callable = outbox.utc_now) -> DeliveryRun:
+    """Messages this process queued already leased (`outbox.queue_leased_confirmation`), sent now, in order. One
+    that must wait (its channel's pace slot) is given back to the outbox worker, which sends it shortly."""
+    policy = policy or services.outbox_policy or outbox.Policy()
+    run = DeliveryRun()
+    for message in messages:
+        _deliver_one(services, renderer, client, policy, message, run, wall)
+    return run
+
+
 def _deliver_one(services: Services, renderer: Renderer, client: WebClient, policy: outbox.Policy,
                  message: outbox.Leased, run: DeliveryRun, wall: Callable) -> bool:
     """False when the message must wait a moment (its channel's pace slot, the message it comes after); True
@@ -120,7 +131,7 @@ def _deliver_one(services: Services, renderer: Renderer, client: WebClient, poli
     if pace is not None and not outbox.take_pace_slot(services, pace, policy, wall()):
         outbox.give_back(services, message)
         return False
-    attempts = outbox.mark_attempt(services, message)
+    attempts = message.attempts if message.counted else outbox.mark_attempt(services, message)
     try:
         channel, ts = kind.send(services, renderer, client, message)
     except Wait as wait:

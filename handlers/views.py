@@ -88,6 +88,6 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={Field.SUMMARY.value: str(translate(actor.locale, "errors.internal", ref=ref))})
         ack()
-        deliver_confirmations(deps, client)
+        deliver_confirmations(deps, client, confirm)
         # the App Home lists the queue and my week too: without this, the call just logged would still show there
         publish_home(deps, client, actor)

@@ -21,6 +21,9 @@ def team_rules(session: Session, team_id: str) -> TeamRules | None:
     return session.get(TeamRules, team_id)
 
 
+RULES_VERSION_SEEN = "carebot.team_rules_version"  # session.info: team id -> the version this unit of work read
+
+
 def team_rules_version(session: Session, team_id: str) -> int:
     """0 when the team runs on the shipped defaults."""
     return session.scalar(select(TeamRules.version).where(TeamRules.team_id == team_id)) or 0
@@ -35,6 +38,7 @@ def store_team_rules(session: Session, team_id: str, yaml_text: str, set_by: str
     else:
         row.yaml_text, row.set_by, row.set_at, row.version = yaml_text, set_by, now, row.version + 1
     session.flush()
+    session.info.get(RULES_VERSION_SEEN, {}).pop(team_id, None)
     return row
 
 

@@ -160,3 +160,30 @@ def test_a_queued_message_is_sealed_at_rest_and_delivered_in_full(team, renderer
     assert [r.status for r in outbox.undelivered(team)] == ["pending"]
     deliver_outbox(team, renderer, client)
     assert [m["text"] for m in slack.messages("C0DIGEST")] == [words]
+
+
+def test_a_confirmation_queued_leased_is_sent_once_by_the_outbox_after_its_listener_died(team, renderer, client,
+                                                                                            slack):
+    """A listener queues its confirmation already leased to itself (one lease fewer per click) and sends it after
+    the commit. When it dies first, nobody else sends it while the lease lasts (the listener may still be at it),
+    then the outbox worker looks whether it was posted and posts it, once."""
+    from bot.services.outbox import Outgoing, queue_leased_confirmation, utc_now
+
+    slack.add_user("U0AGENT")
+    text = {"text": "Call logged.", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "Call logged."}}]}
+    with team.db.unit_of_work(write=True) as session:
+        leased = queue_leased_confirmation(session, team.default_team, "log_call:V1:h1",
+                                           Outgoing("confirmation", "U0AGENT", text), FAST)
+    with team.db.unit_of_work(write=True) as session:  # the same change's repeat queues nothing
+        assert queue_leased_confirmation(session, team.default_team, "log_call:V1:h1",
+                                         Outgoing("confirmation", "U0AGENT", text), FAST) is None
+    assert leased is not None and leased.attempts == 1 and leased.counted
+    assert [r.status for r in outbox.undelivered(team)] == ["sending"]
+    early = deliver_outbox(team, renderer, client)  # the listener's lease still runs
+    assert early.sent == [] and slack.messages("U0AGENT") == []
+    later = deliver_outbox(team, renderer, client, wall=lambda: utc_now() + FAST.lease + dt.timedelta(seconds=1))
+    assert len(later.sent) == 1 and later.found == []
+    assert [m["text"] for m in slack.messages("U0AGENT")] == ["Call logged."]
+    assert outbox.undelivered(team) == []
+    again = deliver_outbox(team, renderer, client, wall=lambda: utc_now() + 10 * FAST.lease)
+    assert again.sent == [] and len(slack.messages("U0AGENT")) == 1

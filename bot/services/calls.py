@@ -92,7 +92,8 @@ def _target(customer, callback: Callback | None) -> CallTarget:
 
 def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = None,
              then: Callable[[Session, LoggedCall], None] | None = None) -> LoggedCall:
-    """Store the call, close the callback, plan the next one. `once`: the delivery's key (the modal's view id
+    """Store the call, close the callback, plan the next one and the customer's care plan (one transaction; a
+    failure of the care plan is logged and rolled back alone: bot/services/planning.plan_customers_within). `once`: the delivery's key (the modal's view id
     and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py).
     `then(session, logged)` runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
@@ -146,6 +147,9 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
                                      OutcomeStep(kind, step.due_on, step.rule, step.params, call.id, retry),
                                      customer.owner_id or actor.user_id, attempts if retry else 0, now)
         session.flush()
+        from bot.services.planning import plan_customers_within  # issue 3: a call is a change that matters
+
+        plan_customers_within(svc, session, team, {customer.id}, now)  # in this transaction, not a second one
         logged = LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
                             outcome=outcome.value, next_kind=step.kind if next_due else "",
                             next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,
@@ -153,8 +157,5 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         remember(session, claimed, {"call_id": call.id})
         if then is not None:
             then(session, logged)
-    from bot.services.planning import plan_customer_now  # issue 3: a call is a change that matters
-
-    plan_customer_now(svc, customer.id, team.id)
     return logged
 

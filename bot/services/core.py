@@ -83,7 +83,11 @@ class Services:
             return self._effective_rules(fresh, team_id)
 
     def _effective_rules(self, session, team_id: str) -> CareRules:
-        version = plan_queries.team_rules_version(session, team_id)
+        # read once per unit of work (a logged call asks 3-4 times); storing new rules forgets it (plan_queries)
+        versions = session.info.setdefault(plan_queries.RULES_VERSION_SEEN, {})
+        version = versions.get(team_id)
+        if version is None:
+            version = versions[team_id] = plan_queries.team_rules_version(session, team_id)
         cached = self._rules.get(team_id)
         if cached is not None and cached[0] == version:
             return cached[1]

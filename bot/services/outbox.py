@@ -76,6 +76,7 @@ class Leased:
     created_at: dt.datetime
     after_key: str | None = None  # deliver only once the message with this key is sent
     progress: dict | None = None  # the state of a step under way (an upload's file ids)
+    counted: bool = False  # `attempts` counts the attempt about to be made (queued leased: queue_leased_confirmation)
 
 
 def enqueue(session: Session, *, key: str, team_id: str, kind: str, channel: str, payload: dict,
@@ -122,6 +123,25 @@ def queue_confirmation(session: Session, team_id: str, key: str, outgoing: Outgo
     """In the unit of work of the change it confirms; `key` is the change's claim (one confirmation each)."""
     return enqueue(session, key=f"confirm:{key}"[:200], team_id=team_id, kind=outgoing.kind,
                    channel=outgoing.channel, payload=outgoing.payload)
+
+
+def queue_leased_confirmation(session: Session, team_id: str, key: str, outgoing: Outgoing,
+                              policy: Policy | None = None) -> Leased | None:
+    """`queue_confirmation`, the message already leased to the caller for `policy.lease` with its first attempt
+    counted: the listener that made the change sends it right after its commit (handlers/outbox_jobs.py
+    `deliver_leased`) without leasing it again (two units of work fewer on every click). If that listener dies
+    first, the lease runs out and the outbox worker looks whether it was posted before posting it, as after any
+    attempt whose outcome is unknown. None when the confirmation exists (the change was made before)."""
+    now, lease = utc_now(), (policy or Policy()).lease
+    full_key = f"confirm:{key}"[:200]
+    ids = outbox_queries.insert_messages(session, [
+        {"key": full_key, "team_id": team_id, "kind": outgoing.kind, "channel": outgoing.channel,
+         "payload": outgoing.payload, "effect": {}, "status": "sending", "attempts": 1, "next_attempt_at": now,
+         "lease_until": now + lease, "created_at": now, "after_key": None}])
+    if full_key not in ids:
+        return None
+    return Leased(ids[full_key], full_key, outgoing.kind, team_id, outgoing.channel, outgoing.payload, {}, 1,
+                  False, now, counted=True)
 
 
 def confirm_after(svc: Services, team_id: str, key: str, outgoing: Outgoing) -> int | None:
@@ -215,10 +235,13 @@ def end_pace_slot(svc: Services, channel: str, policy: Policy, now: dt.datetime)
 
 
 def give_back(svc: Services, message: Leased) -> None:
-    """Not posted (no pace slot yet): free the lease, keep the status the message had."""
+    """Not posted (no pace slot yet): free the lease, keep the status the message had (an attempt counted in
+    advance is uncounted)."""
+    uncounted = {"attempts": OutboxMessage.attempts - 1} if message.counted else {}
     with svc.db.unit_of_work(write=True) as session:
         session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id, OutboxMessage.status == "sending")
-                        .values(status="unknown" if message.maybe_posted else "pending", lease_until=None))
+                        .values(status="unknown" if message.maybe_posted else "pending", lease_until=None,
+                                **uncounted))
 
 
 def mark_attempt(svc: Services, message: Leased) -> int:

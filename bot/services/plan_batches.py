@@ -25,6 +25,7 @@ from bot.care.segments import Segments, segment
 from bot.services.core import Services
 from bot.services.plan_book import PlanResult, customer_facts, spend_of
 from storage import plan_queries, queries
+from storage.models import Team
 
 BATCH = 2000  # customers per unit of work
 Progress = Callable[[Session, int, int], None]  # (session, planned through customer id, created in the batch)
@@ -68,6 +69,21 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
             cursor = rows[-1].id
             if progress is not None:
                 progress(session, cursor, created)
+
+
+def plan_customers_in(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
+                      now: dt.datetime) -> PlanResult:
+    """`plan_team` of these few customers inside the caller's unit of work (a logged call: planned in the call's
+    own transaction, which has the write lock already), so they see its changes. Raises what planning raises;
+    the caller decides what a failure means (bot/services/planning.plan_customers_within)."""
+    rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
+    ranks = _SpendRanks(plan_queries.spends_of_team(session, team.id), rules) \
+        if rules.segments.tier_method == "top_percent" else None
+    result = PlanResult()
+    rows = plan_queries.customers_among(session, team.id, sorted(set(customer_ids)))
+    if rows:
+        _plan_batch(session, team.id, rows, rules, calendar, now, ranks, _StaffOwners(team.id), {}, result)
+    return result
 
 
 def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: CareRules, calendar: WorkCalendar,
@@ -150,4 +166,4 @@ class _SpendRanks:
         return (len(self._sorted) - bisect_right(self._sorted, spend)) / len(self._sorted)
 
 
-__all__ = ["BATCH", "Segments", "plan_team"]
+__all__ = ["BATCH", "Segments", "plan_customers_in", "plan_team"]

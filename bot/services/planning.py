@@ -17,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from sqlalchemy.orm import Session
+
 from bot.care.calendar import is_past_clock_time
 from bot.care.forecast import SUPERVISORS, ForecastRow, forecast
 from bot.care.plan import plan_after_complaint_resolved
@@ -33,7 +35,7 @@ from bot.services.care_rules import (  # re-exported: planning is where callers 
     set_rules,
 )
 from bot.services.core import Services
-from bot.services.plan_batches import plan_team
+from bot.services.plan_batches import plan_customers_in, plan_team
 from bot.services.plan_book import (  # noqa: F401 - re-exported: callers import them from here
     PlanResult,
     _insert,
@@ -43,7 +45,7 @@ from bot.services.plan_book import (  # noqa: F401 - re-exported: callers import
     missing_fields,
 )
 from storage import plan_queries, queries
-from storage.models import Customer
+from storage.models import Customer, Team
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,20 @@ def plan_customers_now(svc: Services, team_id: str, customer_ids: Collection[int
     except Exception:
         log.exception("care plan for customers %s of team %s failed; the nightly run retries",
                       sorted(customer_ids)[:10], team_id)
+        return PlanResult()
+
+
+def plan_customers_within(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
+                          now: dt.datetime) -> PlanResult:
+    """Plan these customers in the caller's unit of work, after its change (a logged call), under a SAVEPOINT:
+    a failure of planning is rolled back alone and logged, the change is kept (the nightly run catches up),
+    as `plan_customers_now` does in a unit of work of its own."""
+    try:
+        with session.begin_nested():
+            return plan_customers_in(svc, session, team, customer_ids, now)
+    except Exception:
+        log.exception("care plan for customers %s of team %s failed; the nightly run retries",
+                      sorted(customer_ids)[:10], team.id)
         return PlanResult()
 
 
