@@ -4,8 +4,9 @@ a pinned clock.
 
     python -m bench.serve ours|bare|floor|first-start DATABASE_URL SLACK_API_URL SIGNING_SECRET
 
-Prints `PORT <n>` once it listens. `floor` is bench/floor.py (the least a log-call submission must do). `first-start` is our bot with its scheduler, as `carebot serve` starts
-it on the first morning of the day (nightly plan, morning list and SLA sweep all due at once)."""
+Prints `PORT <n>` once it listens. `floor` is bench/floor.py (the least a log-call submission must do).
+`first-start` is our bot with its scheduler, as `carebot serve` starts it on the first morning of the day
+(nightly plan, morning list and SLA sweep all due at once)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -43,5 +43,8 @@ def delivery_state(session: Session, key: str) -> tuple[bool, dict[str, Any] | N
 
 
 def record_delivery_result(session: Session, key: str, result: dict[str, Any]) -> None:
-    row = session.scalars(select(Delivery).where(Delivery.key == key)).one()
-    row.result = result
+    """Keep what the delivery claimed as `key` answered (one UPDATE; the key was claimed in this transaction)."""
+    done = session.execute(update(Delivery).where(Delivery.key == key).values(result=result)
+                           .execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise LookupError(f"no delivery claimed as {key!r}")

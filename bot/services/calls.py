@@ -93,8 +93,9 @@ def _target(customer, callback: Callback | None) -> CallTarget:
 def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = None,
              then: Callable[[Session, LoggedCall], None] | None = None) -> LoggedCall:
     """Store the call, close the callback, plan the next one and the customer's care plan (one transaction; a
-    failure of the care plan is logged and rolled back alone: bot/services/planning.plan_customers_within). `once`: the delivery's key (the modal's view id
-    and hash); a second delivery with it raises AlreadyDone and changes nothing (bot/services/once.py).
+    failure of the care plan is logged and rolled back alone: bot/services/planning.plan_customers_within).
+    `once`: the delivery's key (the modal's view id and hash); a second delivery with it raises AlreadyDone and
+    changes nothing (bot/services/once.py).
     `then(session, logged)` runs in the same unit of work (the confirmation the outbox delivers)."""
     now = svc.clock.now()
     with saving(svc.db, once) as session:  # reads, then writes: the write lock from the start; twins wait
