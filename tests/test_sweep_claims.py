@@ -137,3 +137,21 @@ def test_claims_queued_in_the_outbox_keep_their_channels_and_are_not_given_back(
     with team.db.unit_of_work() as session:
         kept = {n.step_key: n.channel for n in sla_queries.notices_of_complaint(session, complaint)}
     assert kept == {"q-super": "C0SUPER", "q-owner": "U0AGENT", "q-mgr": "U0SUPER"}
+
+
+def test_many_steps_are_claimed_in_one_statement_and_each_only_once(team):
+    complaint = _complaint(team)
+
+    def steps(*keys):
+        return [dict(complaint_id=complaint, step_key=key, clock="resolution", level="supervisors", kind="breach",
+                     round=n) for n, key in enumerate(keys)]
+
+    first: list = []
+    sent = _statements(team.db, lambda s: first.append(sla_queries.claim_notices(s, steps("a", "b", "c"), DEFAULT_NOW)))
+    again: list = []
+    _statements(team.db, lambda s: again.append(sla_queries.claim_notices(s, steps("b", "d", "a"), DEFAULT_NOW)))
+    assert sorted(first[0]) == ["a", "b", "c"] and len(set(first[0].values())) == 3
+    assert list(again[0]) == ["d"] and again[0]["d"] not in first[0].values()
+    assert sent.count("INSERT") == 1 and "SAVEPOINT" not in sent
+    with team.db.unit_of_work() as session:
+        assert sla_queries.notice_count(session, complaint) == 4
