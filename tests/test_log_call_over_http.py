@@ -145,3 +145,43 @@ def test_log_with_a_code_prefills_and_search_finds_customers(bot, team):
 
     stranger = bot.sender.options(user_id="U0NOBODY", action_id="customer_select", value="张")
     assert stranger.json()["options"] == []
+
+
+def test_a_team_ranking_by_top_percent_logs_a_call_without_reading_every_customer(bot, team):
+    """With tiers by top percent of spend, the customer's tier is their rank in the whole book — read as the
+    book's spends (two columns), not as every customer's record (names and phones decrypted: seconds per call on
+    a book of 100,000)."""
+    from decimal import Decimal
+
+    from sqlalchemy import event
+
+    from bot.services import planning
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    planning.set_rules(team, "segments:\n  tier_method: top_percent\n  top_percent: 20\n", "U0ADMIN")
+    ids = [seed.customer(team, f"T{n:03d}", f"Customer {n}") for n in range(10)]
+    with team.db.unit_of_work() as session:
+        for n, cid in enumerate(ids):
+            session.get(Customer, cid).annual_spend = Decimal(1000 * (n + 1))  # T009 spends most
+    cb = seed.callback(team, ids[-1], DEFAULT_NOW - dt.timedelta(days=1))
+    view = open_modal_from_button(bot, cb)
+    full_reads: list[str] = []
+
+    def watch(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT") and "customer.name" in statement:
+            full_reads.append(statement)
+
+    event.listen(team.db.engine, "before_cursor_execute", watch)
+    try:
+        assert submit(bot, view, outcome="satisfied", rating=5, summary="ok") is None
+        bot.slack.wait_for("chat.postEphemeral")
+    finally:
+        event.remove(team.db.engine, "before_cursor_execute", watch)
+    with team.db.unit_of_work() as session:
+        top, bottom = session.get(Customer, ids[-1]), session.get(Customer, ids[0])
+        assert top.segment_tier == "high_value" and bottom.segment_tier is None  # only the called one re-ranked
+        assert session.get(Callback, cb).status == "done"
+        assert session.scalars(select(Callback).where(Callback.customer_id == ids[-1],
+                                                      Callback.status == "open")).all()
+    # the called customer's own record, by its id; never the team's customers one by one
+    assert full_reads and all("WHERE customer.id = " in " ".join(q.split()) for q in full_reads), full_reads

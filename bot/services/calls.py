@@ -140,17 +140,18 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         session.flush()
         from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
         open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)
+        from bot.services.planning import plan_customers_within, read_few  # issue 3: a call is a change that matters
+
+        few = read_few(svc, session, team, {customer.id}, now)  # once, for the next callback and the care plan
         next_due = None  # issue 11: every next callback passes the care plan's etiquette, caps and consent
         if step.kind and step.due_on:
             retry = outcome is Outcome.UNREACHABLE
             kind = callback.kind if (retry and callback) else step.kind
-            next_due = schedule_next(svc, session, team, customer,
+            next_due = schedule_next(session, team, customer,
                                      OutcomeStep(kind, step.due_on, step.rule, step.params, call.id, retry),
-                                     customer.owner_id or actor.user_id, attempts if retry else 0, now)
+                                     customer.owner_id or actor.user_id, attempts if retry else 0, few)
         session.flush()
-        from bot.services.planning import plan_customers_within  # issue 3: a call is a change that matters
-
-        plan_customers_within(svc, session, team, {customer.id}, now)  # in this transaction, not a second one
+        plan_customers_within(svc, session, team, {customer.id}, now, few)  # in this transaction, not a second one
         logged = LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
                             outcome=outcome.value, next_kind=step.kind if next_due else "",
                             next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,

@@ -8,34 +8,38 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from bot.care.plan import OutcomeStep, plan_outcome
+from bot.care.plan import OpenCallback, OutcomeStep, plan_outcome
 from bot.services.core import Services
-from bot.services.planning import book_of, missing_fields
+from bot.services.plan_batches import FewCustomers
+from bot.services.planning import missing_fields
 from storage import queries
 from storage.models import Callback, Customer, Team
 
 
-def schedule_next(svc: Services, session: Session, team: Team, customer: Customer, step: OutcomeStep,
-                  owner_id: str, attempts: int, now: dt.datetime) -> dt.datetime | None:
+def schedule_next(session: Session, team: Team, customer: Customer, step: OutcomeStep, owner_id: str,
+                  attempts: int, few: FewCustomers) -> dt.datetime | None:
     """Create the next callback in `session` and return its due time; None when none is made (no consent).
-    If one of that kind is already open, the earlier of the two due times is kept."""
-    rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-    book = book_of(session, team, rules, calendar, now, {customer.id})
-    facts = book.facts.get(customer.id)
+    If one of that kind is already open, the earlier of the two due times is kept. `few`: what planning read of
+    the customer after the call was stored (bot/services/plan_batches.read_few), kept true for the care plan
+    that follows in the same unit of work."""
+    facts = few.facts(customer.id)
     if facts is None:
         return None
-    planned = plan_outcome(facts, book.segments[customer.id], step, book.existing.get(customer.id, []),
-                           book.contacts.get(customer.id, 0), rules, calendar, now)
+    planned = plan_outcome(facts, few.segments(facts), step, few.existing(customer.id), few.contacts(customer.id),
+                           few.rules, few.calendar, few.now)
     if planned is None:
         return None
     existing = queries.open_callback_of_kind(session, customer.id, planned.kind)
     if existing is not None:
         if planned.due_at < existing.due_at:
             existing.due_at, existing.rule, existing.params = planned.due_at, planned.rule, dict(planned.params)
+            few.add_callback(OpenCallback(customer.id, existing.kind, existing.due_at, "open",
+                                          existing.dedupe_key or ""))
         return min(planned.due_at, existing.due_at)
     session.add(Callback(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=planned.kind,
                          due_at=planned.due_at, status="open", attempts=attempts, rule=planned.rule,
-                         params=dict(planned.params), dedupe_key=planned.dedupe_key, created_at=now))
+                         params=dict(planned.params), dedupe_key=planned.dedupe_key, created_at=few.now))
+    few.add_callback(OpenCallback(customer.id, planned.kind, planned.due_at, "open", planned.dedupe_key or ""))
     return planned.due_at
 
 

@@ -14,6 +14,7 @@ import datetime as dt
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.care.calendar import WorkCalendar
 from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
 from bot.care.rules import CareRules
-from bot.care.segments import Segments, segment
+from bot.care.segments import CustomerFacts, Segments, segment
 from bot.services.core import Services
 from bot.services.plan_book import PlanResult, customer_facts, spend_of
 from storage import plan_queries, queries
@@ -71,36 +72,97 @@ def plan_team(svc: Services, team_id: str | None = None, now: dt.datetime | None
                 progress(session, cursor, created)
 
 
-def plan_customers_in(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
-                      now: dt.datetime) -> PlanResult:
-    """`plan_team` of these few customers inside the caller's unit of work (a logged call: planned in the call's
-    own transaction, which has the write lock already), so they see its changes. Raises what planning raises;
-    the caller decides what a failure means (bot/services/planning.plan_customers_within)."""
+@dataclass
+class _Reads:
+    """What planning reads of a batch besides the customers' rows (one query each)."""
+
+    tickets: dict[int, list[dt.datetime]]
+    last_calls: dict[int, dt.datetime]
+    contacts: dict[int, int]  # reached calls this month
+    existing: dict[int, list[OpenCallback]]
+
+
+def _read(session: Session, ids: list[int], rules: CareRules, calendar: WorkCalendar, now: dt.datetime) -> _Reads:
+    window = dt.timedelta(days=rules.segments.spike_window_days)
+    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
+    for cid, opened in plan_queries.tickets_of(session, ids, now - window):
+        tickets[cid].append(opened)
+    month_start = calendar.start_of_day(calendar.local_date(now).replace(day=1))
+    existing: dict[int, list[OpenCallback]] = defaultdict(list)
+    for row in plan_queries.callbacks_of(session, ids):
+        existing[row.customer_id].append(
+            OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
+    return _Reads(tickets, plan_queries.last_calls_of(session, ids),
+                  plan_queries.reached_calls_of(session, ids, month_start), existing)
+
+
+@dataclass
+class FewCustomers:
+    """What planning knows of a few customers, read in the caller's unit of work after its change: read once for
+    a logged call's next callback (bot/services/next_callback.py) and the care plan after it (`plan_customers_in`),
+    not twice. `add_callback` keeps it true when the caller creates or moves a callback meanwhile."""
+
+    rules: CareRules
+    calendar: WorkCalendar
+    now: dt.datetime
+    ranks: _SpendRanks | None
+    rows: Sequence[Any]
+    reads: _Reads
+
+    def facts(self, customer_id: int) -> CustomerFacts | None:
+        row = next((r for r in self.rows if r.id == customer_id), None)
+        if row is None:
+            return None
+        return customer_facts(row, self.rules, self.reads.last_calls.get(customer_id),
+                              self.reads.tickets.get(customer_id, ()))
+
+    def segments(self, facts: CustomerFacts) -> Segments:
+        rank = self.ranks.rank(facts.annual_spend) if self.ranks is not None else None
+        return segment(facts, self.rules, self.now, rank)
+
+    def existing(self, customer_id: int) -> list[OpenCallback]:
+        return self.reads.existing.get(customer_id, [])
+
+    def contacts(self, customer_id: int) -> int:
+        return self.reads.contacts.get(customer_id, 0)
+
+    def add_callback(self, callback: OpenCallback) -> None:
+        """A callback created (or an open one of its kind moved) since the read."""
+        mine = self.reads.existing.setdefault(callback.customer_id, [])
+        mine[:] = [c for c in mine if not (c.kind == callback.kind and c.status == "open")] + [callback]
+
+
+def read_few(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
+             now: dt.datetime) -> FewCustomers:
+    """Read what planning needs of these customers (a handful: a logged call's one) in the caller's session."""
     rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
     ranks = _SpendRanks(plan_queries.spends_of_team(session, team.id), rules) \
         if rules.segments.tier_method == "top_percent" else None
-    result = PlanResult()
     rows = plan_queries.customers_among(session, team.id, sorted(set(customer_ids)))
-    if rows:
-        _plan_batch(session, team.id, rows, rules, calendar, now, ranks, _StaffOwners(team.id), {}, result)
+    reads = _read(session, [row.id for row in rows], rules, calendar, now)
+    return FewCustomers(rules, calendar, now, ranks, rows, reads)
+
+
+def plan_customers_in(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
+                      now: dt.datetime, few: FewCustomers | None = None) -> PlanResult:
+    """`plan_team` of these few customers inside the caller's unit of work (a logged call: planned in the call's
+    own transaction, which has the write lock already), so they see its changes; `few`: what was read of them
+    already (`read_few`). Raises what planning raises; the caller decides what a failure means
+    (bot/services/planning.plan_customers_within)."""
+    few = few or read_few(svc, session, team, customer_ids, now)
+    result = PlanResult()
+    if few.rows:
+        _plan_batch(session, team.id, few.rows, few.rules, few.calendar, now, few.ranks, _StaffOwners(team.id), {},
+                    result, few.reads)
     return result
 
 
 def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: CareRules, calendar: WorkCalendar,
                 now: dt.datetime, ranks: _SpendRanks | None, owners: _StaffOwners,
-                resolved: dict[int, list[tuple[int, dt.datetime]]], result: PlanResult) -> int:
-    ids = [row.id for row in rows]
-    window = dt.timedelta(days=rules.segments.spike_window_days)
-    tickets: dict[int, list[dt.datetime]] = defaultdict(list)
-    for cid, opened in plan_queries.tickets_of(session, ids, now - window):
-        tickets[cid].append(opened)
-    last_calls = plan_queries.last_calls_of(session, ids)
-    month_start = calendar.start_of_day(calendar.local_date(now).replace(day=1))
-    contacts = plan_queries.reached_calls_of(session, ids, month_start)
-    existing: dict[int, list[OpenCallback]] = defaultdict(list)
-    for row in plan_queries.callbacks_of(session, ids):
-        existing[row.customer_id].append(
-            OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
+                resolved: dict[int, list[tuple[int, dt.datetime]]], result: PlanResult,
+                reads: _Reads | None = None) -> int:
+    reads = reads or _read(session, [row.id for row in rows], rules, calendar, now)
+    tickets, last_calls, contacts, existing = reads.tickets, reads.last_calls, reads.contacts, reads.existing
     inserts: list[dict] = []
     remembered: list[dict] = []
     complete: list[int] = []
@@ -166,4 +228,4 @@ class _SpendRanks:
         return (len(self._sorted) - bisect_right(self._sorted, spend)) / len(self._sorted)
 
 
-__all__ = ["BATCH", "Segments", "plan_customers_in", "plan_team"]
+__all__ = ["BATCH", "FewCustomers", "Segments", "plan_customers_in", "plan_team", "read_few"]

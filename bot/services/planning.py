@@ -35,7 +35,7 @@ from bot.services.care_rules import (  # re-exported: planning is where callers 
     set_rules,
 )
 from bot.services.core import Services
-from bot.services.plan_batches import plan_customers_in, plan_team
+from bot.services.plan_batches import FewCustomers, plan_customers_in, plan_team, read_few  # noqa: F401 - re-export
 from bot.services.plan_book import (  # noqa: F401 - re-exported: callers import them from here
     PlanResult,
     _insert,
@@ -75,13 +75,13 @@ def plan_customers_now(svc: Services, team_id: str, customer_ids: Collection[int
 
 
 def plan_customers_within(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
-                          now: dt.datetime) -> PlanResult:
+                          now: dt.datetime, few: FewCustomers | None = None) -> PlanResult:
     """Plan these customers in the caller's unit of work, after its change (a logged call), under a SAVEPOINT:
     a failure of planning is rolled back alone and logged, the change is kept (the nightly run catches up),
     as `plan_customers_now` does in a unit of work of its own."""
     try:
         with session.begin_nested():
-            return plan_customers_in(svc, session, team, customer_ids, now)
+            return plan_customers_in(svc, session, team, customer_ids, now, few)
     except Exception:
         log.exception("care plan for customers %s of team %s failed; the nightly run retries",
                       sorted(customer_ids)[:10], team.id)
