@@ -98,14 +98,13 @@ def on_complaint_resolved(svc: Services, complaint_id: int) -> list[int]:
         if complaint is None or complaint.resolved_at is None:
             return []
         team = queries.ensure_team(session, complaint.team_id)
-        rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
-        book = book_of(session, team, rules, calendar, now, {complaint.customer_id})
-        facts = book.facts.get(complaint.customer_id)
+        few = read_few(svc, session, team, {complaint.customer_id}, now)  # a top-percent tier: the book's spends
+        facts = few.facts(complaint.customer_id)
         if facts is None:
             return []
         planned = plan_after_complaint_resolved(
-            facts, book.segments[facts.customer_id], complaint.id, complaint.resolved_at,
-            book.existing.get(facts.customer_id, []), book.contacts.get(facts.customer_id, 0), rules, calendar, now)
+            facts, few.segments(facts), complaint.id, complaint.resolved_at, few.existing(facts.customer_id),
+            few.contacts(facts.customer_id), few.rules, few.calendar, now)
         fallback = complaint.owner_id
         return _insert(session, team.id, facts, planned, _Owners(session, team.id, fallback), now)
 
