@@ -60,6 +60,10 @@ def main(argv: list[str]) -> None:
 
         settings = replace(Settings.from_env(), database_url=url, slack_bot_token="xoxb-bench",
                            slack_signing_secret=secret, slack_api_url=api_url)  # CAREBOT_WORKERS as served
+        if kind == "first-start":  # as `carebot serve` starts: migrated (here: checked) in a child process
+            from storage.migrate import upgrade_in_child
+
+            upgrade_in_child(url)
         services, renderer = Services(db=Database(url), clock=ManualClock(NOW)), Renderer()
         app = build_app(settings, services, renderer, workers=settings.workers)  # as `carebot serve`
         if kind == "first-start":

@@ -17,18 +17,26 @@ from bot.services.errors import CareError
 from bot.settings import Settings
 from messages.render import Renderer, translate
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import MigrationFailed, upgrade, upgrade_in_child
 
 DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
 
 
-def _services(url: str | None = None) -> Services:
+def _services(url: str | None = None, heads: set[str] | None = None) -> Services:
+    """The services of a command, its database answering and migrated. `heads` (serve): migrated in a child
+    process (Alembic stays out of the long-running process), and the code's migration heads added to it."""
     settings = Settings.from_env()
     url = url or settings.database_url
     require_keys()  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
     db = Database(url)
     _database_answers(db)
-    upgrade(url)
+    if heads is None:
+        upgrade(url)
+    else:
+        try:
+            heads |= upgrade_in_child(url)
+        except MigrationFailed as failed:
+            raise click.ClickException(str(failed)) from None
     return Services(db=db, clock=SystemClock(), default_team=settings.default_team)
 
 
@@ -75,9 +83,10 @@ def serve(host: str, port: int) -> None:
     logging.getLogger().setLevel(logging.INFO)
     settings = Settings.from_env()
     _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
-    services, renderer = _services(), Renderer()
+    heads: set[str] = set()
+    services, renderer = _services(heads=heads), Renderer()
     app = _built_app(settings, services, renderer, workers=settings.workers)
-    health = Health(services)
+    health = Health(services, heads=heads)
     scheduler = build_scheduler(services, renderer, app.client, health=health)
     click.echo(f"Carebot listening on http://{host}:{port}/slack/events")
     freeze_startup_heap()

@@ -13,12 +13,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from bot import metrics
 from bot.services.core import Services
-from storage.migrate import alembic_config
+from storage.migrate import code_heads
 
 SCHEDULER_STALE = dt.timedelta(minutes=2)
 OUTBOX_STUCK = dt.timedelta(minutes=15)
@@ -32,6 +31,7 @@ class Health:
     expects_scheduler: bool = True
     wall: Callable[[], float] = time.time
     started: float = field(default_factory=time.time)
+    heads: set[str] | None = None  # the code's migration heads (serve: from its migration child); None: read here
     last_tick: float | None = None
     stopping: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -50,7 +50,7 @@ class Health:
             current = self._current_heads()
         except Exception as exc:  # noqa: BLE001 - the reason is the answer
             return [f"database does not answer: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}"]
-        head = set(ScriptDirectory.from_config(alembic_config(self.services.db.url)).get_heads())
+        head = self.heads if self.heads is not None else code_heads(self.services.db.url)
         if current != head:
             return [f"migrations not at head: database {sorted(current) or 'empty'}, code {sorted(head)} "
                     "(run `carebot db upgrade`)"]  # the other checks read tables that may not exist yet
