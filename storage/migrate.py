@@ -23,7 +23,7 @@ _URL_VAR = "CAREBOT_MIGRATE_URL"  # the child's database URL: in its environment
 
 
 class MigrationFailed(RuntimeError):
-    """The migration child process failed; the message is its last lines of error output."""
+    """The migration child process failed; the message ends with its error."""
 
 
 def alembic_config(url: str) -> Config:
@@ -56,15 +56,16 @@ def code_heads(url: str) -> set[str]:
 
 def upgrade_in_child(url: str, timeout: float = 600) -> set[str]:
     """`upgrade(url)` in a child process; returns the code's heads (what /readyz compares the database with).
-    MigrationFailed with the child's last lines of error output when it fails."""
+    MigrationFailed with the child's last line of error output (the exception) when it fails."""
     try:
         done = subprocess.run([sys.executable, "-m", "storage.migrate"], env={**os.environ, _URL_VAR: url},
                               capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise MigrationFailed(f"the database migration did not finish within {timeout:.0f} s") from None
     if done.returncode != 0:
-        lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
-        raise MigrationFailed("the database migration failed: " + " / ".join(lines[-3:] or ["(no output)"]))
+        lines = [line.strip() for line in done.stderr.strip().splitlines() if line.strip()]
+        raise MigrationFailed(f"the database migration failed: {lines[-1] if lines else '(no output)'} "
+                              "(`carebot db upgrade` shows it whole)")
     return set(json.loads(done.stdout.strip().splitlines()[-1]))
 
 

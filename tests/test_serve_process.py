@@ -340,3 +340,31 @@ def test_a_worker_shares_the_serving_process_s_pages_and_not_its_lock(served, se
     again = tmp_path / "again"
     again.mkdir()
     start_serve(services, slack, again, "--host", "127.0.0.1").stop()  # the lock is free: it starts
+
+
+def test_serve_migrates_in_a_child_process_and_says_in_one_line_when_it_cannot(services, slack, tmp_path):
+    """`carebot serve` brings a database one migration behind to head before it serves (in a child process:
+    Alembic stays out of the long-running one) and is ready; a database the code cannot migrate (a revision it
+    does not know: a newer Carebot's) stops it with one line naming the problem, no traceback."""
+    from sqlalchemy import text
+
+    from storage.migrate import downgrade
+
+    downgrade(services.db.url, "-1")
+    with services.db.engine.connect() as connection:
+        behind = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    served = start_serve(services, slack, tmp_path, "--host", "127.0.0.1")
+    try:
+        with urllib.request.urlopen(served.base + "/readyz", timeout=5) as reply:
+            assert (reply.status, reply.read()) == (200, b"ready")
+        with services.db.engine.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() != behind
+    finally:
+        served.stop()
+    with services.db.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
+    done = _serve_once(served.env, tmp_path)
+    assert done.returncode == 1, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
+    assert "the database migration failed" in lines[0] and "f00dfeed0001" in lines[0], lines
