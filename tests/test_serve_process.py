@@ -358,12 +358,17 @@ def test_serve_migrates_in_a_child_process_and_says_in_one_line_when_it_cannot(s
         with urllib.request.urlopen(served.base + "/readyz", timeout=5) as reply:
             assert (reply.status, reply.read()) == (200, b"ready")
         with services.db.engine.connect() as connection:
-            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() != behind
+            head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert head != behind
     finally:
         served.stop()
     with services.db.engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
-    done = _serve_once(served.env, tmp_path)
+    try:
+        done = _serve_once(served.env, tmp_path)
+    finally:  # the database is the suite's (PostgreSQL): at head again for the next test
+        with services.db.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
     assert done.returncode == 1, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
