@@ -54,22 +54,45 @@ def code_heads(url: str) -> set[str]:
     return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
 
 
-def upgrade_in_child(url: str, timeout: float = 600) -> set[str]:
-    """`upgrade(url)` in a child process; returns the code's heads (what /readyz compares the database with).
-    MigrationFailed with the child's last line of error output (the exception) when it fails."""
+def upgrade_in_child(url: str) -> set[str]:
+    """`upgrade(url)` in a child process running this process's code (its import path, not the working
+    directory's: `python -P`); returns the code's heads (what /readyz compares the database with).
+    MigrationFailed with one line saying why when it fails. No time limit, as `carebot db upgrade` has none:
+    a migration waiting for another replica's lock waits."""
+    path = os.pathsep.join(entry or os.getcwd() for entry in sys.path)
+    done = subprocess.run([sys.executable, "-P", "-m", "storage.migrate"], capture_output=True, text=True,
+                          env={**os.environ, _URL_VAR: url, "PYTHONPATH": path})
+    said = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+    if done.returncode == 0 and said:
+        try:
+            return set(json.loads(said[-1]))
+        except ValueError:
+            pass
+    if done.returncode < 0:
+        why = f"the migration process was killed by signal {-done.returncode}"
+    else:
+        errors = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith(_SAID)]
+        why = errors[-1][len(_SAID):] if errors else f"the migration process ended with {done.returncode} " \
+            f"and said nothing we understand"
+    raise MigrationFailed(f"the database migration failed: {why} (`carebot db upgrade` shows it whole)")
+
+
+_SAID = "carebot-migration-failed: "
+
+
+def _child() -> int:
+    url = os.environ[_URL_VAR]
     try:
-        done = subprocess.run([sys.executable, "-m", "storage.migrate"], env={**os.environ, _URL_VAR: url},
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise MigrationFailed(f"the database migration did not finish within {timeout:.0f} s") from None
-    if done.returncode != 0:
-        lines = [line.strip() for line in done.stderr.strip().splitlines() if line.strip()]
-        raise MigrationFailed(f"the database migration failed: {lines[-1] if lines else '(no output)'} "
-                              "(`carebot db upgrade` shows it whole)")
-    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+        upgrade(url)
+        heads = code_heads(url)
+    except Exception as exc:  # noqa: BLE001 - one line for the parent; the whole of it with `carebot db upgrade`
+        reason = getattr(exc, "orig", None) or exc  # a database error's own words, not SQLAlchemy's wrapper
+        first = (str(reason).strip().splitlines() or [""])[0][:300]
+        print(f"{_SAID}{type(reason).__name__}: {first}", file=sys.stderr)
+        return 1
+    print(json.dumps(sorted(heads)))
+    return 0
 
 
 if __name__ == "__main__":  # the child of upgrade_in_child
-    _url = os.environ[_URL_VAR]
-    upgrade(_url)
-    print(json.dumps(sorted(code_heads(_url))))
+    sys.exit(_child())

@@ -40,3 +40,19 @@ def test_migrations_match_the_models_and_round_trip(tmp_path):
             round_trip(scratch)
     else:
         round_trip(f"sqlite:///{tmp_path / 'migrations.db'}")
+
+
+def test_the_migration_child_runs_this_code_whatever_the_working_directory_holds(tmp_path, monkeypatch):
+    """`carebot serve` migrates in a child process (storage.migrate.upgrade_in_child): the child imports the code
+    the server runs, never a `storage` package that happens to sit in the working directory."""
+    from storage.migrate import code_heads, upgrade_in_child
+
+    shadow = tmp_path / "storage"
+    shadow.mkdir()
+    (shadow / "__init__.py").write_text("")
+    (shadow / "migrate.py").write_text("import sys\nprint('carebot-migration-failed: SHADOW', file=sys.stderr)\n"
+                                       "sys.exit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'child.db'}"
+    assert upgrade_in_child(url) == code_heads(url)
+    assert schema_differences(url) == []

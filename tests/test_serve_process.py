@@ -344,32 +344,51 @@ def test_a_worker_shares_the_serving_process_s_pages_and_not_its_lock(served, se
 
 def test_serve_migrates_in_a_child_process_and_says_in_one_line_when_it_cannot(services, slack, tmp_path):
     """`carebot serve` brings a database one migration behind to head before it serves (in a child process:
-    Alembic stays out of the long-running one) and is ready; a database the code cannot migrate (a revision it
-    does not know: a newer Carebot's) stops it with one line naming the problem, no traceback."""
-    from sqlalchemy import text
+    Alembic stays out of the long-running one) and is ready. A database it cannot migrate stops it with one line
+    naming the problem in the database's own words, no traceback: a revision the code does not know (a newer
+    Carebot's), a migration the database refuses (an object of that name exists already)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
 
-    from storage.migrate import downgrade
+    from storage.migrate import downgrade, upgrade
 
+    database = create_engine(services.db.url, poolclass=NullPool)  # fresh connections: the schema changes
+
+    def version() -> str:
+        with database.connect() as connection:
+            return connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    def refused(*expected: str) -> None:
+        done = _serve_once(served.env, tmp_path)
+        assert done.returncode == 1, done.stderr
+        lines = [line for line in done.stderr.splitlines() if line.strip()]
+        assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
+        assert "the database migration failed" in lines[0] and "sqlalche.me" not in lines[0], lines
+        assert all(word in lines[0] for word in expected), lines
+
+    head = version()
     downgrade(services.db.url, "-1")
-    with services.db.engine.connect() as connection:
-        behind = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    behind = version()
     served = start_serve(services, slack, tmp_path, "--host", "127.0.0.1")
     try:
         with urllib.request.urlopen(served.base + "/readyz", timeout=5) as reply:
             assert (reply.status, reply.read()) == (200, b"ready")
-        with services.db.engine.connect() as connection:
-            head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert head != behind
+        assert version() == head
     finally:
         served.stop()
-    with services.db.engine.begin() as connection:
-        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
     try:
-        done = _serve_once(served.env, tmp_path)
-    finally:  # the database is the suite's (PostgreSQL): at head again for the next test
-        with services.db.engine.begin() as connection:
+        with database.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0001'"))
+        refused("f00dfeed0001")
+        with database.begin() as connection:
             connection.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
-    assert done.returncode == 1, done.stderr
-    lines = [line for line in done.stderr.splitlines() if line.strip()]
-    assert "Traceback" not in done.stderr and len(lines) == 1, done.stderr
-    assert "the database migration failed" in lines[0] and "f00dfeed0001" in lines[0], lines
+        downgrade(services.db.url, "-1")  # its index is gone; one of that name is made by hand
+        with database.begin() as connection:
+            connection.execute(text("CREATE INDEX ix_callback_team_owner_open_due ON call_log (staff_id)"))
+        refused("ix_callback_team_owner_open_due", "already exists")
+    finally:  # the database is the suite's (PostgreSQL: shared by the tests after it): at head again
+        with database.begin() as connection:
+            connection.execute(text("DROP INDEX IF EXISTS ix_callback_team_owner_open_due"))
+            connection.execute(text("UPDATE alembic_version SET version_num = :behind"), {"behind": behind})
+        upgrade(services.db.url)
+        assert version() == head
