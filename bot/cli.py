@@ -272,8 +272,19 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration (SQLite or PostgreSQL, from CAREBOT_DATABASE_URL)."""
+    from storage.migrate import failure_line
+
     url = Settings.from_env().database_url
-    upgrade(url)
+    database = Database(url)
+    _database_answers(database)
+    database.dispose()
+    try:
+        upgrade(url)
+    except Exception as exc:  # noqa: BLE001 - one line; with -v the whole of it in the log
+        logging.getLogger(__name__).info("the migration failed", exc_info=True)
+        raise click.ClickException(f"the database migration failed: {failure_line(exc)}"
+                                   + ("" if logging.getLogger().isEnabledFor(logging.INFO)
+                                      else " (`carebot -v db upgrade` shows where)")) from None
     click.echo(f"database at head: {url.split('@')[-1]}")
 
 

@@ -74,10 +74,18 @@ def upgrade_in_child(url: str) -> set[str]:
         errors = [line.strip() for line in done.stderr.splitlines() if line.strip().startswith(_SAID)]
         why = errors[-1][len(_SAID):] if errors else f"the migration process ended with {done.returncode} " \
             f"and said nothing we understand"
-    raise MigrationFailed(f"the database migration failed: {why} (`carebot db upgrade` shows it whole)")
+    raise MigrationFailed(f"the database migration failed: {why} (`carebot -v db upgrade` shows where)")
 
 
 _SAID = "carebot-migration-failed: "
+
+
+def failure_line(exc: BaseException) -> str:
+    """A failed migration in one line: a database error in the database's own words (not SQLAlchemy's wrapper
+    with its SQL and link), else the exception's first line."""
+    reason = getattr(exc, "orig", None) or exc
+    first = (str(reason).strip().splitlines() or [""])[0][:300]
+    return f"{type(reason).__name__}: {first}"
 
 
 def _child() -> int:
@@ -85,10 +93,8 @@ def _child() -> int:
     try:
         upgrade(url)
         heads = code_heads(url)
-    except Exception as exc:  # noqa: BLE001 - one line for the parent; the whole of it with `carebot db upgrade`
-        reason = getattr(exc, "orig", None) or exc  # a database error's own words, not SQLAlchemy's wrapper
-        first = (str(reason).strip().splitlines() or [""])[0][:300]
-        print(f"{_SAID}{type(reason).__name__}: {first}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - one line for the parent; the whole of it with `carebot -v db upgrade`
+        print(f"{_SAID}{failure_line(exc)}", file=sys.stderr)
         return 1
     print(json.dumps(sorted(heads)))
     return 0

@@ -56,3 +56,28 @@ def test_the_migration_child_runs_this_code_whatever_the_working_directory_holds
     url = f"sqlite:///{tmp_path / 'child.db'}"
     assert upgrade_in_child(url) == code_heads(url)
     assert schema_differences(url) == []
+
+
+def test_db_upgrade_says_in_one_line_why_it_cannot_migrate(tmp_path):
+    """`carebot db upgrade` on a database it cannot bring to head: one line naming the problem, no traceback;
+    with -v the whole of it is logged."""
+    import subprocess
+    import sys
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.pool import NullPool
+
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    upgrade(url)
+    with create_engine(url, poolclass=NullPool).begin() as connection:  # as a newer Carebot leaves it
+        connection.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed0002'"))
+    env = {**os.environ, "CAREBOT_DATABASE_URL": url}
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade"], env=env, capture_output=True,
+                          text=True, timeout=60)
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode == 1 and len(lines) == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "the database migration failed" in lines[0] and "f00dfeed0002" in lines[0], lines
+    assert "carebot -v db upgrade" in lines[0]
+    verbose = subprocess.run([sys.executable, "-m", "bot.cli", "-v", "db", "upgrade"], env=env,
+                             capture_output=True, text=True, timeout=60)
+    assert verbose.returncode == 1 and "Traceback" in verbose.stderr and "f00dfeed0002" in verbose.stderr
