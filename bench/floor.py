@@ -2,7 +2,7 @@
 (issue 14). A bare Bolt app whose listener, for each submission:
 
 - saves it in one raw-SQL transaction: the delivery's key (once per modal), the call log, the callback closed,
-  the confirmation queued in the outbox;
+  the confirmation queued in the outbox (the free texts and the confirmation sealed as the bot seals them);
 - acks (the modal closes);
 - posts the confirmation (`chat.postEphemeral`) and marks it sent;
 - reads the agent's open callbacks (how many, and the first 20 with their customers) and publishes an App Home
@@ -18,7 +18,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
+
+
+def _types():
+    from storage.models import CallLog
+    from storage.outbox_models import OutboxMessage
+
+    return CallLog.__table__.c.summary.type, CallLog.__table__.c.feedback.type, OutboxMessage.__table__.c.payload.type
+
+
+_SUMMARY, _FEEDBACK, _PAYLOAD = _types()  # sealed at rest as the bot stores them (issue 9): part of the floor
 
 
 def floor_app(secret: str, api_url: str, url: str):
@@ -29,6 +39,12 @@ def floor_app(secret: str, api_url: str, url: str):
     from storage.db import make_engine
 
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
+
+    def _stored(moment: dt.datetime) -> dt.datetime:  # as storage.models.UTCDateTime stores a moment
+        moment = moment.astimezone(dt.UTC)
+        return moment.replace(tzinfo=None) if sqlite else moment
+
     client = WebClient(token="xoxb-bench", base_url=api_url)
     app = App(client=client, signing_secret=secret)
 
@@ -38,7 +54,7 @@ def floor_app(secret: str, api_url: str, url: str):
         values = {block: next(iter(actions.values())) for block, actions in view["state"]["values"].items()}
         outcome = (values.get("outcome", {}).get("selected_option") or {}).get("value", "satisfied")
         summary = values.get("summary", {}).get("value") or ""
-        now = NOW.replace(tzinfo=None)
+        now = _stored(NOW)
         key = f"log_call:{view['id']}:{view.get('hash', '')}"
         with engine.begin() as db:
             first = db.execute(text(
@@ -48,16 +64,18 @@ def floor_app(secret: str, api_url: str, url: str):
                 return ack()
             db.execute(text(
                 "INSERT INTO call_log (team_id, customer_id, callback_id, staff_id, channel, outcome, summary, "
-                "feedback, called_at) SELECT team_id, customer_id, id, :u, 'phone', :o, :s, '', :n FROM callback "
-                "WHERE id = :cb"), {"u": user, "o": outcome, "s": summary, "n": now, "cb": meta["cb"]})
+                "feedback, called_at) SELECT team_id, customer_id, id, :u, 'phone', :o, :s, :f, :n FROM callback "
+                "WHERE id = :cb").bindparams(bindparam("s", type_=_SUMMARY), bindparam("f", type_=_FEEDBACK)),
+                {"u": user, "o": outcome, "s": summary, "f": "", "n": now, "cb": meta["cb"]})
             db.execute(text("UPDATE callback SET status = 'done', attempts = attempts + 1, closed_at = :n "
                             "WHERE id = :cb AND status = 'open'"), {"n": now, "cb": meta["cb"]})
             message = db.execute(text(
                 "INSERT INTO outbox_message (key, team_id, kind, channel, payload, effect, status, attempts, "
                 "next_attempt_at, lease_until, created_at) SELECT :k, team_id, 'ephemeral', :ch, :p, '{}', "
-                "'sending', 1, :n, :l, :n FROM callback WHERE id = :cb RETURNING id"),
+                "'sending', 1, :n, :l, :n FROM callback WHERE id = :cb RETURNING id").bindparams(
+                    bindparam("p", type_=_PAYLOAD)),
                 {"k": f"confirm:{key}", "ch": meta.get("ch") or user, "n": now, "l": now + dt.timedelta(minutes=2),
-                 "cb": meta["cb"], "p": json.dumps({"text": "Call logged."})}).scalar_one()
+                 "cb": meta["cb"], "p": {"text": "Call logged."}}).scalar_one()
         ack()
         client.chat_postEphemeral(channel=meta.get("ch") or user, user=user, text="Call logged.")
         with engine.begin() as db:
@@ -69,7 +87,7 @@ def floor_app(secret: str, api_url: str, url: str):
             rows = db.execute(text(
                 "SELECT cb.id, cb.kind, cb.due_at, c.code FROM callback cb JOIN customer c ON c.id = cb.customer_id "
                 "WHERE cb.owner_id = :u AND cb.status = 'open' AND cb.due_at < :d ORDER BY cb.due_at, cb.id LIMIT 20"),
-                {"u": user, "d": now + dt.timedelta(days=1)}).all()
+                {"u": user, "d": now + dt.timedelta(days=1)}).all()  # the callbacks due by tomorrow
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": f"My queue ({count})"}}]
         for cb_id, kind, due_at, code in rows:
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{code}* {kind} · {due_at}"},

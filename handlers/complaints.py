@@ -158,7 +158,8 @@ def register(app: App, deps: Deps) -> None:
             with waiting_at_most(SAVE_WAIT):
                 where = inputs.channel_id(inputs.metadata(view).get("ch"))
                 confirm = confirm_with(actor.team_id, view_key(view), lambda opened: confirm_where_they_were(
-                    actor.user_id, where, renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)))
+                    actor.user_id, where, renderer.message("complaint_opened.json.j2", actor.locale, opened=opened)),
+                    svc.outbox_policy)
                 open_complaint(svc, actor, form, once=view_key(view), then=confirm)
         except FormErrors as exc:
             return ack(response_action="errors",

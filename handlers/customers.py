@@ -125,7 +125,8 @@ def register(app: App, deps: Deps) -> None:
             where = inputs.metadata(view).get("ch")
             confirm = confirm_with(actor.team_id, view_key(view), lambda saved: confirm_where_they_were(
                 actor.user_id, where if isinstance(where, str) else None,
-                renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))))
+                renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))),
+                svc.outbox_policy)
             saved = save_customer(svc, actor, form, customer_id, then=confirm)
         except FormErrors as exc:
             return ack(response_action="errors",

@@ -72,18 +72,19 @@ def confirm_where_they_were(user_id: str, channel_id: str | None, message: Messa
 
 class confirm_with:
     """A service's `then(session, result)` that queues `outgoing(result)` in the change's unit of work, leased to
-    this listener (bot/services/outbox.queue_leased_confirmation): `deliver_confirmations(deps, client, it)` sends
-    it after the commit."""
+    this listener for the outbox policy's lease (bot/services/outbox.queue_leased_confirmation; `policy`: the
+    services' `outbox_policy`, None for the defaults): `deliver_confirmations(deps, client, it)` sends it after
+    the commit."""
 
-    def __init__(self, team_id: str, key: str | None, outgoing: Callable[[Any], Outgoing]):
-        self.team_id, self.key, self.outgoing = team_id, key, outgoing
+    def __init__(self, team_id: str, key: str | None, outgoing: Callable[[Any], Outgoing], policy: Any = None):
+        self.team_id, self.key, self.outgoing, self.policy = team_id, key, outgoing, policy  # the outbox's Policy
         self.leased: list = []
 
     def __call__(self, session, result) -> None:
         from bot.services.outbox import queue_leased_confirmation
 
         if self.key is not None:
-            message = queue_leased_confirmation(session, self.team_id, self.key, self.outgoing(result))
+            message = queue_leased_confirmation(session, self.team_id, self.key, self.outgoing(result), self.policy)
             if message is not None:
                 self.leased.append(message)
 

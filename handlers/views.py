@@ -73,7 +73,8 @@ def register(app: App, deps: Deps) -> None:
             with waiting_at_most(SAVE_WAIT):
                 where = inputs.channel_id(inputs.metadata(view).get("ch"))
                 confirm = confirm_with(actor.team_id, view_key(view), lambda logged: confirm_where_they_were(
-                    actor.user_id, where, renderer.message("call_logged.json.j2", actor.locale, call=logged)))
+                    actor.user_id, where, renderer.message("call_logged.json.j2", actor.locale, call=logged)),
+                    svc.outbox_policy)
                 log_call(svc, actor, form, once=view_key(view), then=confirm)
         except AlreadyDone:  # the same submission again (double click, retry): closed like the first, no 2nd note
             return ack()
