@@ -17,7 +17,7 @@ from bot.services.errors import CareError
 from bot.settings import Settings
 from messages.render import Renderer, translate
 from storage.db import Database
-from storage.migrate import MigrationFailed, upgrade, upgrade_in_child
+from storage.migrate import MigrationFailed, failure_line, upgrade, upgrade_in_child
 
 DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
 
@@ -272,8 +272,6 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration (SQLite or PostgreSQL, from CAREBOT_DATABASE_URL)."""
-    from storage.migrate import failure_line
-
     url = Settings.from_env().database_url
     database = Database(url)
     _database_answers(database)

@@ -74,28 +74,20 @@ def plan_runs_count(session: Session, team_id: str, local_date: dt.date) -> int:
 # --- what planning reads -------------------------------------------------------------------------
 
 
-def customers_of_team(session: Session, team_id: str, customer_id: int | None = None) -> Sequence[Customer]:
-    stmt = select(Customer).where(Customer.team_id == team_id)
-    if customer_id is not None:
-        stmt = stmt.where(Customer.id == customer_id)
-    return session.scalars(stmt.order_by(Customer.id)).all()
+def customers_of_team(session: Session, team_id: str) -> Sequence[Customer]:
+    return session.scalars(select(Customer).where(Customer.team_id == team_id).order_by(Customer.id)).all()
 
 
-def callbacks_of_team(session: Session, team_id: str, customer_id: int | None = None) -> Sequence[Callback]:
+def callbacks_of_team(session: Session, team_id: str) -> Sequence[Callback]:
     """Every callback, open or closed: closed ones still hold their dedupe key."""
-    stmt = select(Callback).where(Callback.team_id == team_id)
-    if customer_id is not None:
-        stmt = stmt.where(Callback.customer_id == customer_id)
-    return session.scalars(stmt.order_by(Callback.customer_id, Callback.id)).all()
+    return session.scalars(select(Callback).where(Callback.team_id == team_id)
+                           .order_by(Callback.customer_id, Callback.id)).all()
 
 
-def tickets_since(session: Session, team_id: str, since: dt.datetime,
-                  customer_id: int | None = None) -> Sequence[tuple[int, dt.datetime]]:
+def tickets_since(session: Session, team_id: str, since: dt.datetime) -> Sequence[tuple[int, dt.datetime]]:
     """(customer id, opened at) of complaints and inquiries opened since `since`."""
     stmt = select(Complaint.customer_id, Complaint.opened_at).where(
         Complaint.team_id == team_id, Complaint.opened_at >= since, Complaint.kind.in_(("complaint", "inquiry")))
-    if customer_id is not None:
-        stmt = stmt.where(Complaint.customer_id == customer_id)
     return [(cid, at) for cid, at in session.execute(stmt)]
 
 
@@ -107,23 +99,18 @@ def complaints_resolved_since(session: Session, team_id: str, since: dt.datetime
     return [(cid, complaint_id, at) for cid, complaint_id, at in session.execute(stmt)]
 
 
-def last_calls(session: Session, team_id: str, customer_id: int | None = None) -> dict[int, dt.datetime]:
+def last_calls(session: Session, team_id: str) -> dict[int, dt.datetime]:
     """Each customer's latest call where the customer was reached."""
     stmt = select(CallLog.customer_id, func.max(CallLog.called_at)).where(
         CallLog.team_id == team_id, CallLog.outcome != "unreachable").group_by(CallLog.customer_id)
-    if customer_id is not None:
-        stmt = stmt.where(CallLog.customer_id == customer_id)
     return {cid: _aware(at) for cid, at in session.execute(stmt) if at is not None}
 
 
-def reached_calls_since(session: Session, team_id: str, since: dt.datetime,
-                        customer_id: int | None = None) -> dict[int, int]:
+def reached_calls_since(session: Session, team_id: str, since: dt.datetime) -> dict[int, int]:
     """Contacts made (reached calls) per customer since `since`."""
     stmt = select(CallLog.customer_id, func.count()).where(
         CallLog.team_id == team_id, CallLog.called_at >= since, CallLog.outcome != "unreachable"
     ).group_by(CallLog.customer_id)
-    if customer_id is not None:
-        stmt = stmt.where(CallLog.customer_id == customer_id)
     return dict(session.execute(stmt).all())
 
 

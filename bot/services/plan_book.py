@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -84,24 +84,19 @@ def _insert(session: Session, team_id: str, facts: CustomerFacts, planned: Seque
     return created
 
 
-def book_of(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime,
-          customer_ids: Collection[int] | None) -> _Book:
-    # A top-percent tier ranks the whole book; thresholds only need the customers planned.
-    whole = customer_ids is None or rules.segments.tier_method == "top_percent"
-    only = None if whole or customer_ids is None or len(customer_ids) != 1 else next(iter(customer_ids))
-    customers = plan_queries.customers_of_team(session, team.id, only)
-    if not whole and customer_ids is not None:
-        customers = [c for c in customers if c.id in customer_ids]
+def book_of(session: Session, team: Team, rules: CareRules, calendar: WorkCalendar, now: dt.datetime) -> _Book:
+    """The whole book as planning sees it (the forecast); a few customers: plan_batches.read_few."""
+    customers = plan_queries.customers_of_team(session, team.id)
     window = dt.timedelta(days=rules.segments.spike_window_days)
     tickets: dict[int, list[dt.datetime]] = defaultdict(list)
-    for cid, opened in plan_queries.tickets_since(session, team.id, now - window, only):
+    for cid, opened in plan_queries.tickets_since(session, team.id, now - window):
         tickets[cid].append(opened)
-    last_calls = plan_queries.last_calls(session, team.id, only)
+    last_calls = plan_queries.last_calls(session, team.id)
     today = calendar.local_date(now)
     month_start = calendar.start_of_day(today.replace(day=1))
-    contacts = plan_queries.reached_calls_since(session, team.id, month_start, only)
+    contacts = plan_queries.reached_calls_since(session, team.id, month_start)
     existing: dict[int, list[OpenCallback]] = defaultdict(list)
-    for row in plan_queries.callbacks_of_team(session, team.id, only):
+    for row in plan_queries.callbacks_of_team(session, team.id):
         existing[row.customer_id].append(
             OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
     facts = {c.id: customer_facts(c, rules, last_calls.get(c.id), tickets.get(c.id, ())) for c in customers}

@@ -45,22 +45,11 @@ from bot.services.plan_book import (  # noqa: F401 - re-exported: callers import
     missing_fields,
 )
 from storage import plan_queries, queries
-from storage.models import Customer, Team
+from storage.models import Team
 
 log = logging.getLogger(__name__)
 
 # --- planning ------------------------------------------------------------------------------------------
-
-
-def plan_customer_now(svc: Services, customer_id: int, team_id: str | None = None) -> PlanResult:
-    """Right after a change that matters (import, purchase, logged call): plan this customer at once."""
-    if team_id is None:
-        with svc.db.unit_of_work() as session:
-            customer = session.get(Customer, customer_id)
-            if customer is None:
-                return PlanResult()
-            team_id = customer.team_id
-    return plan_customers_now(svc, team_id, {customer_id})
 
 
 def plan_customers_now(svc: Services, team_id: str, customer_ids: Collection[int]) -> PlanResult:
@@ -190,7 +179,7 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
         team = queries.ensure_team(session, team_id)
         rules = rules or svc.care_rules_for(team)
         calendar = svc.calendar_for(team)
-        book = book_of(session, team, rules, calendar, now, None)
+        book = book_of(session, team, rules, calendar, now)
         supervisors = plan_queries.supervisors_of_team(session, team.id)
         admin = next(iter(plan_queries.admins_of_team(session, team.id)), None)  # record tasks without owner
         # the real owner of each open callback (the engine assumes the customer's owner)
@@ -218,5 +207,5 @@ def forecast_team(svc: Services, team_id: str | None = None, days: int = 30, rul
 
 __all__ = ["HOW_RULES_COMBINE", "SUPERVISORS", "RulesOverview", "describe_rules_error", "read_rules_file",
            "rules_overview", "Forecast", "NightlyRun", "PlanResult", "check_rules", "effective_rules",
-           "effective_rules_yaml", "forecast_team", "on_complaint_resolved", "plan_customer_now", "plan_team",
+           "effective_rules_yaml", "forecast_team", "on_complaint_resolved", "plan_team",
            "run_nightly_plans", "set_rules"]
