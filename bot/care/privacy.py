@@ -15,7 +15,12 @@ def mask_phone(e164: str | None) -> str:
     010*****678, +44 20 7946 0000 -> 020*****000."""
     if not e164:
         return ""
+    if _E164_CN_MOBILE.fullmatch(e164):  # most numbers of a Chinese team's book: no parse needed
+        return e164[3:6] + "****" + e164[-4:]
     return _mask_phone(e164)
+
+
+_E164_CN_MOBILE = re.compile(r"\+861\d{10}")
 
 
 @lru_cache(maxsize=8192)  # parsing a number is the dearest part of a queue row: once per customer's phone
