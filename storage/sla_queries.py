@@ -6,13 +6,15 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, delete, func, or_, select, text, update
+from sqlalchemy import Engine, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, defer, joinedload
 
 from storage.models import Callback, Complaint
 from storage.sla_models import ComplaintPause, ComplaintSla, EscalationAudit, EscalationNotice, TeamEscalation
+
+SLA_RULES_SEEN = "carebot.team_sla_rules"  # session.info: team id -> the SLA rules text this unit of work read
 
 # --- complaints ---------------------------------------------------------------------------------
 
@@ -220,102 +222,7 @@ def callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callba
     return session.scalars(select(Callback).where(Callback.customer_id == customer_id)).all()
 
 
-# --- notices: claim before posting ---------------------------------------------------------------
-
-
-def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: str, level: str, kind: str,
-                 round: int, now: dt.datetime) -> int | None:
-    """Insert the step's row; its id, or None when the step was already claimed (here or on another replica).
-    One statement, INSERT … ON CONFLICT (step_key) DO NOTHING RETURNING id: no SAVEPOINT per notice."""
-    dialect = session.get_bind().dialect.name
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    return session.scalar(
-        insert(EscalationNotice).values(complaint_id=complaint_id, step_key=step_key, clock=clock, level=level,
-                                        kind=kind, round=round, claimed_at=now)
-        .on_conflict_do_nothing(index_elements=[EscalationNotice.step_key]).returning(EscalationNotice.id))
-
-
-def claim_notices(session: Session, claims: Sequence[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
-    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): INSERT … ON
-    CONFLICT (step_key) DO NOTHING RETURNING, in one statement (PostgreSQL: of unnest(arrays); SQLite: an
-    executemany). step_key -> id of the steps claimed here."""
-    if not claims:
-        return {}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":  # columns as arrays: a short statement planned once, not 7 parameters a claim
-        return dict((key, nid) for nid, key in session.execute(text(
-            "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
-            "SELECT complaint_id, step_key, clock, level, kind, round, :now "
-            "FROM unnest(CAST(:complaints AS integer[]), CAST(:keys AS varchar[]), CAST(:clocks AS varchar[]), "
-            "CAST(:levels AS varchar[]), "
-            "CAST(:kinds AS varchar[]), CAST(:rounds AS integer[])) AS claim(complaint_id, step_key, clock, level, "
-            "kind, round) ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key"),
-            {"now": now, **{name: [claim[column] for claim in claims] for name, column in (
-                ("complaints", "complaint_id"), ("keys", "step_key"), ("clocks", "clock"), ("levels", "level"),
-                ("kinds", "kind"), ("rounds", "round"))}}))
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    claimed: dict[str, int] = {}
-    table = EscalationNotice.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.step_key]) \
-        .returning(table.c.id, table.c.step_key)
-    # an executemany of plain rows, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"); building
-    # one VALUES clause of ORM values coerced each of the ~2,900 values of a catch-up (360 claims) one by one
-    rows = [{**claim, "claimed_at": now} for claim in claims]
-    result = session.execute(statement, rows) if len(rows) > 1 else session.execute(statement, rows[0])
-    claimed.update((key, nid) for nid, key in result)
-    return claimed
-
-
-def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: str, ts: str,
-                          now: dt.datetime) -> None:
-    session.execute(update(EscalationNotice).where(EscalationNotice.id.in_(notice_ids))
-                    .values(channel=channel, message_ts=ts, posted_at=now))
-
-
-def release_notices(session: Session, notice_ids: Sequence[int]) -> None:
-    """Give unposted claims back, so the next sweep tries again."""
-    session.execute(delete(EscalationNotice).where(EscalationNotice.id.in_(notice_ids),
-                                                   EscalationNotice.posted_at.is_(None)))
-
-
-def mark_notices_queued(session: Session, channels: dict[int, str]) -> None:
-    """The notices are in the outbox (bot/services/outbox.py): each one's post is on its way to its channel
-    ({notice id: channel}). One statement compiled once whatever the number of notices: on PostgreSQL an
-    UPDATE … FROM unnest(ids, channels), on SQLite an executemany (SQLite's C loop). An UPDATE … SET channel =
-    CASE id … was compiled anew for every size of catch-up (~30 ms for 360 notices); an executemany was one
-    round trip a notice on PostgreSQL."""
-    if not channels:
-        return
-    ids = sorted(channels)
-    table = EscalationNotice.__table__
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(
-            "UPDATE escalation_notice SET channel = queued.channel "
-            "FROM unnest(CAST(:ids AS integer[]), CAST(:channels AS varchar[])) AS queued(id, channel) "
-            "WHERE escalation_notice.id = queued.id"), {"ids": ids, "channels": [channels[nid] for nid in ids]})
-        return
-    session.execute(update(table).where(table.c.id == bindparam("nid")).values(channel=bindparam("ch")),
-                    [{"nid": nid, "ch": channels[nid]} for nid in ids])
-
-
-def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:
-    """Claims never posted nor queued in the outbox (the process died between claim and queue) are given
-    back after a while, and their complaints looked at again from `now` (default: `claimed_before`). A read
-    first (index ix_escalation_notice_unqueued, usually empty): the DELETE, a write, only when there is one."""
-    stale = (EscalationNotice.posted_at.is_(None), EscalationNotice.channel.is_(None),
-             EscalationNotice.claimed_at < claimed_before)
-    if session.scalar(select(EscalationNotice.id).where(*stale).limit(1)) is None:
-        return 0
-    complaints = set(session.scalars(select(EscalationNotice.complaint_id).where(*stale)))
-    released = session.execute(delete(EscalationNotice).where(*stale)).rowcount or 0
-    for complaint_id in sorted(complaints):  # their steps are due again: the next sweep looks at once
-        look_again(session, complaint_id, now or claimed_before)
-    return released
-
-
-def notices_of_complaint(session: Session, complaint_id: int) -> Sequence[EscalationNotice]:
-    return session.scalars(select(EscalationNotice).where(EscalationNotice.complaint_id == complaint_id)
-                           .order_by(EscalationNotice.claimed_at, EscalationNotice.id)).all()
+# --- notices: the chain's history -------------------------------------------------------------
 
 
 def latest_steps(session: Session, complaint_id: int) -> list[tuple[str, str, int, dt.datetime]]:
@@ -337,25 +244,6 @@ def was_announced(session: Session, complaint_id: int) -> bool:
     """The complaint's opening was announced (a low-rated call): its 'opened' notice exists."""
     return session.scalar(select(EscalationNotice.id).where(EscalationNotice.complaint_id == complaint_id,
                                                             EscalationNotice.clock == "opened").limit(1)) is not None
-
-
-def notices_by_ids(session: Session, notice_ids: Sequence[int]) -> list[EscalationNotice]:
-    """The notices with these ids, in the order given (the ones that no longer exist left out)."""
-    found = {n.id: n for n in session.scalars(select(EscalationNotice).where(EscalationNotice.id.in_(notice_ids)))}
-    return [found[i] for i in notice_ids if i in found]
-
-
-def notices_in_post(session: Session, channel: str, ts: str) -> Sequence[EscalationNotice]:
-    return session.scalars(select(EscalationNotice).where(EscalationNotice.channel == channel,
-                                                          EscalationNotice.message_ts == ts)
-                           .order_by(EscalationNotice.id)).all()
-
-
-def notice_count(session: Session, complaint_id: int | None = None) -> int:
-    stmt = select(EscalationNotice.id)
-    if complaint_id is not None:
-        stmt = stmt.where(EscalationNotice.complaint_id == complaint_id)
-    return len(session.scalars(stmt).all())
 
 
 # --- audit --------------------------------------------------------------------------------------
@@ -385,7 +273,19 @@ def team_escalation(session: Session, team_id: str) -> TeamEscalation | None:
     return session.get(TeamEscalation, team_id)
 
 
+def team_sla_rules_text(session: Session, team_id: str) -> str | None:
+    """The team's SLA rules file (None: none is set), read once per unit of work: a logged call or a Home asks
+    for the team's calendar more than once, and a team without a row would be asked for again each time.
+    `ensure_team_escalation`, the way rules are written, forgets what was read."""
+    seen = session.info.setdefault(SLA_RULES_SEEN, {})
+    if team_id not in seen:
+        row = session.get(TeamEscalation, team_id)
+        seen[team_id] = row.sla_rules if row is not None else None
+    return seen[team_id]
+
+
 def ensure_team_escalation(session: Session, team_id: str) -> TeamEscalation:
+    session.info.get(SLA_RULES_SEEN, {}).pop(team_id, None)
     row = session.get(TeamEscalation, team_id)
     if row is None:
         row = TeamEscalation(team_id=team_id)

@@ -17,7 +17,7 @@ from bot.services.core import Services
 from bot.services.people import Actor, Role
 from bot.services.teams import set_setting
 from handlers.sla_jobs import run_sla_sweep
-from storage import sla_queries
+from storage import notice_queries
 from storage.db import Database
 from tests import seed
 from tests.conftest import BOT_TOKEN, SHANGHAI
@@ -240,7 +240,7 @@ def test_low_rated_call_opens_a_follow_up_that_supervisors_hear_about(desk, rend
     sweep_at(desk, renderer, client, at(10, 2))
     assert len(slack.messages("C0SUPER")) == 1
     with desk.db.unit_of_work() as session:
-        assert sla_queries.notice_count(session) == 1
+        assert notice_queries.notice_count(session) == 1
 
 
 def test_two_replicas_sweeping_at_once_post_each_step_once(desk, renderer, client, slack, database_url):
@@ -272,7 +272,7 @@ def test_two_replicas_sweeping_at_once_post_each_step_once(desk, renderer, clien
     paged = [f"#{n}" for page in pages for n in re.findall(r"#(\d+)\*", str(page["blocks"]))]
     assert len(paged) == 3 and len(set(paged)) == 3, "each complaint paged exactly once across both replicas"
     with desk.db.unit_of_work() as session:
-        assert sla_queries.notice_count(session) == 6  # 3 owner warnings + 3 supervisor pages
+        assert notice_queries.notice_count(session) == 6  # 3 owner warnings + 3 supervisor pages
 
 
 def test_the_page_speaks_the_teams_language(desk, renderer, client, slack):

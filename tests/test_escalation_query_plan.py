@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage import sla_queries
+from storage import notice_queries, sla_queries
 from tests.conftest import DEFAULT_NOW
 from tests.test_query_plans import planned, sqlite_db  # noqa: F401 - the fixture
 
@@ -13,7 +13,7 @@ def test_the_sweep_reads_the_attention_index(sqlite_db):  # noqa: F811
 
 
 def test_the_notices_of_a_complaint_and_of_a_post_use_their_indexes(sqlite_db):  # noqa: F811
-    plan = planned(sqlite_db, lambda s: sla_queries.notices_of_complaint(s, 1))
+    plan = planned(sqlite_db, lambda s: notice_queries.notices_of_complaint(s, 1))
     assert "ix_escalation_notice_complaint_id" in plan, plan
-    plan = planned(sqlite_db, lambda s: sla_queries.notices_in_post(s, "C0SUPER", "1.2"))
+    plan = planned(sqlite_db, lambda s: notice_queries.notices_in_post(s, "C0SUPER", "1.2"))
     assert "ix_escalation_notice_post" in plan, plan

@@ -24,7 +24,7 @@ from bot.services.complaints import ComplaintForm, open_complaint, set_sla_rules
 from bot.services.outbox import Policy
 from bot.services.people import Actor, Role
 from bot.services.teams import set_setting
-from storage import sla_queries
+from storage import notice_queries
 from tests import seed
 from tests.conftest import BOT_TOKEN, SHANGHAI
 from tests.ticks import Ticks
@@ -97,7 +97,7 @@ def _describe(team, call, complaints, moment) -> tuple[Post, set[int]]:
     if call.args["channel"] == "C0DIGEST":
         return Post(moment, whom, "morning list", frozenset(), frozenset()), set()
     with team.db.unit_of_work() as session:
-        notices = sla_queries.notices_in_post(session, channel, ts)
+        notices = notice_queries.notices_in_post(session, channel, ts)
         items = [(complaints[n.complaint_id], n.kind, n.clock) for n in notices]
         paged = {n.complaint_id for n in notices if n.kind == "breach" and n.level == "supervisors"}
     if not notices:  # not an escalation: the insight report (issue 13) the scheduler also posts there

@@ -97,10 +97,10 @@ def test_killed_while_posting_an_escalation_round_of_20(services, slack):
     for dm in dms:
         assert len(slack.messages(dm)) == 1, dm
     assert outbox.undelivered(services) == []
-    from storage import sla_queries
+    from storage import notice_queries
 
     with services.db.unit_of_work() as session:
-        assert sla_queries.notice_count(session) == CHANNELS
+        assert notice_queries.notice_count(session) == CHANNELS
 
 
 def test_an_import_killed_while_saving_leaves_the_file_whole_or_absent(services, tmp_path):

@@ -8,7 +8,7 @@ import datetime as dt
 from sqlalchemy import event
 
 from bot.services.escalations import STALE_CLAIM
-from storage import sla_queries
+from storage import notice_queries, sla_queries
 from tests import seed
 from tests.conftest import DEFAULT_NOW
 from tests.test_query_plans import plan_db, planned  # noqa: F401 - the fixture
@@ -39,39 +39,40 @@ def test_a_step_is_claimed_once_without_a_savepoint(team):
     claim = dict(complaint_id=complaint, step_key=f"sla:{complaint}:resolution:supervisors:0", clock="resolution",
                  level="supervisors", kind="breach", round=0, now=DEFAULT_NOW)
     ids: list = []
-    sent = _statements(team.db, lambda s: ids.append(sla_queries.claim_notice(s, **claim)))
-    again = _statements(team.db, lambda s: ids.append(sla_queries.claim_notice(s, **claim)))
+    sent = _statements(team.db, lambda s: ids.append(notice_queries.claim_notice(s, **claim)))
+    again = _statements(team.db, lambda s: ids.append(notice_queries.claim_notice(s, **claim)))
     assert isinstance(ids[0], int) and ids[1] is None
     assert "SAVEPOINT" not in sent + again and sent.count("INSERT") == 1
     with team.db.unit_of_work() as session:
-        assert sla_queries.notice_count(session, complaint) == 1
+        assert notice_queries.notice_count(session, complaint) == 1
 
 
 def test_stale_claims_are_given_back_and_none_costs_no_write(team):
     complaint = _complaint(team)
     with team.db.unit_of_work() as session:
-        sla_queries.claim_notice(session, complaint_id=complaint, step_key="old", clock="resolution",
+        notice_queries.claim_notice(session, complaint_id=complaint, step_key="old", clock="resolution",
                                  level="supervisors", kind="breach", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
-        posted = sla_queries.claim_notice(session, complaint_id=complaint, step_key="posted", clock="resolution",
+        posted = notice_queries.claim_notice(session, complaint_id=complaint, step_key="posted", clock="resolution",
                                           level="owner", kind="warning", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
-        sla_queries.record_notices_posted(session, [posted], "C0SUPER", "1.2", DEFAULT_NOW)
-        sla_queries.claim_notice(session, complaint_id=complaint, step_key="fresh", clock="resolution",
+        notice_queries.record_notices_posted(session, [posted], "C0SUPER", "1.2", DEFAULT_NOW)
+        notice_queries.claim_notice(session, complaint_id=complaint, step_key="fresh", clock="resolution",
                                  level="manager", kind="breach", round=0, now=DEFAULT_NOW)
     released: list[int] = []
 
     def release(session):
-        released.append(sla_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM))
+        released.append(notice_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM))
 
     _statements(team.db, release)
     assert released == [1]
     sent = _statements(team.db, release)
     assert released == [1, 0] and "DELETE" not in sent
     with team.db.unit_of_work() as session:
-        assert sorted(n.step_key for n in sla_queries.notices_of_complaint(session, complaint)) == ["fresh", "posted"]
+        kept = notice_queries.notices_of_complaint(session, complaint)
+        assert sorted(n.step_key for n in kept) == ["fresh", "posted"]
 
 
 def test_the_stale_claim_check_reads_the_unposted_index(plan_db):  # noqa: F811
-    plan = planned(plan_db, lambda s: sla_queries.release_stale_claims(s, DEFAULT_NOW))
+    plan = planned(plan_db, lambda s: notice_queries.release_stale_claims(s, DEFAULT_NOW))
     # claims neither posted nor queued (usually none; channel IS NULL): a lookup, not a walk over the queued ones
     assert "ix_escalation_notice_unqueued" in plan or "ix_escalation_notice_post" in plan, plan
 
@@ -104,7 +105,7 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
     team.clock.set(DEFAULT_NOW)
     run_sweep(team, DEFAULT_NOW)  # what is due now
     with team.db.unit_of_work() as session:
-        before = (sla_queries.sla_of(session, complaint).attention_at, sla_queries.notice_count(session))
+        before = (sla_queries.sla_of(session, complaint).attention_at, notice_queries.notice_count(session))
     checkouts: list[int] = []
 
     def count(*_):
@@ -118,7 +119,7 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
     assert before[0] > DEFAULT_NOW + dt.timedelta(minutes=1), "the breached complaint is not looked at every minute"
     assert sent == [] and len(checkouts) == 1, (sent, checkouts)  # the check goes to the driver
     with team.db.unit_of_work() as session:
-        assert (sla_queries.sla_of(session, complaint).attention_at, sla_queries.notice_count(session)) == before
+        assert (sla_queries.sla_of(session, complaint).attention_at, notice_queries.notice_count(session)) == before
 
 
 def test_claims_queued_in_the_outbox_keep_their_channels_and_are_not_given_back(team):
@@ -128,14 +129,14 @@ def test_claims_queued_in_the_outbox_keep_their_channels_and_are_not_given_back(
     steps = [("q-super", "supervisors", "C0SUPER"), ("q-owner", "owner", "U0AGENT"), ("q-mgr", "manager", "U0SUPER"),
              ("lost", "supervisors", None)]
     with team.db.unit_of_work() as session:
-        ids = {key: sla_queries.claim_notice(session, complaint_id=complaint, step_key=key, clock="resolution",
+        ids = {key: notice_queries.claim_notice(session, complaint_id=complaint, step_key=key, clock="resolution",
                                              level=level, kind="breach", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
                for key, level, _ in steps}
-        sla_queries.mark_notices_queued(session, {ids[key]: channel for key, _, channel in steps if channel})
+        notice_queries.mark_notices_queued(session, {ids[key]: channel for key, _, channel in steps if channel})
     with team.db.unit_of_work() as session:
-        assert sla_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM) == 1
+        assert notice_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM) == 1
     with team.db.unit_of_work() as session:
-        kept = {n.step_key: n.channel for n in sla_queries.notices_of_complaint(session, complaint)}
+        kept = {n.step_key: n.channel for n in notice_queries.notices_of_complaint(session, complaint)}
     assert kept == {"q-super": "C0SUPER", "q-owner": "U0AGENT", "q-mgr": "U0SUPER"}
 
 
@@ -147,11 +148,12 @@ def test_many_steps_are_claimed_in_one_statement_and_each_only_once(team):
                      round=n) for n, key in enumerate(keys)]
 
     first: list = []
-    sent = _statements(team.db, lambda s: first.append(sla_queries.claim_notices(s, steps("a", "b", "c"), DEFAULT_NOW)))
+    sent = _statements(team.db,
+                       lambda s: first.append(notice_queries.claim_notices(s, steps("a", "b", "c"), DEFAULT_NOW)))
     again: list = []
-    _statements(team.db, lambda s: again.append(sla_queries.claim_notices(s, steps("b", "d", "a"), DEFAULT_NOW)))
+    _statements(team.db, lambda s: again.append(notice_queries.claim_notices(s, steps("b", "d", "a"), DEFAULT_NOW)))
     assert sorted(first[0]) == ["a", "b", "c"] and len(set(first[0].values())) == 3
     assert list(again[0]) == ["d"] and again[0]["d"] not in first[0].values()
     assert sent.count("INSERT") == 1 and "SAVEPOINT" not in sent
     with team.db.unit_of_work() as session:
-        assert sla_queries.notice_count(session, complaint) == 4
+        assert notice_queries.notice_count(session, complaint) == 4

@@ -43,3 +43,28 @@ def test_the_calendar_follows_the_team_timezone_even_with_a_rules_file(team):
         calendar = team.calendar_for(queries.ensure_team(session, "default"))
     assert calendar.timezone == "Europe/Berlin"
     assert not calendar.is_working_day(dt.date(2026, 11, 25))
+
+
+def test_a_unit_of_work_reads_the_team_rules_file_once_and_sees_rules_written_in_it(team):
+    # a logged call asks for the calendar several times; a team without a rules row was asked for each time
+    from sqlalchemy import event
+
+    from storage import sla_queries
+
+    asked: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        if "team_escalation" in statement and statement.lstrip().upper().startswith("SELECT"):
+            asked.append(statement)
+
+    day_off = dt.date(2026, 11, 25)
+    event.listen(team.db.engine, "before_cursor_execute", count)
+    try:
+        with team.db.unit_of_work() as session:
+            row = queries.ensure_team(session, "default")
+            first, again = team.calendar_for(row), team.calendar_for(row)
+            assert len(asked) == 1 and first.is_working_day(day_off) and again.is_working_day(day_off)
+            sla_queries.ensure_team_escalation(session, "default").sla_rules = TEAM_DAY_OFF  # as set_sla_rules
+            assert not team.calendar_for(row).is_working_day(day_off)
+    finally:
+        event.remove(team.db.engine, "before_cursor_execute", count)

@@ -62,11 +62,10 @@ class Services:
         always on the team's own timezone (`carebot config set timezone`)."""
         session = object_session(team)
         if session is not None:
-            row = sla_queries.team_escalation(session, team.id)
+            text = sla_queries.team_sla_rules_text(session, team.id)
         else:
             with self.db.unit_of_work() as own:
-                row = sla_queries.team_escalation(own, team.id)
-        text = row.sla_rules if row is not None else None
+                text = sla_queries.team_sla_rules_text(own, team.id)
         try:
             return _sla_rules(text or None, team.timezone)
         except RulesError:  # validated when stored; a newer Carebot may read it differently

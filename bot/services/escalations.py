@@ -32,7 +32,7 @@ from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor, SlackProfile
 from bot.services.sla_sweep import STALE_CLAIM, sweep  # noqa: F401 - re-exported
 from messages.render import pick_locale
-from storage import queries, sla_queries
+from storage import notice_queries, queries, sla_queries
 from storage.models import Complaint, Customer
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def deliver(svc: Services, posts: list[ChannelPost]) -> SweepRun:
                                  "kind": item.kind, "round": item.round} for item in post.items]))
               for post in posts]
     with svc.db.unit_of_work() as session:
-        sla_queries.mark_notices_queued(session, {nid: post.channel for post in posts for nid in post.notice_ids})
+        notice_queries.mark_notices_queued(session, {nid: post.channel for post in posts for nid in post.notice_ids})
         ids = outbox.enqueue_many(session, queued)
     run.queued.extend((post.channel, ids.get(_post_key(post)), len(post.items)) for post in posts)
     return run
@@ -90,7 +90,7 @@ def run_sweep(svc: Services, now: dt.datetime | None = None,
 def post_for_message(svc: Services, channel: str, ts: str) -> ChannelPost | None:
     """The escalation post at (channel, ts) with each complaint's current state, to update it in place."""
     with svc.db.unit_of_work() as session:
-        return _post_of(svc, session, sla_queries.notices_in_post(session, channel, ts), channel, svc.clock.now())
+        return _post_of(svc, session, notice_queries.notices_in_post(session, channel, ts), channel, svc.clock.now())
 
 
 def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: str,
@@ -99,7 +99,7 @@ def post_of_notices(svc: Services, notice_ids: list[int], channel: str, locale: 
     state now, in `locale`, only the complaints still unresolved (one resolved or erased meanwhile needs nobody
     now). None when nothing is left to page about, or the notices are not that team's."""
     with svc.db.unit_of_work() as session:
-        notices = sla_queries.notices_by_ids(session, notice_ids)
+        notices = notice_queries.notices_by_ids(session, notice_ids)
         return _post_of(svc, session, notices, channel, svc.clock.now(), locale=locale, team_id=team_id,
                         open_only=True)
 

@@ -15,7 +15,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from bot import metrics
-from storage import insight_queries, queries, sla_queries
+from storage import insight_queries, notice_queries, queries, sla_queries
 
 
 def digest_effect(channel: str, day: dt.date) -> dict:
@@ -36,7 +36,7 @@ def record(session: Session, effect: dict, channel: str, ts: str) -> None:
         insight_queries.record_report_ts(session, report["team"], report["kind"], report["period"], ts)
     if effect.get("notices"):
         at = dt.datetime.fromisoformat(effect["at"])
-        sla_queries.record_notices_posted(session, effect["notices"], channel, ts, at)
+        notice_queries.record_notices_posted(session, effect["notices"], channel, ts, at)
         for item in effect.get("audit", []):
             sla_queries.add_audit(session, item["complaint"], None, "notified", at, level=item["level"],
                                   clock=item["clock"], kind=item["kind"], round=item["round"], channel=channel,

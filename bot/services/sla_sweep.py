@@ -39,7 +39,7 @@ from bot.services.core import Services
 from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, ComplaintRef, NoticeItem
 from bot.services.people import SlackProfile, locales_of
 from bot.services.sla_clocks import snapshot_of
-from storage import queries, sla_queries
+from storage import notice_queries, queries, sla_queries
 from storage.models import Complaint, Team
 from storage.sla_models import ComplaintSla
 
@@ -107,7 +107,7 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
     if not sla_queries.sweep_has_work(svc.db.engine, now, now - STALE_CLAIM):  # most sweeps: one query
         return []
     with svc.db.unit_of_work() as session:
-        released = sla_queries.release_stale_claims(session, now - STALE_CLAIM, now)
+        released = notice_queries.release_stale_claims(session, now - STALE_CLAIM, now)
         if released:
             log.warning("gave back %d escalation claim(s) that were never posted", released)
         due = sla_queries.complaints_needing_attention(session, now)
@@ -124,7 +124,7 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
                 complaint.team_id, _TeamAtNow.read(session, svc, complaint.team_id, now))
             looked.append(_look(complaint, sla, at_now, tuple(pauses[complaint.id]), steps[complaint.id],
                                 sla.announce and complaint.id not in announced, now, owner_in_dnd))
-        claimed = sla_queries.claim_notices(session, [
+        claimed = notice_queries.claim_notices(session, [
             {"complaint_id": one.complaint.id, "step_key": n.step_key, "clock": n.clock, "level": n.level,
              "kind": n.kind, "round": n.round} for one in looked for n, _ in one.due], now)
         sla_queries.set_attention(session, _next_moments(looked, claimed, now))
