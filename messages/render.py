@@ -13,7 +13,7 @@ import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -322,7 +322,12 @@ def _date(ctx: Any, value: dt.date | dt.datetime | None, tz: str | None = None) 
         return ""
     if isinstance(value, dt.datetime):
         value = value.astimezone(_zone(tz)).date() if tz else value.date()
-    return format_date(value, format="medium", locale=_BABEL_LOCALE[ctx["locale"]])
+    return _medium_date(value, ctx["locale"])
+
+
+@lru_cache(maxsize=1024)  # a queue's rows repeat a few days: Babel's formatting is a list's dearest call
+def _medium_date(day: dt.date, locale: str) -> str:
+    return format_date(day, format="medium", locale=_BABEL_LOCALE[locale])
 
 
 @pass_context
