@@ -12,9 +12,11 @@ Retries (slack_sdk's handlers, https://docs.slack.dev/tools/python-slack-sdk/web
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from http.client import RemoteDisconnected
+from typing import Any
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -24,9 +26,12 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.webhook import WebhookClient, WebhookResponse
 
 from bot import metrics
 from bot.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # methods whose repetition changes what people see; everything else is a read
 WRITE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.delete", "chat.postEphemeral",
@@ -45,16 +50,18 @@ def _is_timeout(error: Exception) -> bool:
 
 
 class SafeConnectionErrorRetryHandler(ConnectionErrorRetryHandler):
-    """slack_sdk's connection-error handler, plus timeouts, minus any retry that could double a write."""
+    """slack_sdk's connection-error handler, plus timeouts, minus any retry that could double a write.
+    `every_call_writes`: for a response_url, where every post is a message."""
 
-    def __init__(self, max_retry_count: int = 2):
+    def __init__(self, max_retry_count: int = 2, every_call_writes: bool = False):
         super().__init__(max_retry_count=max_retry_count,
                          error_types=[URLError, ConnectionResetError, RemoteDisconnected, TimeoutError])
+        self.every_call_writes = every_call_writes
 
     def _can_retry(self, *, state, request, response=None, error=None) -> bool:
         if not super()._can_retry(state=state, request=request, response=response, error=error):
             return False
-        if _method_of(request.url) not in WRITE_METHODS:
+        if not self.every_call_writes and _method_of(request.url) not in WRITE_METHODS:
             return True
         # a write may be repeated only when it surely never reached Slack: the connection was refused
         return isinstance(error, URLError) and isinstance(error.reason, ConnectionRefusedError)
@@ -99,3 +106,45 @@ def counted(client: WebClient) -> WebClient:
     return CountedWebClient(token=client.token, base_url=client.base_url, timeout=client.timeout, ssl=client.ssl,
                             proxy=client.proxy, headers=client.headers, team_id=client.default_params.get("team_id"),
                             logger=client.logger, retry_handlers=client.retry_handlers)
+
+
+class ReplyTimedOut(Exception):
+    """A response_url did not answer within the client's timeout: the reply may have reached the person late, or
+    not at all. Reported by DM (handlers/errors.py), never by the same slow address."""
+
+
+class Responder:
+    """Bolt's `respond(text=, blocks=, response_type=, replace_original=, …)` for a response_url, on our terms:
+    CAREBOT_SLACK_TIMEOUT seconds (`timeout`), not Bolt's fixed 30 s — one slow response_url held a worker process
+    or an after-ack slot for up to a minute, the error report then trying the same address again — and retried
+    only when the connection was refused (a post that may have arrived is never repeated). A timeout raises
+    ReplyTimedOut; Slack's refusal of the reply (404 used_url, 400 …) is logged and returned, as Bolt's is.
+    Counted in /metrics as method `response_url`."""
+
+    def __init__(self, response_url: str, timeout: int):
+        self.response_url, self.timeout = response_url, timeout
+
+    def __call__(self, text: str = "", blocks: Any = None, attachments: Any = None, response_type: str | None = None,
+                 replace_original: bool | None = None, delete_original: bool | None = None,
+                 unfurl_links: bool | None = None, unfurl_media: bool | None = None,
+                 metadata: dict | None = None) -> WebhookResponse:
+        client = WebhookClient(self.response_url, timeout=self.timeout,
+                               retry_handlers=[SafeConnectionErrorRetryHandler(1, every_call_writes=True)])
+        started = time.monotonic()
+        try:
+            answer = client.send(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
+                                 replace_original=replace_original, delete_original=delete_original,
+                                 unfurl_links=unfurl_links, unfurl_media=unfurl_media, metadata=metadata)
+        except Exception as exc:
+            timed_out = _is_timeout(exc)
+            metrics.SLACK_CALLS.labels("response_url", "timeout" if timed_out else type(exc).__name__).inc()
+            if timed_out:
+                raise ReplyTimedOut(f"the response_url did not answer within {self.timeout} s") from exc
+            raise
+        finally:
+            metrics.SLACK_LATENCY.labels("response_url").observe(time.monotonic() - started)
+        ok = answer.status_code == 200
+        metrics.SLACK_CALLS.labels("response_url", "ok" if ok else f"http_{answer.status_code}").inc()
+        if not ok:
+            log.warning("Slack refused a reply to a response_url: %s %s", answer.status_code, str(answer.body)[:100])
+        return answer

@@ -7,7 +7,6 @@ from functools import partial
 from typing import Any
 
 from slack_bolt import App, BoltContext
-from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot import offload
@@ -15,6 +14,7 @@ from bot.logs import REQUEST_ID
 from bot.services.calls import find_customer
 from bot.services.people import Actor, add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue, parse_segment
+from bot.slack_client import Responder
 from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import CUSTOMER_ADD_WORDS, customer_command
@@ -81,7 +81,7 @@ def run_subcommand(table: dict[str, Callable[..., Any]], actor: Actor, name: str
 def run_care(deps: Deps, client: WebClient, actor: Actor, name: str, rest: str, command: dict[str, Any]) -> None:
     """A /care subcommand in a worker process (bot/offload.py): answered through the command's response_url;
     an error reaches the person through the one error path, quoting the request id."""
-    respond = Respond(response_url=command["response_url"])
+    respond = Responder(command["response_url"], client.timeout)
     context = BoltContext(verified=True, locale=actor.locale, user_id=actor.user_id,
                           request_id=REQUEST_ID.get(), actor=actor)
     with reported(deps, command, context, respond, client):

@@ -10,7 +10,6 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.webhook import WebhookClient
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.care.sla_rules import KINDS, SEVERITIES
@@ -30,6 +29,7 @@ from bot.services.complaints import (
 from bot.services.errors import CareError, FormErrors
 from bot.services.outbox import Outgoing, confirm_after
 from bot.services.people import Actor, locale_of
+from bot.slack_client import Responder
 from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import (
@@ -231,7 +231,8 @@ def register(app: App, deps: Deps) -> None:
         deliver_confirmations(deps, client)
         if not meta.get("esc") and isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
             page = complaints_page(renderer, deps, actor)
-            WebhookClient(meta["rurl"]).send(**page.as_kwargs(), response_type="ephemeral", replace_original=True)
+            Responder(meta["rurl"], client.timeout)(**page.as_kwargs(), response_type="ephemeral",
+                                                    replace_original=True)
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
         if row.owner_id != actor.user_id:
             publish_home_of(deps, client, row.owner_id)  # and the owner's, when someone else resolved it

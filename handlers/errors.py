@@ -21,6 +21,7 @@ from bot import metrics
 from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
+from bot.slack_client import ReplyTimedOut, Responder
 from handlers.deps import Deps
 from handlers.inputs import echo
 from handlers.unavailable import is_database_down, message_key
@@ -46,6 +47,10 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
                     "not Slack's; nobody is told")
         metrics.LISTENER_ERRORS.labels("slack").inc()
         return
+    elif isinstance(error, ReplyTimedOut):  # the reply may have arrived late: said by DM, not by that address
+        log.warning("a reply to %s was not accepted within the timeout: %s", context.user_id, error)
+        key, params = "errors.reply_late", {}
+        metrics.LISTENER_ERRORS.labels("slack").inc()
     elif is_database_down(error):  # busy or away: say so, not "something went wrong"
         log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
         key, params = message_key(error), {}
@@ -57,7 +62,7 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         metrics.LISTENER_ERRORS.labels("internal").inc()
     message = renderer.message("notice.json.j2", locale, key=key, params=params)
     try:
-        if body.get("response_url"):
+        if body.get("response_url") and not isinstance(error, ReplyTimedOut):
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
         elif context.user_id:
             client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
@@ -180,7 +185,9 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                 ack()
             acked = threading.Event()
             mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
-            if not (isinstance(body, dict) and body.get("response_url")):
+            if isinstance(body, dict) and isinstance(body.get("response_url"), str):  # ours: our timeout
+                respond = Responder(body["response_url"], client.timeout)
+            else:
                 respond = _nowhere_to_respond  # Bolt's would raise: a payload without response_url (not Slack's)
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what

@@ -135,9 +135,15 @@ class RunningBot:
 
 
 @pytest.fixture
-def bot(services, renderer, slack) -> Iterator[RunningBot]:
+def bot_settings() -> dict:
+    """Settings of the `bot` fixture beyond its database and Slack (a module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture
+def bot(services, renderer, slack, bot_settings) -> Iterator[RunningBot]:
     settings = Settings(database_url=services.db.url, slack_bot_token=BOT_TOKEN,
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url)
+                        slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.api_url, **bot_settings)
     app = build_app(settings, services, renderer)
     health = Health(services, expects_scheduler=False)
     server = create_server(wsgi_app(app, health), host="127.0.0.1", port=0, threads=4,

@@ -757,6 +757,11 @@ class SlackStandIn:
         with self._lock:
             self._slow = {**getattr(self, "_slow", {}), method: seconds}
 
+    def slow_hook(self, name: str, seconds: float) -> None:
+        """response_urls named ``name`` take the reply, then answer ``seconds`` late (0 stops it)."""
+        with self._lock:
+            self._slow_hooks = {**getattr(self, "_slow_hooks", {}), name: seconds}
+
     def chaos(self, seed: int, share: float = 0.2, *, methods: tuple[str, ...] | None = None,
               hang_seconds: float = 1.5, retry_after: int = 1) -> None:
         """From now on, a ``share`` of calls (of ``methods``, default all) fail, chosen by a random generator
@@ -1071,9 +1076,13 @@ class SlackStandIn:
                 content_type=ctype,
             )
         )
-        if getattr(self, "_slow", {}).get("response_url"):  # slow("response_url", s): every hook answers late
-            time.sleep(self._slow["response_url"])
-        req._send(status, answer)
+        late = getattr(self, "_slow_hooks", {}).get(name) or getattr(self, "_slow", {}).get("response_url")
+        if late:  # slow("response_url", s): every hook answers late; slow_hook(name, s): those named so
+            time.sleep(late)
+        try:
+            req._send(status, answer)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client left (timed out)
 
     def _handle_upload(
         self, req: _Handler, file_id: str, raw: bytes, ctype: str, headers: dict, http_method: str
