@@ -14,9 +14,8 @@ from slack_sdk import WebClient
 
 from bot import offload
 from bot.services.errors import NotRegistered
-from bot.services.home_figures import week_figures
+from bot.services.home_figures import home_of
 from bot.services.people import Actor, actor_for
-from bot.services.queue import my_queue
 from handlers.deps import Deps, actor_of, slack_profile
 from handlers.errors import guarded
 from handlers.ids import Action
@@ -29,16 +28,13 @@ log = logging.getLogger(__name__)
 
 def home_for(deps: Deps, actor: Actor) -> dict:
     """The Home view of this person, as it is now."""
-    svc = deps.services
-    mine = week_figures(svc, actor.team_id, actor.user_id)
+    home = home_of(deps.services, actor, HOME_ROWS)
+    mine = home.mine
     week = {"period": mine.period.label, "done": mine.done,
             "on_time": value_text(mine.callbacks.on_time_rate, "%", actor.locale),
             "csat": value_text(mine.csat.mean, "mean", actor.locale)}
-    team_week = None
-    if actor.is_supervisor:
-        team = week_figures(svc, actor.team_id, None)
-        team_week = short_week(team, actor.locale)
-    return home_view(deps.renderer, my_queue(svc, actor, limit=HOME_ROWS), actor, week=week, team_week=team_week)
+    team_week = short_week(home.team, actor.locale) if home.team is not None else None
+    return home_view(deps.renderer, home.queue, actor, week=week, team_week=team_week)
 
 
 def short_week(figures, locale: str) -> dict[str, str]:

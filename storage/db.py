@@ -64,9 +64,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5, "options": "-c jit=off"})
 
 
-def _sqlite_default_wait(dbapi_connection, _record) -> None:
-    """A connection back in the pool waits the default time again (a request may have shortened it)."""
-    if dbapi_connection is not None:
+_SHORT_WAIT = "carebot.short_wait"  # a connection's info: a unit of work shortened its busy timeout
+
+
+def _sqlite_default_wait(dbapi_connection, record) -> None:
+    """A connection back in the pool waits the default time again when a unit of work shortened it (only then:
+    a statement less for every other unit of work)."""
+    if dbapi_connection is not None and record.info.pop(_SHORT_WAIT, False):
         dbapi_connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
@@ -123,6 +127,7 @@ class Database:
     def _limit_lock_wait(self, session: Session, seconds: float) -> None:
         millis = max(1, int(seconds * 1000))
         if self.url.startswith("sqlite"):
+            session.connection().info[_SHORT_WAIT] = True  # set back when the connection is checked in
             session.execute(text(f"PRAGMA busy_timeout={millis}"))
         elif self.url.startswith("postgresql"):
             session.execute(text(f"SET LOCAL lock_timeout = {millis}"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -27,9 +27,24 @@ def claim_delivery(session: Session, key: str, kind: str, user_id: str | None, n
         except IntegrityError:
             return False
         return True
-    statement = _UPSERT[dialect](Delivery).values(key=key, kind=kind, user_id=user_id, result={}, created_at=now)
-    inserted = statement.on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
-    return session.execute(inserted).scalar() is not None
+    claimed = session.execute(_claim_statement(dialect), {"d_key": key, "d_kind": kind, "d_user": user_id,
+                                                          "d_at": now}).scalar()
+    return claimed is not None
+
+
+_CLAIMS: dict[str, Any] = {}
+
+
+def _claim_statement(dialect: str) -> Any:
+    """The claim's INSERT of this dialect, built once (the request path: issue 14)."""
+    statement = _CLAIMS.get(dialect)
+    if statement is None:
+        columns = Delivery.__table__.c
+        statement = _CLAIMS[dialect] = _UPSERT[dialect](Delivery).values(
+            key=bindparam("d_key"), kind=bindparam("d_kind"), user_id=bindparam("d_user"), result={},
+            created_at=bindparam("d_at", type_=columns.created_at.type),
+        ).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
+    return statement
 
 
 def delivery_result(session: Session, key: str) -> dict[str, Any] | None:
@@ -44,7 +59,11 @@ def delivery_state(session: Session, key: str) -> tuple[bool, dict[str, Any] | N
 
 def record_delivery_result(session: Session, key: str, result: dict[str, Any]) -> None:
     """Keep what the delivery claimed as `key` answered (one UPDATE; the key was claimed in this transaction)."""
-    done = session.execute(update(Delivery).where(Delivery.key == key).values(result=result)
-                           .execution_options(synchronize_session=False)).rowcount
+    done = session.execute(_RECORD_RESULT, {"d_key": key, "d_result": result}).rowcount
     if done != 1:
         raise LookupError(f"no delivery claimed as {key!r}")
+
+
+_RECORD_RESULT = update(Delivery).where(Delivery.key == bindparam("d_key")) \
+    .values(result=bindparam("d_result", type_=Delivery.__table__.c.result.type)) \
+    .execution_options(synchronize_session=False)

@@ -5,8 +5,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
-from sqlalchemy import Row, and_, case, delete, exists, func, literal, or_, select, type_coerce, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,23 +43,35 @@ def call_tallies(session: Session, team_id: str, bounds: Sequence[dt.datetime], 
     is [bounds[i], bounds[i+1])): (staff_id, tier, bucket, calls, rated, rating_sum, satisfied, nps_n,
     promoters, detractors) — a few hundred rows however many calls. One range of the team/time index."""
     edges = list(bounds)
-    whens = [(CallLog.called_at < edge, i) for i, edge in enumerate(edges[1:-1])]
-    bucket = (case(*whens, else_=len(edges) - 2) if whens else literal(0)).label("bucket")
-    tier = _tier().label("tier")
+    return session.connection().execute(_call_tallies_statement(len(edges), staff_id is not None), {
+        "team": team_id, "staff": staff_id, "satisfied_min": satisfied_min, "promoter_min": promoter_min,
+        "detractor_max": detractor_max, **{f"edge{i}": edge for i, edge in enumerate(edges)}}).all()
+
+
+@lru_cache(maxsize=16)
+def _call_tallies_statement(edge_count: int, of_one_person: bool) -> Select:
+    """`call_tallies`' statement for this many bucket edges, built once (the App Home asks it at every refresh)."""
+    def edge(i: int):
+        return bindparam(f"edge{i}", type_=CallLog.called_at.type)
 
     def count_if(condition):
         return func.sum(case((condition, 1), else_=0))
 
+    whens = [(CallLog.called_at < edge(i + 1), i) for i in range(edge_count - 2)]
+    bucket = (case(*whens, else_=edge_count - 2) if whens else literal(0)).label("bucket")
+    tier = _tier().label("tier")
     query = (select(CallLog.staff_id, tier, bucket, func.count(), func.count(CallLog.rating),
-                    func.coalesce(func.sum(CallLog.rating), 0), count_if(CallLog.rating >= satisfied_min),
-                    func.count(CallLog.nps), count_if(CallLog.nps >= promoter_min),
-                    count_if(CallLog.nps <= detractor_max))
+                    func.coalesce(func.sum(CallLog.rating), 0),
+                    count_if(CallLog.rating >= bindparam("satisfied_min", type_=Integer)),
+                    func.count(CallLog.nps), count_if(CallLog.nps >= bindparam("promoter_min", type_=Integer)),
+                    count_if(CallLog.nps <= bindparam("detractor_max", type_=Integer)))
              .join(Customer, Customer.id == CallLog.customer_id)
-             .where(CallLog.team_id == team_id, CallLog.called_at >= edges[0], CallLog.called_at < edges[-1])
+             .where(CallLog.team_id == bindparam("team"), CallLog.called_at >= edge(0),
+                    CallLog.called_at < edge(edge_count - 1))
              .group_by(CallLog.staff_id, tier, bucket))
-    if staff_id is not None:
-        query = query.where(CallLog.staff_id == staff_id)
-    return session.connection().execute(query).all()
+    if of_one_person:
+        query = query.where(CallLog.staff_id == bindparam("staff"))
+    return query
 
 
 @dataclass(frozen=True)
@@ -140,12 +168,16 @@ def callbacks_due_between(session: Session, team_id: str, start: dt.datetime, en
                           owner_id: str | None = None) -> Sequence[Row]:
     """(owner_id, tier, due_at, status, closed_at) of the team's callbacks due in [start, end), of one owner when
     `owner_id` is given."""
-    query = (select(Callback.owner_id, _tier(), Callback.due_at, Callback.status, Callback.closed_at)
-             .join(Customer, Customer.id == Callback.customer_id)
-             .where(Callback.team_id == team_id, Callback.due_at >= start, Callback.due_at < end))
-    if owner_id is not None:
-        query = query.where(Callback.owner_id == owner_id)
-    return session.connection().execute(query).all()  # Core rows: no ORM loading for plain columns
+    return session.connection().execute(  # Core rows: no ORM loading for plain columns
+        _CALLBACKS_DUE_OF_OWNER if owner_id is not None else _CALLBACKS_DUE,
+        {"team": team_id, "start": start, "end": end, "owner": owner_id}).all()
+
+
+_CALLBACKS_DUE = select(Callback.owner_id, _tier(), Callback.due_at, Callback.status, Callback.closed_at) \
+    .join(Customer, Customer.id == Callback.customer_id) \
+    .where(Callback.team_id == bindparam("team"), Callback.due_at >= bindparam("start"),
+           Callback.due_at < bindparam("end"))
+_CALLBACKS_DUE_OF_OWNER = _CALLBACKS_DUE.where(Callback.owner_id == bindparam("owner"))
 
 
 def complaints_touching(session: Session, team_id: str, since: dt.datetime, end: dt.datetime) -> Sequence[Row]:

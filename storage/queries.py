@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, or_, select, union_all, update
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, delete, func, or_, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, defer, joinedload
@@ -146,16 +146,25 @@ def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: 
                                        limit: int | None = None) -> Sequence[Row]:
     """The owner's open callbacks due before `before`, by due time: all of them, or the `limit` rows after
     `offset` (a page). `segment` = ("tier" | "activity" | "lifecycle", value) keeps only customers in it."""
+    stmt = _queue_statement(segment[0] if segment else None, bool(offset), limit is not None)
+    return session.execute(stmt, {"owner": owner_id, "before": before, "segment": segment[1] if segment else None,
+                                  "skip": offset, "rows": limit}).all()
+
+
+@lru_cache(maxsize=16)
+def _queue_statement(segment_field: str | None, paged_from: bool, limited: bool) -> Select:
+    """A queue's page, built once per shape (the App Home, /care due: issue 14)."""
     stmt = (select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
-            .where(Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before))
-    if segment:
-        stmt = stmt.where(_in_segment(segment))
+            .where(Callback.owner_id == bindparam("owner"), Callback.status == "open",
+                   Callback.due_at < bindparam("before")))
+    if segment_field:
+        stmt = stmt.where(getattr(Customer, f"segment_{segment_field}") == bindparam("segment"))
     stmt = stmt.order_by(Callback.due_at, Callback.id)
-    if offset:
-        stmt = stmt.offset(offset)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return session.execute(stmt).all()
+    if paged_from:
+        stmt = stmt.offset(bindparam("skip", type_=Integer))
+    if limited:
+        stmt = stmt.limit(bindparam("rows", type_=Integer))
+    return stmt
 
 
 def count_open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
@@ -163,18 +172,22 @@ def count_open_callbacks_of_owner_due_before(session: Session, owner_id: str, be
                                              segment: tuple[str, str] | None = None) -> tuple[int, int]:
     """(how many of the owner's open callbacks are due before `before`, how many of them before `late_before`):
     the counts of a queue without loading its rows (index ix_callback_owner_open_due covers it)."""
-    late = func.coalesce(func.sum(case((Callback.due_at < late_before, 1), else_=0)), 0)
-    stmt = select(func.count(), late).select_from(Callback).where(
-        Callback.owner_id == owner_id, Callback.status == "open", Callback.due_at < before)
-    if segment:
-        stmt = stmt.join(Customer, Customer.id == Callback.customer_id).where(_in_segment(segment))
-    total, overdue = session.execute(stmt).one()
+    stmt = _queue_count_statement(segment[0] if segment else None)
+    total, overdue = session.execute(stmt, {"owner": owner_id, "before": before, "late_before": late_before,
+                                            "segment": segment[1] if segment else None}).one()
     return int(total or 0), int(overdue or 0)
 
 
-def _in_segment(segment: tuple[str, str]):
-    field, value = segment
-    return getattr(Customer, f"segment_{field}") == value
+@lru_cache(maxsize=4)
+def _queue_count_statement(segment_field: str | None) -> Select:
+    late = func.coalesce(func.sum(case((Callback.due_at < bindparam("late_before", type_=Callback.due_at.type), 1),
+                                       else_=0)), 0)
+    stmt = select(func.count(), late).select_from(Callback).where(
+        Callback.owner_id == bindparam("owner"), Callback.status == "open", Callback.due_at < bindparam("before"))
+    if segment_field:
+        stmt = stmt.join(Customer, Customer.id == Callback.customer_id) \
+            .where(getattr(Customer, f"segment_{segment_field}") == bindparam("segment"))
+    return stmt
 
 
 def open_callbacks_of_team_due_before(session: Session, team_id: str, before: dt.datetime) -> Sequence[Row]:
@@ -257,26 +270,30 @@ def _first_due_of_owners(count: int, unassigned_at: int):
             .order_by(Callback.owner_id, Callback.due_at, Callback.id))
 
 
-def callback_by_id(session: Session, team_id: str, callback_id: int) -> Callback | None:
-    return session.scalars(
-        select(Callback).options(joinedload(Callback.customer))
-        .where(Callback.id == callback_id, Callback.team_id == team_id)
-    ).one_or_none()
+# A logged call's statements are built once (bound parameters): neither built nor given a cache key again at each
+# execution, about half of what one costs (issue 14; storage/plan_queries.py does the same).
+_CALLBACK = select(Callback).where(Callback.id == bindparam("cb"), Callback.team_id == bindparam("team"))
+_CALLBACK_WITH_CUSTOMER = _CALLBACK.options(joinedload(Callback.customer))
+_OPEN_CALLBACK_OF_CUSTOMER = select(Callback) \
+    .where(Callback.customer_id == bindparam("cu"), Callback.status == "open") \
+    .order_by(Callback.due_at, Callback.id).limit(1)
+_OPEN_CALLBACK_OF_KIND = select(Callback).where(Callback.customer_id == bindparam("cu"),
+                                                Callback.kind == bindparam("kind"), Callback.status == "open")
+
+
+def callback_by_id(session: Session, team_id: str, callback_id: int, with_customer: bool = True) -> Callback | None:
+    """The team's callback; `with_customer`: its customer read along (one query)."""
+    return session.scalars(_CALLBACK_WITH_CUSTOMER if with_customer else _CALLBACK,
+                           {"cb": callback_id, "team": team_id}).one_or_none()
 
 
 def open_callback_of_customer(session: Session, customer_id: int) -> Callback | None:
     """The customer's most urgent open callback, if any."""
-    return session.scalars(
-        select(Callback).where(Callback.customer_id == customer_id, Callback.status == "open")
-        .order_by(Callback.due_at, Callback.id).limit(1)
-    ).first()
+    return session.scalars(_OPEN_CALLBACK_OF_CUSTOMER, {"cu": customer_id}).first()
 
 
 def open_callback_of_kind(session: Session, customer_id: int, kind: str) -> Callback | None:
-    return session.scalars(
-        select(Callback).where(Callback.customer_id == customer_id, Callback.kind == kind,
-                               Callback.status == "open")
-    ).one_or_none()
+    return session.scalars(_OPEN_CALLBACK_OF_KIND, {"cu": customer_id, "kind": kind}).one_or_none()
 
 
 def open_callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callback]:
@@ -304,13 +321,14 @@ def call_logs_of_customer(session: Session, customer_id: int) -> Sequence[CallLo
 def open_complaints_of_owner(session: Session, owner_id: str) -> Sequence[Complaint]:
     """The person's queue's complaints with their customers, without the texts a queue row never shows (they
     are sealed: each would be decrypted for nothing; reading one raises)."""
-    return session.scalars(
-        select(Complaint).options(
-            joinedload(Complaint.customer).options(*(defer(column, raiseload=True)
-                                                     for column in (Customer.email, Customer.birthday))),
-            *(defer(column, raiseload=True) for column in (Complaint.description, Complaint.resolution)))
-        .where(Complaint.owner_id == owner_id, Complaint.status != "resolved")
-    ).all()
+    return session.scalars(_OPEN_COMPLAINTS_OF_OWNER, {"owner": owner_id}).all()
+
+
+_OPEN_COMPLAINTS_OF_OWNER = select(Complaint).options(
+    joinedload(Complaint.customer).options(*(defer(column, raiseload=True)
+                                             for column in (Customer.email, Customer.birthday))),
+    *(defer(column, raiseload=True) for column in (Complaint.description, Complaint.resolution))) \
+    .where(Complaint.owner_id == bindparam("owner"), Complaint.status != "resolved")
 
 
 def open_complaints_of_team(session: Session, team_id: str) -> Sequence[Complaint]:

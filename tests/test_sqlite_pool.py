@@ -35,3 +35,20 @@ def test_after_a_burst_the_quiet_work_keeps_to_one_connection(db):
         with db.unit_of_work() as session:
             used.add(id(session.connection().connection.dbapi_connection))
     assert db.engine.pool.checkedin() >= 4 and len(used) == 1, (db.engine.pool.status(), used)
+
+
+def test_a_request_s_short_lock_wait_ends_with_its_unit_of_work(db):
+    # the request path waits 1.5 s at most for the write lock; the next unit of work on the same connection (a
+    # nightly job, an import) waits SQLite's whole default again, and one that never shortened it keeps it
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's lock_timeout is SET LOCAL: it ends with the transaction")
+    from storage.db import BUSY_TIMEOUT_MS, waiting_at_most
+
+    def busy_timeout(session) -> int:
+        return session.execute(text("PRAGMA busy_timeout")).scalar()
+
+    with waiting_at_most(0.2), db.unit_of_work() as session:
+        assert busy_timeout(session) == 200
+    for _ in range(2):
+        with db.unit_of_work() as session:
+            assert busy_timeout(session) == BUSY_TIMEOUT_MS

@@ -110,7 +110,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         if errors:
             raise FormErrors(errors)
         assert customer is not None
-        callback = queries.callback_by_id(session, actor.team_id, form.callback_id) if form.callback_id else None
+        callback = queries.callback_by_id(session, actor.team_id, form.callback_id, with_customer=False) \
+            if form.callback_id else None  # its customer is read above
         if callback is None or callback.customer_id != customer.id or callback.status != "open":
             callback = queries.open_callback_of_customer(session, customer.id)
         try:
