@@ -27,8 +27,8 @@ def claim_delivery(session: Session, key: str, kind: str, user_id: str | None, n
         except IntegrityError:
             return False
         return True
-    claimed = session.execute(_claim_statement(dialect), {"d_key": key, "d_kind": kind, "d_user": user_id,
-                                                          "d_at": now}).scalar()
+    claimed = session.connection().execute(_claim_statement(dialect), {
+        "d_key": key, "d_kind": kind, "d_user": user_id, "d_at": now}).scalar()
     return claimed is not None
 
 
@@ -36,14 +36,15 @@ _CLAIMS: dict[str, Any] = {}
 
 
 def _claim_statement(dialect: str) -> Any:
-    """The claim's INSERT of this dialect, built once (the request path: issue 14)."""
+    """The claim's INSERT of this dialect, built once, on the table (the request path: issue 14; no ORM object
+    comes of it)."""
     statement = _CLAIMS.get(dialect)
     if statement is None:
-        columns = Delivery.__table__.c
-        statement = _CLAIMS[dialect] = _UPSERT[dialect](Delivery).values(
+        table = Delivery.__table__
+        statement = _CLAIMS[dialect] = _UPSERT[dialect](table).values(
             key=bindparam("d_key"), kind=bindparam("d_kind"), user_id=bindparam("d_user"), result={},
-            created_at=bindparam("d_at", type_=columns.created_at.type),
-        ).on_conflict_do_nothing(index_elements=["key"]).returning(Delivery.id)
+            created_at=bindparam("d_at", type_=table.c.created_at.type),
+        ).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
     return statement
 
 
@@ -59,11 +60,11 @@ def delivery_state(session: Session, key: str) -> tuple[bool, dict[str, Any] | N
 
 def record_delivery_result(session: Session, key: str, result: dict[str, Any]) -> None:
     """Keep what the delivery claimed as `key` answered (one UPDATE; the key was claimed in this transaction)."""
-    done = session.execute(_RECORD_RESULT, {"d_key": key, "d_result": result}).rowcount
+    done = session.connection().execute(_RECORD_RESULT, {"d_key": key, "d_result": result}).rowcount
     if done != 1:
         raise LookupError(f"no delivery claimed as {key!r}")
 
 
-_RECORD_RESULT = update(Delivery).where(Delivery.key == bindparam("d_key")) \
-    .values(result=bindparam("d_result", type_=Delivery.__table__.c.result.type)) \
-    .execution_options(synchronize_session=False)
+_DELIVERIES = Delivery.__table__
+_RECORD_RESULT = update(_DELIVERIES).where(_DELIVERIES.c.key == bindparam("d_key")) \
+    .values(result=bindparam("d_result", type_=_DELIVERIES.c.result.type))

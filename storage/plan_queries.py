@@ -239,16 +239,20 @@ def insert_callbacks(session: Session, rows: Sequence[dict]) -> list[tuple[int, 
 
 def close_open_callbacks_of_customers(session: Session, customer_ids: Sequence[int], kind: str, status: str,
                                       now: dt.datetime) -> set[str | None]:
-    """`close_open_callbacks_of_kind` for many customers in one statement; the owners of those closed."""
+    """`close_open_callbacks_of_kind` for many customers in one statement; the owners of those closed. On the
+    table: callback objects this unit of work holds are not refreshed (planning reads plain rows, not them)."""
     if not customer_ids:
         return set()
-    return set(session.scalars(_CLOSE_OPEN_OF_KIND, {"ids": _few_shapes(customer_ids), "of_kind": kind,
+    session.flush()  # what the unit of work changed is in the database before the UPDATE looks
+    return set(session.connection().scalars(_CLOSE_OPEN_OF_KIND, {"ids": _few_shapes(customer_ids), "of_kind": kind,
                                                      "new_status": status, "closed": now}))
 
 
-_CLOSE_OPEN_OF_KIND = update(Callback).where(Callback.customer_id.in_(_IDS), Callback.kind == bindparam("of_kind"),
-                                             Callback.status == "open") \
-    .values(status=bindparam("new_status"), closed_at=bindparam("closed")).returning(Callback.owner_id)
+_CALLBACKS = Callback.__table__
+_CLOSE_OPEN_OF_KIND = update(_CALLBACKS).where(
+    _CALLBACKS.c.customer_id.in_(_IDS), _CALLBACKS.c.kind == bindparam("of_kind"), _CALLBACKS.c.status == "open") \
+    .values(status=bindparam("new_status"), closed_at=bindparam("closed", type_=_CALLBACKS.c.closed_at.type)) \
+    .returning(_CALLBACKS.c.owner_id)
 
 
 def remember_segments(session: Session, rows: Sequence[dict]) -> None:

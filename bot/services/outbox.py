@@ -263,11 +263,7 @@ def mark_sent(svc: Services, message: Leased, channel: str, ts: str, now: dt.dat
               record_effect: Callable[[Session, dict, str, str], None]) -> bool:
     """Record the delivery and its effect in one unit of work; False if the lease was lost meanwhile."""
     with svc.db.unit_of_work(write=True) as session:
-        done = session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id,
-                                                           OutboxMessage.status == "sending")
-                               .values(status="sent", sent_at=now, posted_channel=channel, message_ts=ts,
-                                       lease_until=None, last_error=None)).rowcount
-        if done != 1:
+        if not outbox_queries.mark_message_sent(session, message.id, channel, ts, now):
             return False
         record_effect(session, message.effect, channel, ts)
         return True
