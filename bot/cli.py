@@ -22,22 +22,31 @@ from storage.migrate import MigrationFailed, failure_line, upgrade, upgrade_in_c
 DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
 
 
-def _services(url: str | None = None, heads: set[str] | None = None) -> Services:
-    """The services of a command, its database answering and migrated. `heads` (serve): migrated in a child
-    process (Alembic stays out of the long-running process), and the code's migration heads added to it."""
+def _services(url: str | None = None) -> Services:
+    """The services of a command, its database answering and migrated."""
+    settings, url, db = _database(url)
+    upgrade(url)
+    return Services(db=db, clock=SystemClock(), default_team=settings.default_team)
+
+
+def _served_services() -> tuple[Services, set[str]]:
+    """`carebot serve`'s services, migrated in a child process (Alembic stays out of the long-running process),
+    and the code's migration heads the child found (for /readyz)."""
+    settings, url, db = _database(None)
+    try:
+        heads = upgrade_in_child(url)
+    except MigrationFailed as failed:
+        raise click.ClickException(str(failed)) from None
+    return Services(db=db, clock=SystemClock(), default_team=settings.default_team), heads
+
+
+def _database(url: str | None) -> tuple[Settings, str, Database]:
     settings = Settings.from_env()
     url = url or settings.database_url
     require_keys()  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
     db = Database(url)
     _database_answers(db)
-    if heads is None:
-        upgrade(url)
-    else:
-        try:
-            heads |= upgrade_in_child(url)
-        except MigrationFailed as failed:
-            raise click.ClickException(str(failed)) from None
-    return Services(db=db, clock=SystemClock(), default_team=settings.default_team)
+    return settings, url, db
 
 
 def _fail(error: CareError) -> None:
@@ -83,8 +92,7 @@ def serve(host: str, port: int) -> None:
     logging.getLogger().setLevel(logging.INFO)
     settings = Settings.from_env()
     _lock = _one_sqlite_process(settings)  # noqa: F841 - held for the life of the process
-    heads: set[str] = set()
-    services, renderer = _services(heads=heads), Renderer()
+    (services, heads), renderer = _served_services(), Renderer()
     app = _built_app(settings, services, renderer, workers=settings.workers)
     health = Health(services, heads=heads)
     scheduler = build_scheduler(services, renderer, app.client, health=health)
