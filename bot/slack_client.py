@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from http.client import RemoteDisconnected
+from http.client import HTTPException, RemoteDisconnected
 from typing import Any
 from urllib.error import URLError
 
@@ -108,18 +108,20 @@ def counted(client: WebClient) -> WebClient:
                             logger=client.logger, retry_handlers=client.retry_handlers)
 
 
-class ReplyTimedOut(Exception):
-    """A response_url did not answer within the client's timeout: the reply may have reached the person late, or
-    not at all. Reported by DM (handlers/errors.py), never by the same slow address."""
+class ReplyLost(Exception):
+    """A reply through a response_url may not have reached Slack: it timed out (it may still arrive), the
+    connection failed, or the address is not one. Reported by DM (handlers/errors.py), never through the same
+    address again."""
 
 
 class Responder:
-    """Bolt's `respond(text=, blocks=, response_type=, replace_original=, …)` for a response_url, on our terms:
-    CAREBOT_SLACK_TIMEOUT seconds (`timeout`), not Bolt's fixed 30 s — one slow response_url held a worker process
-    or an after-ack slot for up to a minute, the error report then trying the same address again — and retried
-    only when the connection was refused (a post that may have arrived is never repeated). A timeout raises
-    ReplyTimedOut; Slack's refusal of the reply (404 used_url, 400 …) is logged and returned, as Bolt's is.
-    Counted in /metrics as method `response_url`."""
+    """Bolt's `respond(text=, blocks=, response_type=, replace_original=, …)` for a response_url, on our terms: a
+    timeout of CAREBOT_SLACK_TIMEOUT seconds (`timeout`, per network operation, as the Web API client's), not
+    Bolt's fixed 30 s — one slow response_url held a worker process or an after-ack slot for up to a minute, the
+    error report then trying the same address again — and retried only when the connection was refused (a post
+    that may have arrived is never repeated). A timeout, a failed connection or an address that is no http(s)
+    URL raises ReplyLost; Slack's refusal of the reply (404 used_url, 400 …) is logged and returned, as Bolt's
+    is. Counted in /metrics as method `response_url`."""
 
     def __init__(self, response_url: str, timeout: int):
         self.response_url, self.timeout = response_url, timeout
@@ -128,6 +130,9 @@ class Responder:
                  replace_original: bool | None = None, delete_original: bool | None = None,
                  unfurl_links: bool | None = None, unfurl_media: bool | None = None,
                  metadata: dict | None = None) -> WebhookResponse:
+        if not isinstance(self.response_url, str) or not self.response_url.startswith(("https://", "http://")):
+            metrics.SLACK_CALLS.labels("response_url", "not_a_url").inc()
+            raise ReplyLost("the request's response_url is not an http(s) address")
         client = WebhookClient(self.response_url, timeout=self.timeout,
                                retry_handlers=[SafeConnectionErrorRetryHandler(1, every_call_writes=True)])
         started = time.monotonic()
@@ -135,12 +140,11 @@ class Responder:
             answer = client.send(text=text, blocks=blocks, attachments=attachments, response_type=response_type,
                                  replace_original=replace_original, delete_original=delete_original,
                                  unfurl_links=unfurl_links, unfurl_media=unfurl_media, metadata=metadata)
-        except Exception as exc:
+        except (OSError, HTTPException, ValueError) as exc:  # timeouts, refused or broken connections, bad URLs
             timed_out = _is_timeout(exc)
             metrics.SLACK_CALLS.labels("response_url", "timeout" if timed_out else type(exc).__name__).inc()
-            if timed_out:
-                raise ReplyTimedOut(f"the response_url did not answer within {self.timeout} s") from exc
-            raise
+            raise ReplyLost(f"the response_url did not answer within {self.timeout} s" if timed_out
+                            else f"the response_url could not be reached: {exc}") from exc
         finally:
             metrics.SLACK_LATENCY.labels("response_url").observe(time.monotonic() - started)
         ok = answer.status_code == 200

@@ -29,7 +29,7 @@ from bot.services.complaints import (
 from bot.services.errors import CareError, FormErrors
 from bot.services.outbox import Outgoing, confirm_after
 from bot.services.people import Actor, locale_of
-from bot.slack_client import Responder
+from bot.slack_client import ReplyLost, Responder
 from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import (
@@ -229,13 +229,16 @@ def register(app: App, deps: Deps) -> None:
         # after the follow-up is planned (its count is in the text); the post's update was queued with the change
         confirm_after(svc, actor.team_id, view_key(view), Outgoing("confirmation", actor.user_id, done.as_kwargs()))
         deliver_confirmations(deps, client)
-        if not meta.get("esc") and isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
-            page = complaints_page(renderer, deps, actor)
-            Responder(meta["rurl"], client.timeout)(**page.as_kwargs(), response_type="ephemeral",
-                                                    replace_original=True)
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
         if row.owner_id != actor.user_id:
             publish_home_of(deps, client, row.owner_id)  # and the owner's, when someone else resolved it
+        if not meta.get("esc") and isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
+            page = complaints_page(renderer, deps, actor)
+            try:  # the list the person resolved it from, refreshed in place; they were told by DM already
+                Responder(meta["rurl"], client.timeout)(**page.as_kwargs(), response_type="ephemeral",
+                                                        replace_original=True)
+            except ReplyLost as lost:
+                log.warning("the complaint list of %s was not refreshed: %s", actor.user_id, lost)
 
     # --- the escalation post -------------------------------------------------------------------------------
 

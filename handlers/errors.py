@@ -21,7 +21,7 @@ from bot import metrics
 from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
-from bot.slack_client import ReplyTimedOut, Responder
+from bot.slack_client import ReplyLost, Responder
 from handlers.deps import Deps
 from handlers.inputs import echo
 from handlers.unavailable import is_database_down, message_key
@@ -47,9 +47,9 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
                     "not Slack's; nobody is told")
         metrics.LISTENER_ERRORS.labels("slack").inc()
         return
-    elif isinstance(error, ReplyTimedOut):  # the reply may have arrived late: said by DM, not by that address
-        log.warning("a reply to %s was not accepted within the timeout: %s", context.user_id, error)
-        key, params = "errors.reply_late", {}
+    elif isinstance(error, ReplyLost):  # the reply may have arrived (late): said by DM, not through that address
+        log.warning("a reply to %s may not have reached Slack: %s", context.user_id, error)
+        key, params = "errors.reply_lost", {}
         metrics.LISTENER_ERRORS.labels("slack").inc()
     elif is_database_down(error):  # busy or away: say so, not "something went wrong"
         log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
@@ -61,13 +61,27 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         key, params = "errors.internal", {"ref": ref}
         metrics.LISTENER_ERRORS.labels("internal").inc()
     message = renderer.message("notice.json.j2", locale, key=key, params=params)
-    try:
-        if body.get("response_url") and not isinstance(error, ReplyTimedOut):
+    if isinstance(body.get("response_url"), str) and not isinstance(error, ReplyLost):
+        try:
             respond(response_type="ephemeral", replace_original=False, **message.as_kwargs())
-        elif context.user_id:
-            client.chat_postMessage(channel=context.user_id, **message.as_kwargs())
-    except Exception:
-        log.exception("could not tell %s about an error", context.user_id)
+            return
+        except ReplyLost as lost:  # the notice itself did not get through: by DM, as below
+            log.warning("could not tell %s through the response_url (%s); telling them by DM", context.user_id, lost)
+        except Exception:  # noqa: BLE001 - Bolt's own respond (its error handler): by DM, as below
+            log.warning("could not tell %s through the response_url; telling them by DM", context.user_id,
+                        exc_info=True)
+    if context.user_id:
+        tell_by_dm(client, context.user_id, message)
+
+
+def tell_by_dm(client: Any, user_id: str, message: Any) -> None:
+    """A notice by DM; what keeps it from the person is logged in one line (Slack's refusal), never raised."""
+    try:
+        client.chat_postMessage(channel=user_id, **message.as_kwargs())
+    except SlackApiError as exc:
+        log.warning("could not tell %s by DM either: Slack answered %s", user_id, _slack_said(exc))
+    except Exception:  # noqa: BLE001 - Slack unreachable: nothing more to try
+        log.warning("could not tell %s by DM either", user_id, exc_info=True)
 
 
 def _slack_said(error: Exception) -> str | None:

@@ -56,7 +56,8 @@ def register(app: App, deps: Deps) -> None:
             log.warning("database unavailable for a request of %s: %s", user_id, str(exc).splitlines()[0])
             locale = unavailable.locale_without_database(
                 user_id, lambda uid: (slack_profile(client, uid) or SlackProfile(None, None)).locale)
-            if isinstance(body.get("response_url"), str):  # our timeout, not Bolt's 30 s, on the request thread
+            if isinstance(body.get("response_url"), str):  # our timeout, not Bolt's 30 s
                 respond = Responder(body["response_url"], client.timeout)
-            return unavailable.answer(body, locale, respond, client, user_id)
+            return unavailable.answer(body, locale, respond, client, user_id, later=lambda tell: deps.pool.background
+                                      .submit(("database away", user_id, str(body.get("response_url"))), tell))
         next()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import BoltResponse
@@ -85,8 +86,11 @@ def _first_input_block(view: dict[str, Any]) -> str | None:
     return None
 
 
-def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id: str | None) -> BoltResponse:
-    """The immediate answer to a request the database cannot serve now."""
+def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id: str | None,
+           later: Callable[[Callable[[], None]], Any] | None = None) -> BoltResponse:
+    """The immediate answer to a request the database cannot serve now. A click's or shortcut's notice goes
+    through Slack after the HTTP answer, handed to `later` (the app's background queue), so a slow Slack never
+    holds the request thread; without `later`, before it."""
     text = str(translate(locale, KEY))
     kind = body.get("type") or ("slash_command" if body.get("command") else None)
     as_json = {"content-type": "application/json; charset=utf-8"}
@@ -101,11 +105,22 @@ def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id
     if kind == "block_suggestion":
         return BoltResponse(status=200, body=json.dumps({"options": []}), headers=as_json)
     if kind in ("block_actions", "shortcut", "message_action", "view_submission"):
-        try:
-            if body.get("response_url"):
-                respond(text=text, response_type="ephemeral", replace_original=False)
-            elif user_id:
-                client.chat_postMessage(channel=user_id, text=text)
-        except Exception:  # noqa: BLE001 - the HTTP answer still goes out
-            log.warning("could not tell %s that the database is away", user_id, exc_info=True)
+        def tell() -> None:
+            try:
+                if isinstance(body.get("response_url"), str):
+                    try:
+                        respond(text=text, response_type="ephemeral", replace_original=False)
+                        return
+                    except Exception as lost:  # noqa: BLE001 - the response_url failed: by DM, as below
+                        log.warning("could not tell %s through the response_url that the database is away (%s)",
+                                    user_id, lost)
+                if user_id:
+                    client.chat_postMessage(channel=user_id, text=text)
+            except Exception:  # noqa: BLE001 - the HTTP answer went out anyway
+                log.warning("could not tell %s that the database is away", user_id, exc_info=True)
+
+        if later is not None:
+            later(tell)
+        else:
+            tell()
     return BoltResponse(status=200, body="")

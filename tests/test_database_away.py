@@ -152,3 +152,23 @@ def test_serve_against_a_dead_database_says_so_in_one_line(slack, tmp_path):
     assert "Traceback" not in done.stderr
     assert "cannot reach the database postgresql+psycopg://postgres@127.0.0.1:1/carebot" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_with_the_database_away_a_click_is_answered_at_once_however_slow_its_response_url(slack, clock):
+    # the notice goes through Slack after the HTTP answer: a slow Slack never holds the request threads
+    slack.add_user("U0EN", locale="en-US")
+    slack.slow_hook("slow", 3.5)  # past Slack's 3 s for the HTTP answer
+    dead = Services(db=Database(DEAD_POSTGRES), clock=clock)
+    with bot_on(dead, slack) as sender:
+        for n in range(5):  # more than the server's 4 threads
+            reply, seconds = timed(lambda n=n: sender.block_action(
+                user_id="U0EN", action_id="complaint_wait", value=str(n), trigger_id="t",
+                response_url=slack.response_url("slow")))
+            assert reply.status == 200 and seconds < 3
+        reply, seconds = timed(lambda: sender.command("help", user_id="U0EN", response_url=slack.response_url("c")))
+        assert seconds < 3 and "cannot reach its database" in reply.json()["text"]
+        deadline = time.monotonic() + 20  # each notice still arrives, two at a time
+        while len(slack.responses("slow")) < 5 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(slack.responses("slow")) == 5 and "cannot reach its database" in texts(slack.responses("slow"))
+    dead.db.dispose()
