@@ -119,9 +119,9 @@ class Responder:
     timeout of CAREBOT_SLACK_TIMEOUT seconds (`timeout`, per network operation, as the Web API client's), not
     Bolt's fixed 30 s — one slow response_url held a worker process or an after-ack slot for up to a minute, the
     error report then trying the same address again — and retried only when the connection was refused (a post
-    that may have arrived is never repeated). A timeout, a failed connection or an address that is no http(s)
-    URL raises ReplyLost; Slack's refusal of the reply (404 used_url, 400 …) is logged and returned, as Bolt's
-    is. Counted in /metrics as method `response_url`."""
+    that may have arrived is never repeated). A timeout, a failed connection, an address that is no http(s) URL
+    or Slack's refusal of the reply (404 used_url or expired_url, 400, 5xx) raises ReplyLost, for the person to
+    be told by DM. Counted in /metrics as method `response_url`."""
 
     def __init__(self, response_url: str, timeout: int):
         self.response_url, self.timeout = response_url, timeout
@@ -150,5 +150,5 @@ class Responder:
         ok = answer.status_code == 200
         metrics.SLACK_CALLS.labels("response_url", "ok" if ok else f"http_{answer.status_code}").inc()
         if not ok:
-            log.warning("Slack refused a reply to a response_url: %s %s", answer.status_code, str(answer.body)[:100])
+            raise ReplyLost(f"Slack refused the reply: {answer.status_code} {str(answer.body)[:100]}")
         return answer

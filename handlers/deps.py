@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from typing import Any
 
 from slack_sdk import WebClient
@@ -15,6 +16,7 @@ from bot.services.core import Services
 from bot.services.errors import NotRegistered
 from bot.services.outbox import Outgoing
 from bot.services.people import Actor, SlackProfile
+from bot.slack_client import counted
 from messages.render import Message, Renderer, translate
 
 log = logging.getLogger(__name__)
@@ -35,14 +37,38 @@ def actor_of(context: dict[str, Any]) -> Actor:
     return actor
 
 
-def slack_profile(client: WebClient, user_id: str) -> SlackProfile | None:
-    """The person's Slack language and timezone (users.info), or None when Slack cannot say."""
+PROFILE_WAIT = 1.5  # seconds a request (before its ack, Slack's 3 s) waits for users.info; then: no profile
+
+
+def slack_profile(client: WebClient, user_id: str, wait: float | None = None) -> SlackProfile | None:
+    """The person's Slack language and timezone (users.info), or None when Slack cannot say: it refused, it could
+    not be reached, or it took longer than `wait` seconds (the request path passes PROFILE_WAIT; by default the
+    client's own timeout, with its retries)."""
+    if wait is not None:  # one try within `wait`: the request's ack must not wait for a slow Slack
+        client = counted(WebClient(token=client.token, base_url=client.base_url, timeout=wait,
+                                   ssl=client.ssl, proxy=client.proxy, headers=client.headers))
     try:
         user = client.users_info(user=user_id, include_locale=True)["user"]
     except SlackApiError as exc:
         log.warning("users.info failed for %s: %s", user_id, exc.response.get("error"))
         return None
+    except (OSError, HTTPException) as exc:  # timeout, refused, cut: the person's language from elsewhere
+        log.warning("users.info did not answer for %s: %s", user_id, exc)
+        return None
     return SlackProfile(locale=user.get("locale"), timezone=user.get("tz"))
+
+
+def tell_by_dm(client: Any, user_id: str, message: Any) -> None:
+    """A notice (a Message, or keyword arguments of chat.postMessage) by DM; what keeps it from the person is
+    logged in one line (Slack's refusal), never raised."""
+    kwargs = message.as_kwargs() if hasattr(message, "as_kwargs") else dict(message)
+    try:
+        client.chat_postMessage(channel=user_id, **kwargs)
+    except SlackApiError as exc:
+        log.warning("could not tell %s by DM: Slack answered %s", user_id,
+                    exc.response.get("error") if exc.response is not None else exc)
+    except Exception:  # noqa: BLE001 - Slack unreachable: nothing more to try
+        log.warning("could not tell %s by DM", user_id, exc_info=True)
 
 
 def channel_of(body: dict[str, Any]) -> str | None:

@@ -22,7 +22,7 @@ from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
 from bot.slack_client import ReplyLost, Responder
-from handlers.deps import Deps
+from handlers.deps import Deps, tell_by_dm
 from handlers.inputs import echo
 from handlers.unavailable import is_database_down, message_key
 from messages.render import Renderer
@@ -72,16 +72,6 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
                         exc_info=True)
     if context.user_id:
         tell_by_dm(client, context.user_id, message)
-
-
-def tell_by_dm(client: Any, user_id: str, message: Any) -> None:
-    """A notice by DM; what keeps it from the person is logged in one line (Slack's refusal), never raised."""
-    try:
-        client.chat_postMessage(channel=user_id, **message.as_kwargs())
-    except SlackApiError as exc:
-        log.warning("could not tell %s by DM either: Slack answered %s", user_id, _slack_said(exc))
-    except Exception:  # noqa: BLE001 - Slack unreachable: nothing more to try
-        log.warning("could not tell %s by DM either", user_id, exc_info=True)
 
 
 def _slack_said(error: Exception) -> str | None:
@@ -220,4 +210,9 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
 def register(app: App, deps: Deps) -> None:
     @app.error
     def on_error(error, body, context, respond, client):
-        report(deps.renderer, error, body, context, respond, client)
+        """What failed before a listener (a middleware): told after the HTTP answer, off the request thread,
+        through our Responder (Bolt's respond waits 30 s)."""
+        if isinstance(body, dict) and isinstance(body.get("response_url"), str):
+            respond = Responder(body["response_url"], client.timeout)
+        deps.pool.background.submit(("error", context.get("request_id") or id(error)),
+                                    lambda: report(deps.renderer, error, body, context, respond, client))

@@ -12,7 +12,7 @@ from bot.services.errors import NotRegistered
 from bot.services.people import SlackProfile, actor_for, team_locale_for_user
 from bot.slack_client import Responder, counted
 from handlers import unavailable
-from handlers.deps import Deps, slack_profile
+from handlers.deps import PROFILE_WAIT, Deps, slack_profile
 from messages.render import pick_locale
 from storage.db import waiting_at_most
 
@@ -45,17 +45,17 @@ def register(app: App, deps: Deps) -> None:
                 try:
                     if not user_id:
                         raise NotRegistered()
-                    actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid))
+                    actor = actor_for(deps.services, user_id, lambda uid: slack_profile(client, uid, PROFILE_WAIT))
                     context["actor"], context["locale"] = actor, actor.locale
                     unavailable.remember_locale(user_id, actor.locale)
                 except NotRegistered:  # told so in their own Slack language when Slack can say it
-                    profile = slack_profile(client, user_id) if user_id else None
+                    profile = slack_profile(client, user_id, PROFILE_WAIT) if user_id else None
                     context["locale"] = pick_locale(profile.locale if profile else None,
                                                     team_locale_for_user(deps.services, user_id))
         except SQLAlchemyError as exc:  # the database is away: answer now, in the person's language
             log.warning("database unavailable for a request of %s: %s", user_id, str(exc).splitlines()[0])
             locale = unavailable.locale_without_database(
-                user_id, lambda uid: (slack_profile(client, uid) or SlackProfile(None, None)).locale)
+                user_id, lambda uid: (slack_profile(client, uid, PROFILE_WAIT) or SlackProfile(None, None)).locale)
             if isinstance(body.get("response_url"), str):  # our timeout, not Bolt's 30 s
                 respond = Responder(body["response_url"], client.timeout)
             return unavailable.answer(body, locale, respond, client, user_id, later=lambda tell: deps.pool.background

@@ -21,6 +21,7 @@ from typing import Any
 from slack_bolt import BoltResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from handlers.deps import tell_by_dm
 from messages.render import pick_locale, translate
 
 log = logging.getLogger(__name__)
@@ -115,7 +116,7 @@ def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id
                         log.warning("could not tell %s through the response_url that the database is away (%s)",
                                     user_id, lost)
                 if user_id:
-                    client.chat_postMessage(channel=user_id, text=text)
+                    tell_by_dm(client, user_id, {"text": text})
             except Exception:  # noqa: BLE001 - the HTTP answer went out anyway
                 log.warning("could not tell %s that the database is away", user_id, exc_info=True)
 

@@ -172,3 +172,14 @@ def test_with_the_database_away_a_click_is_answered_at_once_however_slow_its_res
             time.sleep(0.02)
         assert len(slack.responses("slow")) == 5 and "cannot reach its database" in texts(slack.responses("slow"))
     dead.db.dispose()
+
+
+def test_with_the_database_away_a_slow_users_info_never_holds_the_answer(slack, clock):
+    slack.add_user("U0NEW", locale="en-US")  # not in this process's memory: its language is asked of Slack
+    slack.hang_next("users.info", 12, times=4)
+    dead = Services(db=Database(DEAD_POSTGRES), clock=clock)
+    with bot_on(dead, slack) as sender:
+        reply, seconds = timed(lambda: sender.command("help", user_id="U0NEW", response_url=slack.response_url("c")))
+        assert reply.status == 200 and seconds < 3
+        assert "无法连接数据库" in reply.json()["text"]  # Slack did not say in time: the default language
+    dead.db.dispose()

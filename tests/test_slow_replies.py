@@ -138,3 +138,32 @@ def test_resolving_from_a_list_whose_address_is_slow_still_refreshes_the_homes(b
     assert len(bot.slack.calls_to("views.publish")) > published  # the Home, whatever the list's address does
     assert "resolved" in _dms(bot.slack, "U0AGENT")[0] and len(_dms(bot.slack, "U0AGENT")) == 1  # no "lost" DM:
     # the list is only refreshed in place, the person was told by DM already
+
+
+def test_a_reply_slack_refuses_reaches_its_person_by_dm(bot, team):
+    # a response_url is good for 5 replies within 30 min; past that Slack answers 404 used_url / expired_url
+    import urllib.request
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    url = bot.slack.response_url("worn")
+    for _ in range(5):
+        urllib.request.urlopen(urllib.request.Request(url, data=b'{"text": "x"}', method="POST",
+                                                      headers={"Content-Type": "application/json"}), timeout=5)
+    assert bot.sender.command("due", user_id="U0AGENT", response_url=url,
+                              trigger_id=bot.slack.new_trigger_id()).status == 200
+    _wait_for_dms(bot.slack, ["U0AGENT"])
+    assert LOST_EN in _dms(bot.slack, "U0AGENT")[0]
+
+
+def test_a_slow_users_info_never_holds_the_ack_nor_looks_like_our_bug(bot, team, caplog):
+    # someone not registered asks; Slack's users.info (their language) hangs: the answer still comes in Slack's 3 s
+    bot.slack.add_user("U0STRANGER", locale="en-US")
+    bot.slack.hang_next("users.info", 4, times=4)
+    started = time.monotonic()
+    reply = bot.sender.command("due", user_id="U0STRANGER", response_url=bot.slack.response_url("who"),
+                               trigger_id=bot.slack.new_trigger_id())
+    assert reply.status == 200 and time.monotonic() - started < 3
+    [told] = bot.responses("who")
+    assert "登记" in str(told)  # not registered, said in the team's language: Slack did not say theirs in time
+    ours = [r for r in caplog.records if r.name.startswith(("bot", "handlers"))]
+    assert not [r for r in ours if r.levelno >= logging.ERROR]
