@@ -16,7 +16,7 @@ from bot.services.core import Services
 from bot.services.errors import NotRegistered
 from bot.services.outbox import Outgoing
 from bot.services.people import Actor, SlackProfile
-from bot.slack_client import counted
+from bot.slack_client import Responder, counted
 from messages.render import Message, Renderer, translate
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,13 @@ def slack_profile(client: WebClient, user_id: str, wait: float | None = None) ->
         log.warning("users.info did not answer for %s: %s", user_id, exc)
         return None
     return SlackProfile(locale=user.get("locale"), timezone=user.get("tz"))
+
+
+def responder_of(body: Any, client: WebClient) -> Responder | None:
+    """Our `respond` for the request's response_url (bot/slack_client.Responder), None when it carries none."""
+    if isinstance(body, dict) and isinstance(body.get("response_url"), str):
+        return Responder(body["response_url"], client.timeout)
+    return None
 
 
 def tell_by_dm(client: Any, user_id: str, message: Any) -> None:

@@ -21,8 +21,8 @@ from bot import metrics
 from bot.logs import REQUEST_ID
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
-from bot.slack_client import ReplyLost, Responder
-from handlers.deps import Deps, tell_by_dm
+from bot.slack_client import ReplyLost
+from handlers.deps import Deps, responder_of, tell_by_dm
 from handlers.inputs import echo
 from handlers.unavailable import is_database_down, message_key
 from messages.render import Renderer
@@ -189,10 +189,8 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                 ack()
             acked = threading.Event()
             mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
-            if isinstance(body, dict) and isinstance(body.get("response_url"), str):  # ours: our timeout
-                respond = Responder(body["response_url"], client.timeout)
-            else:
-                respond = _nowhere_to_respond  # Bolt's would raise: a payload without response_url (not Slack's)
+            # ours (our timeout); without a response_url, Bolt's would raise (a payload that is not Slack's)
+            respond = responder_of(body, client) or _nowhere_to_respond
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what
                 # the listener finds later (a failure) reaches the person by response_url or DM (`report`)
@@ -212,7 +210,6 @@ def register(app: App, deps: Deps) -> None:
     def on_error(error, body, context, respond, client):
         """What failed before a listener (a middleware): told after the HTTP answer, off the request thread,
         through our Responder (Bolt's respond waits 30 s)."""
-        if isinstance(body, dict) and isinstance(body.get("response_url"), str):
-            respond = Responder(body["response_url"], client.timeout)
+        respond = responder_of(body, client) or respond
         deps.pool.background.submit(("error", context.get("request_id") or id(error)),
                                     lambda: report(deps.renderer, error, body, context, respond, client))

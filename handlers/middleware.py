@@ -10,9 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.logs import REQUEST_ID, REQUEST_ID_HEADER, new_request_id
 from bot.services.errors import NotRegistered
 from bot.services.people import SlackProfile, actor_for, team_locale_for_user
-from bot.slack_client import Responder, counted
+from bot.slack_client import counted
 from handlers import unavailable
-from handlers.deps import PROFILE_WAIT, Deps, slack_profile
+from handlers.deps import PROFILE_WAIT, Deps, responder_of, slack_profile
 from messages.render import pick_locale
 from storage.db import waiting_at_most
 
@@ -56,8 +56,7 @@ def register(app: App, deps: Deps) -> None:
             log.warning("database unavailable for a request of %s: %s", user_id, str(exc).splitlines()[0])
             locale = unavailable.locale_without_database(
                 user_id, lambda uid: (slack_profile(client, uid, PROFILE_WAIT) or SlackProfile(None, None)).locale)
-            if isinstance(body.get("response_url"), str):  # our timeout, not Bolt's 30 s
-                respond = Responder(body["response_url"], client.timeout)
+            respond = responder_of(body, client) or respond  # our timeout, not Bolt's 30 s
             return unavailable.answer(body, locale, respond, client, user_id, later=lambda tell: deps.pool.background
                                       .submit(("database away", user_id, str(body.get("response_url"))), tell))
         next()

@@ -88,10 +88,10 @@ def _first_input_block(view: dict[str, Any]) -> str | None:
 
 
 def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id: str | None,
-           later: Callable[[Callable[[], None]], Any] | None = None) -> BoltResponse:
+           later: Callable[[Callable[[], None]], Any]) -> BoltResponse:
     """The immediate answer to a request the database cannot serve now. A click's or shortcut's notice goes
     through Slack after the HTTP answer, handed to `later` (the app's background queue), so a slow Slack never
-    holds the request thread; without `later`, before it."""
+    holds the request thread."""
     text = str(translate(locale, KEY))
     kind = body.get("type") or ("slash_command" if body.get("command") else None)
     as_json = {"content-type": "application/json; charset=utf-8"}
@@ -107,21 +107,15 @@ def answer(body: dict[str, Any], locale: str, respond: Any, client: Any, user_id
         return BoltResponse(status=200, body=json.dumps({"options": []}), headers=as_json)
     if kind in ("block_actions", "shortcut", "message_action", "view_submission"):
         def tell() -> None:
-            try:
-                if isinstance(body.get("response_url"), str):
-                    try:
-                        respond(text=text, response_type="ephemeral", replace_original=False)
-                        return
-                    except Exception as lost:  # noqa: BLE001 - the response_url failed: by DM, as below
-                        log.warning("could not tell %s through the response_url that the database is away (%s)",
-                                    user_id, lost)
-                if user_id:
-                    tell_by_dm(client, user_id, {"text": text})
-            except Exception:  # noqa: BLE001 - the HTTP answer went out anyway
-                log.warning("could not tell %s that the database is away", user_id, exc_info=True)
+            if isinstance(body.get("response_url"), str):
+                try:
+                    respond(text=text, response_type="ephemeral", replace_original=False)
+                    return
+                except Exception as lost:  # noqa: BLE001 - the response_url failed: by DM, as below
+                    log.warning("could not tell %s through the response_url that the database is away (%s)",
+                                user_id, lost)
+            if user_id:
+                tell_by_dm(client, user_id, {"text": text})  # never raises
 
-        if later is not None:
-            later(tell)
-        else:
-            tell()
+        later(tell)
     return BoltResponse(status=200, body="")
