@@ -58,11 +58,41 @@ def slack_profile(client: WebClient, user_id: str, wait: float | None = None) ->
     return SlackProfile(locale=user.get("locale"), timezone=user.get("tz"))
 
 
-def responder_of(body: Any, client: WebClient) -> Responder | None:
-    """Our `respond` for the request's response_url (bot/slack_client.Responder), None when it carries none."""
+class DmResponder:
+    """`respond` for a request that came without a response_url (or with one that is not a string): the answer
+    goes to the person by DM (`tell_by_dm`), so a reply is never dropped unseen. Replacing or deleting an
+    original means nothing there: a bare delete sends nothing, a replacement arrives as a new message."""
+
+    def __init__(self, client: WebClient, user_id: str):
+        self.client, self.user_id = client, user_id
+
+    def __call__(self, text: str = "", blocks: Any = None, attachments: Any = None, response_type: str | None = None,
+                 replace_original: bool | None = None, delete_original: bool | None = None,
+                 **_ignored: Any) -> None:
+        if not (text or blocks or attachments):
+            return
+        message = {name: value for name, value in (("text", text), ("blocks", blocks), ("attachments", attachments))
+                   if value}
+        log.info("the request carried no response_url: the reply goes to %s by DM", self.user_id)
+        tell_by_dm(self.client, self.user_id, message)
+
+
+def user_of(body: Any) -> str | None:
+    """The Slack user id a payload names (an interaction's `user.id`, a command's `user_id`), None if none."""
+    if not isinstance(body, dict):
+        return None
+    user = body.get("user")
+    found = user.get("id") if isinstance(user, dict) else body.get("user_id")
+    return found if isinstance(found, str) and found else None
+
+
+def responder_of(body: Any, client: WebClient) -> Responder | DmResponder | None:
+    """Our `respond` for the request's response_url (bot/slack_client.Responder); without a string response_url,
+    a `DmResponder` to the person who acted; None when the payload names nobody either."""
     if isinstance(body, dict) and isinstance(body.get("response_url"), str):
         return Responder(body["response_url"], client.timeout)
-    return None
+    user_id = user_of(body)
+    return DmResponder(client, user_id) if user_id else None
 
 
 def tell_by_dm(client: Any, user_id: str, message: Any) -> None:

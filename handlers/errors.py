@@ -82,8 +82,8 @@ def _slack_said(error: Exception) -> str | None:
 
 
 def _nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:
-    """`respond` for a payload that came without a response_url: the answer has nowhere to go (logged)."""
-    log.warning("a reply was dropped: the request carried no response_url")
+    """`respond` for a payload that names neither a response_url nor a user: the answer has nowhere to go."""
+    log.warning("a reply was dropped: the request carried no response_url and named no user")
 
 
 class Later:
@@ -189,7 +189,7 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                 ack()
             acked = threading.Event()
             mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
-            # ours (our timeout); without a response_url, Bolt's would raise (a payload that is not Slack's)
+            # ours (our timeout); without a response_url, by DM (Bolt's would raise: a payload that is not Slack's)
             respond = responder_of(body, client) or _nowhere_to_respond
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what

@@ -159,3 +159,28 @@ def test_an_agent_cannot_edit_a_colleagues_customer(bot, team):
     [refusal] = bot.responses("x")
     assert "belongs to a colleague" in texts(refusal) and "欧阳" not in json.dumps(refusal, ensure_ascii=False)
     assert not bot.slack.calls_to("views.open")
+
+
+def test_a_card_click_without_a_usable_response_url_brings_the_card_by_dm(bot, team):
+    """Slack's message buttons carry a response_url; should one come without it (or with one that is not a
+    string), the card the person asked for reaches them by DM in their language, never dropped unseen."""
+    bot.slack.add_user("U0AGENT", locale="zh-CN")
+    cid = seed.customer(team, "A001", "王小明")
+    payloads = [None, 12345]  # missing, not a string
+    for n, url in enumerate(payloads):
+        payload = {"type": "block_actions", "user": {"id": "U0AGENT", "team_id": bot.sender.team_id},
+                   "trigger_id": bot.slack.new_trigger_id(), "channel": {"id": "C0CARE"},
+                   "container": {"type": "message", "channel_id": "C0CARE", "is_ephemeral": True},
+                   "actions": [{"type": "button", "action_id": "customer_card", "block_id": "b", "value": str(cid),
+                                "action_ts": f"1764000000.00000{n}"}]}
+        if url is not None:
+            payload["response_url"] = url
+        assert bot.sender.interaction(payload).status == 200
+    dm = bot.slack.dm_channel_id("U0AGENT")
+    posts = bot.slack.wait_for("chat.postMessage", count=len(payloads))
+    assert [p.args["channel"] in ("U0AGENT", dm) for p in posts] == [True] * len(payloads)
+    for post in posts:
+        shown = json.dumps(post.args.get("blocks"), ensure_ascii=False)
+        assert "王小明" in shown and "A001" in shown
+        assert "客户" in json.dumps(post.args, ensure_ascii=False)  # the card in the person's language
+    assert not bot.slack.calls_to("response_url")
