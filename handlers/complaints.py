@@ -42,7 +42,7 @@ from handlers.deps import (
     modal_errors,
     slack_profile,
 )
-from handlers.errors import guarded
+from handlers.errors import guarded, saved
 from handlers.home import publish_home, publish_home_of, refresh_homes
 from handlers.ids import Action, ComplaintField, Shortcut, ViewId
 from handlers.unavailable import SAVE_WAIT, inline
@@ -167,6 +167,7 @@ def register(app: App, deps: Deps) -> None:
         except SQLAlchemyError as exc:
             return ack(**inline(actor.locale, ComplaintField.DESCRIPTION.value, exc))
         ack()
+        saved()
         deliver_confirmations(deps, client, confirm)
         publish_home(deps, client, actor)  # issue 13: the new complaint is in my queue
 
@@ -178,6 +179,7 @@ def register(app: App, deps: Deps) -> None:
             actor = actor_of(context)
             inputs.response_url(body)  # the list is answered in place: a row button always has one
             operation(svc, actor, _complaint_id(action.get("value")), once=click_key(body, action))
+            saved()
             respond(**complaints_page(renderer, deps, actor).as_kwargs(), response_type="ephemeral",
                     replace_original=True)
 
@@ -222,6 +224,7 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={ComplaintField.RESOLUTION.value: str(translate(actor.locale, exc.key, **exc.params))})
         ack()
+        saved()
         row = complaint_for(svc, actor, complaint_id, checked=bool(meta.get("esc")))
         done = renderer.message("notice.json.j2", actor.locale, key="complaint.resolved",
                                 params={"ticket": translate(actor.locale, f"ticket.{row.kind}"), "id": row.id,
@@ -266,6 +269,7 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(action.get("value"))
         escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
                                 once=post_key(body, action, complaint_id), post=_message_of(body))
+        saved()
         deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
@@ -278,6 +282,7 @@ def register(app: App, deps: Deps) -> None:
         complaint_id = _complaint_id(action.get("value"))
         escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id),
                            post=_message_of(body))
+        saved()
         deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, complaint_for(svc, actor, complaint_id, checked=True).owner_id])
 
@@ -299,6 +304,7 @@ def register(app: App, deps: Deps) -> None:
 
         old_owner = escalations.reassign(svc, actor, complaint_id, new_owner, _group_members(client),
                                          once=click_key(body, action), post=_message_of(body), note=note)
+        saved()
         deliver_confirmations(deps, client)
         refresh_homes(deps, client, [actor.user_id, old_owner, new_owner])  # it left one queue for another
 

@@ -28,6 +28,7 @@ from handlers.deps import (
     modal_errors,
 )
 from handlers.errors import guarded
+from handlers.errors import saved as mark_saved
 from handlers.ids import INPUT_ACTION, Action, CustomerField, ViewId
 from messages.render import Message, Renderer, translate
 
@@ -135,6 +136,7 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={CustomerField.NAME.value: str(translate(actor.locale, exc.key, **exc.params))})
         ack()
+        mark_saved()
         deliver_confirmations(deps, client, confirm)
         plan_saved(svc, actor, saved)
 

@@ -12,6 +12,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from slack_bolt import App
@@ -28,6 +29,16 @@ from handlers.unavailable import is_database_down, message_key
 from messages.render import Renderer
 
 log = logging.getLogger(__name__)
+
+
+SAVED: ContextVar[bool] = ContextVar("carebot_saved", default=False)
+
+
+def saved() -> None:
+    """Called by a listener once its change is committed: a failure after it (re-reading a list, refreshing a
+    Home, a confirmation) is reported as "saved, but what follows did not finish", never as "nothing was saved"
+    (the person would submit again)."""
+    SAVED.set(True)
 
 
 def report(renderer: Renderer, error: Exception, body: dict, context: Any, respond: Any, client: Any) -> None:
@@ -60,6 +71,8 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.error("unhandled error (ref %s)", ref, exc_info=error)
         key, params = "errors.internal", {"ref": ref}
         metrics.LISTENER_ERRORS.labels("internal").inc()
+    if SAVED.get() and key in ("errors.internal", "inbound.db_unavailable", "inbound.db_busy"):
+        key, params = "errors.saved_then_failed", {"ref": params.get("ref") or context.get("request_id") or "-"}
     message = renderer.message("notice.json.j2", locale, key=key, params=params)
     if isinstance(body.get("response_url"), str) and not isinstance(error, ReplyLost):
         try:
@@ -159,6 +172,7 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(ack, body, context, respond, client, payload, action, command, view, event, job=None):
             token = REQUEST_ID.set(context.get("request_id"))  # listeners run on the pool
+            unsaved = SAVED.set(False)  # each delivery starts with nothing saved (`saved`)
             try:
                 with reported(deps, body, context, respond, client):  # a repeat is logged, an error reported
                     if job is not None:
@@ -181,6 +195,7 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                     ack()  # never leave Slack waiting for the 3-second timeout
             finally:
                 REQUEST_ID.reset(token)
+                SAVED.reset(unsaved)
                 if isinstance(ack, _Ack) and job is None:
                     ack.done()
 

@@ -16,7 +16,7 @@ from bot.services.once import AlreadyDone
 from handlers import inputs
 from handlers.delivery import view_key
 from handlers.deps import Deps, actor_of, confirm_where_they_were, confirm_with, deliver_confirmations, modal_errors
-from handlers.errors import guarded
+from handlers.errors import guarded, saved
 from handlers.home import publish_home
 from handlers.ids import Action, Field, ViewId
 from handlers.unavailable import SAVE_WAIT, inline
@@ -89,6 +89,7 @@ def register(app: App, deps: Deps) -> None:
             return ack(response_action="errors",
                        errors={Field.SUMMARY.value: str(translate(actor.locale, "errors.internal", ref=ref))})
         ack()
+        saved()
         deliver_confirmations(deps, client, confirm)
         # the App Home lists the queue and my week too: without this, the call just logged would still show there
         publish_home(deps, client, actor)
