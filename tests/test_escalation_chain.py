@@ -380,3 +380,32 @@ def test_an_escalation_row_naming_another_team_s_notices_posts_nothing(desk, ren
     assert slack.messages("C0OTHER") == []
     ended = {row.status for row in outbox.undelivered(desk) if row.kind == "escalation"}
     assert ended == {"failed"}
+
+
+def test_a_slow_slack_does_not_hold_a_catch_up_and_every_warning_still_goes(desk, renderer, client, slack):
+    """Twelve owners have a warning due at once and Slack takes 5 s to answer dnd.info and users.info: the sweep
+    asks within its budget (handlers/sla_jobs.SlackLookups: one short try each, 3 s in all), takes the rest as not
+    in do-not-disturb and in their stored language, and every owner is warned in this sweep — not after 12 × 2
+    slow answers with the sweep's transaction open and the supervisors' pages waiting behind it."""
+    import time
+
+    from bot.services.people import add_staff
+
+    owners = [f"U0OWN{n:02d}" for n in range(12)]
+    for n, owner in enumerate(owners):
+        add_staff(desk, owner, Role.AGENT)
+        slack.add_user(owner, locale="en-US")
+        cid = seed.customer(desk, f"W{n:03d}", f"Customer {n}", owner=owner)
+        open_complaint(desk, Actor(owner, "default", Role.AGENT, "en", "Asia/Shanghai"),
+                       ComplaintForm(customer_id=cid, description="The kettle leaks"))
+    slack.slow("dnd.info", 5)
+    slack.slow("users.info", 5)
+    started = time.monotonic()
+    run = sweep_at(desk, renderer, client, at(10, 50))  # each owner's warning point (0.8 of 1 working hour)
+    took = time.monotonic() - started
+    slack.slow("dnd.info", 0)
+    slack.slow("users.info", 0)
+    assert took < 15, took
+    assert sum(count for _, _, count in run.posted) == len(owners)
+    assert all(len(slack.messages(owner)) == 1 for owner in owners)
+    assert len(slack.calls_to("dnd.info")) + len(slack.calls_to("users.info")) <= 4  # the budget, not 24 asks
