@@ -33,6 +33,7 @@ from bot.slack_client import ReplyLost, Responder
 from handlers import inputs
 from handlers.delivery import click_key, post_key, view_key
 from handlers.deps import (
+    PROFILE_WAIT,
     Deps,
     actor_of,
     channel_of,
@@ -295,7 +296,8 @@ def register(app: App, deps: Deps) -> None:
         block = action.get("block_id") if isinstance(action.get("block_id"), str) else ""
         complaint_id = _complaint_id(block.split(":")[1] if block.startswith("esc:") and ":" in block[4:] else None)
         new_owner = inputs.user_id(action.get("selected_user"))
-        to = locale_of(svc, new_owner, None, lambda user_id: slack_profile(client, user_id))  # their language
+        to = locale_of(svc, new_owner, None,  # their language; a slow Slack: one short try, as before an ack
+                       lambda user_id: slack_profile(client, user_id, PROFILE_WAIT))
 
         def note(complaint, customer_name: str) -> dict:  # the new owner's DM, queued with the change
             return renderer.message("notice.json.j2", to, key="escalation.assigned_to_you", params={

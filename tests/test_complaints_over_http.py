@@ -319,3 +319,24 @@ def test_a_form_slack_no_longer_waits_for_is_a_retry_in_the_persons_language_not
     assert "reference" not in texts(told) and "参考号" not in texts(told)
     assert bot.slack.calls_to("views.open") and not bot.slack.ok_calls_to("views.open")
     assert not [r for r in caplog.records if r.levelname == "ERROR" or r.exc_info]
+
+
+def test_a_reassign_does_not_wait_long_on_a_slow_users_info(bot, desk):
+    """The new owner's language comes from users.info when it is not known yet: a Slack slow to answer gets one
+    short try (as on the request path), then the team's language — the reassignment, its post update and the new
+    owner's DM do not wait out the client's timeout and retries in an after-ack slot."""
+    from bot.services.people import Role, add_staff
+
+    add_staff(desk, "U0NEWBIE", Role.AGENT)  # registered today: Slack not asked about them yet
+    bot.slack.add_user("U0NEWBIE", locale="en-US")
+    [complaint], page = page_supervisors(bot, desk)
+    block_id = next(b["block_id"] for b in page["blocks"] if b["type"] == "actions")
+    bot.slack.slow("users.info", 8)
+    started = time.monotonic()
+    press(bot, page, "U0SUPER", "escalation_reassign", selected_user="U0NEWBIE", block_id=block_id)
+    bot.slack.wait_for("chat.update", timeout=6)
+    [dm] = bot.slack.wait_for("chat.postMessage", count=3, timeout=6)[-1:]
+    took = time.monotonic() - started
+    bot.slack.slow("users.info", 0)
+    assert took < 6, took
+    assert complaints_in_db(desk)[0].owner_id == "U0NEWBIE" and "gave you Complaint #" in dm.args["text"]
