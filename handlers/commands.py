@@ -19,7 +19,7 @@ from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import CUSTOMER_ADD_WORDS, customer_command
 from handlers.deps import Deps, actor_of
-from handlers.errors import Later, guarded, reported
+from handlers.errors import Later, guarded, reported, saved
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
 from handlers.stats import stats_command
@@ -53,6 +53,7 @@ def subcommands(deps: Deps) -> dict[str, Callable[..., Any]]:
             return help_(actor, rest, respond)
         user_id, role = parse_user_id(words[1]), parse_role(words[2])
         created = add_staff(svc, user_id, role, team_id=actor.team_id)
+        saved()
         respond(**renderer.message("notice.json.j2", actor.locale, key="staff.added" if created else "staff.updated",
                                    params={"mention": mention(user_id), "role": role.value}).as_kwargs())
 

@@ -58,13 +58,15 @@ def slack_profile(client: WebClient, user_id: str, wait: float | None = None) ->
     return SlackProfile(locale=user.get("locale"), timezone=user.get("tz"))
 
 
-class DmResponder:
-    """`respond` for a request that came without a response_url (or with one that is not a string): the answer
-    goes to the person by DM (`tell_by_dm`), so a reply is never dropped unseen. Replacing or deleting an
+class FallbackResponder:
+    """`respond` for a request that came without a usable response_url (none, not a string, not an http(s)
+    address): the answer goes where that reply would have gone — ephemeral to the person in the channel they
+    clicked in (chat.postEphemeral: seen by them only, and not kept, as a response_url's reply) — else, with no
+    channel or one Slack refuses, by DM (`tell_by_dm`); a reply is never dropped unseen. Replacing or deleting an
     original means nothing there: a bare delete sends nothing, a replacement arrives as a new message."""
 
-    def __init__(self, client: WebClient, user_id: str):
-        self.client, self.user_id = client, user_id
+    def __init__(self, client: WebClient, user_id: str, channel_id: str | None = None):
+        self.client, self.user_id, self.channel_id = client, user_id, channel_id
 
     def __call__(self, text: str = "", blocks: Any = None, attachments: Any = None, response_type: str | None = None,
                  replace_original: bool | None = None, delete_original: bool | None = None,
@@ -73,7 +75,19 @@ class DmResponder:
             return
         message = {name: value for name, value in (("text", text), ("blocks", blocks), ("attachments", attachments))
                    if value}
-        log.info("the request carried no response_url: the reply goes to %s by DM", self.user_id)
+        if self.channel_id and not self.channel_id.startswith("D"):
+            try:
+                self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message)
+                return
+            except SlackApiError as exc:
+                log.warning("no usable response_url, and %s refused an ephemeral reply (%s): telling %s by DM",
+                            self.channel_id, exc.response.get("error") if exc.response is not None else exc,
+                            self.user_id)
+            except Exception:  # noqa: BLE001 - Slack unreachable: the DM below tries once more
+                log.warning("no usable response_url, and the ephemeral reply failed: telling %s by DM",
+                            self.user_id, exc_info=True)
+        else:
+            log.info("the request carried no usable response_url: the reply goes to %s by DM", self.user_id)
         tell_by_dm(self.client, self.user_id, message)
 
 
@@ -86,13 +100,21 @@ def user_of(body: Any) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def responder_of(body: Any, client: WebClient) -> Responder | DmResponder | None:
-    """Our `respond` for the request's response_url (bot/slack_client.Responder); without a string response_url,
-    a `DmResponder` to the person who acted; None when the payload names nobody either."""
-    if isinstance(body, dict) and isinstance(body.get("response_url"), str):
-        return Responder(body["response_url"], client.timeout)
+def usable_response_url(body: Any) -> str | None:
+    """The request's response_url when it is one we can post to (an http(s) address), else None."""
+    url = body.get("response_url") if isinstance(body, dict) else None
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
+def responder_of(body: Any, client: WebClient) -> Responder | FallbackResponder | None:
+    """Our `respond` for the request's response_url (bot/slack_client.Responder); without a usable one, a
+    `FallbackResponder` to the person who acted, in the channel they acted in; None when the payload names
+    nobody either."""
+    url = usable_response_url(body)
+    if url is not None:
+        return Responder(url, client.timeout)
     user_id = user_of(body)
-    return DmResponder(client, user_id) if user_id else None
+    return FallbackResponder(client, user_id, channel_of(body)) if user_id else None
 
 
 def tell_by_dm(client: Any, user_id: str, message: Any) -> None:

@@ -72,7 +72,8 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         key, params = "errors.internal", {"ref": ref}
         metrics.LISTENER_ERRORS.labels("internal").inc()
     if SAVED.get() and key in ("errors.internal", "inbound.db_unavailable", "inbound.db_busy"):
-        key, params = "errors.saved_then_failed", {"ref": params.get("ref") or context.get("request_id") or "-"}
+        key, params = "errors.saved_then_failed", {"ref": params.get("ref") or context.get("request_id")
+                                                    or uuid.uuid4().hex[:8]}
     message = renderer.message("notice.json.j2", locale, key=key, params=params)
     if isinstance(body.get("response_url"), str) and not isinstance(error, ReplyLost):
         try:
@@ -112,14 +113,18 @@ class Later:
 
 @contextlib.contextmanager
 def reported(deps: Deps, body: dict, context: Any, respond: Any, client: Any) -> Iterator[None]:
-    """The error path of a listener's work done elsewhere (a worker process, bot/offload.py): a repeat of a
-    delivery is logged, any error goes through `report`; nothing is raised."""
+    """The error path of a listener's work, here or in a worker process (bot/offload.py): a repeat of a delivery
+    is logged, any error goes through `report`; nothing is raised. Each delivery starts with nothing saved
+    (`saved`), whichever thread or worker ran the one before."""
+    unsaved = SAVED.set(False)
     try:
         yield
     except AlreadyDone as done:
         log.info("repeat of %s: no second effect", done.key)
     except Exception as error:  # noqa: BLE001 - this is the place errors are reported
         report(deps.renderer, error, body, context, respond, client)
+    finally:
+        SAVED.reset(unsaved)
 
 
 ACK_WAIT = 2.5  # seconds the request waits for a listener's ack before answering Slack empty (its limit: 3 s)
@@ -172,7 +177,6 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(ack, body, context, respond, client, payload, action, command, view, event, job=None):
             token = REQUEST_ID.set(context.get("request_id"))  # listeners run on the pool
-            unsaved = SAVED.set(False)  # each delivery starts with nothing saved (`saved`)
             try:
                 with reported(deps, body, context, respond, client):  # a repeat is logged, an error reported
                     if job is not None:
@@ -195,7 +199,6 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                     ack()  # never leave Slack waiting for the 3-second timeout
             finally:
                 REQUEST_ID.reset(token)
-                SAVED.reset(unsaved)
                 if isinstance(ack, _Ack) and job is None:
                     ack.done()
 

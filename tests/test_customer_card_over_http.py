@@ -161,26 +161,35 @@ def test_an_agent_cannot_edit_a_colleagues_customer(bot, team):
     assert not bot.slack.calls_to("views.open")
 
 
-def test_a_card_click_without_a_usable_response_url_brings_the_card_by_dm(bot, team):
-    """Slack's message buttons carry a response_url; should one come without it (or with one that is not a
-    string), the card the person asked for reaches them by DM in their language, never dropped unseen."""
+def test_a_card_click_without_a_usable_response_url_is_answered_where_the_person_clicked(bot, team):
+    """Slack's message buttons carry a response_url; should one come without it, or with one that is not a string
+    or not an http(s) address, the card the person asked for is shown to them alone in the channel they clicked
+    in (ephemeral, not kept, as a response_url's reply), in their language; in a channel that refuses it, by DM.
+    Never dropped unseen, never a false "may arrive late"."""
     bot.slack.add_user("U0AGENT", locale="zh-CN")
+    bot.slack.add_channel("C0OLD", "old-care", is_archived=True)
     cid = seed.customer(team, "A001", "王小明")
-    payloads = [None, 12345]  # missing, not a string
-    for n, url in enumerate(payloads):
+
+    def click(n: int, url, channel: str = "C0CARE") -> None:
         payload = {"type": "block_actions", "user": {"id": "U0AGENT", "team_id": bot.sender.team_id},
-                   "trigger_id": bot.slack.new_trigger_id(), "channel": {"id": "C0CARE"},
-                   "container": {"type": "message", "channel_id": "C0CARE", "is_ephemeral": True},
+                   "trigger_id": bot.slack.new_trigger_id(), "channel": {"id": channel},
+                   "container": {"type": "message", "channel_id": channel, "is_ephemeral": True},
                    "actions": [{"type": "button", "action_id": "customer_card", "block_id": "b", "value": str(cid),
                                 "action_ts": f"1764000000.00000{n}"}]}
         if url is not None:
             payload["response_url"] = url
         assert bot.sender.interaction(payload).status == 200
-    dm = bot.slack.dm_channel_id("U0AGENT")
-    posts = bot.slack.wait_for("chat.postMessage", count=len(payloads))
-    assert [p.args["channel"] in ("U0AGENT", dm) for p in posts] == [True] * len(payloads)
-    for post in posts:
-        shown = json.dumps(post.args.get("blocks"), ensure_ascii=False)
-        assert "王小明" in shown and "A001" in shown
-        assert "客户" in json.dumps(post.args, ensure_ascii=False)  # the card in the person's language
+
+    for n, url in enumerate([None, 12345, "not-a-url", ""]):  # missing, not a string, not an address, empty
+        click(n, url)
+    shown = bot.slack.wait_for("chat.postEphemeral", count=4)
+    assert [(c.args["channel"], c.args["user"]) for c in shown] == [("C0CARE", "U0AGENT")] * 4
+    click(5, None, channel="C0OLD")  # archived: Slack refuses the ephemeral, so it comes by DM
+    [dm] = bot.slack.wait_for("chat.postMessage")
+    assert dm.args["channel"] in ("U0AGENT", bot.slack.dm_channel_id("U0AGENT"))
+    for call in [*shown, dm]:
+        card = json.dumps(call.args, ensure_ascii=False)
+        assert "王小明" in card and "A001" in card and "客户" in card  # the card, in the person's language
+    said = json.dumps([c.args for c in bot.slack.calls_to("chat.postMessage")], ensure_ascii=False)
+    assert "may arrive late" not in said and "回复可能没有送达" not in said
     assert not bot.slack.calls_to("response_url")

@@ -66,3 +66,33 @@ def test_a_failure_after_the_change_is_saved_says_saved_not_nothing_saved(bot, t
     assert pauses(team, complaint) == 1
     assert said in texts(told) and not_said not in texts(told), texts(told)
     assert told.get("replace_original") is False  # the list stays; the notice comes beside it
+
+
+def test_what_one_delivery_saved_does_not_colour_the_next_ones_failure(services, renderer, slack, team):
+    """A worker process runs its jobs one after another on one thread (bot/offload.py), as the listener pool
+    reuses its threads: a job that fails before saving anything is told "nothing was saved", whatever the job
+    before it saved."""
+    from slack_sdk import WebClient
+
+    from handlers.commands import run_care
+    from handlers.deps import Deps
+    from handlers.errors import SAVED, saved
+    from tests.conftest import BOT_TOKEN
+
+    deps = Deps(services=services, renderer=renderer)
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    dbapi = services.db.engine.dialect.loaded_dbapi
+
+    def fail(conn, cursor, statement, parameters, context, executemany):
+        raise dbapi.OperationalError("the connection to the database was lost")
+
+    token = SAVED.set(False)
+    saved()  # as the job before, in this worker, had saved its change
+    event.listen(services.db.engine, "before_cursor_execute", fail)
+    try:
+        run_care(deps, client, AGENT, "due", "", {"response_url": slack.response_url("w"), "user_id": "U0AGENT"})
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", fail)
+        SAVED.reset(token)
+    [told] = slack.responses("w")
+    assert "nothing was saved" in texts(told) and "Saved." not in texts(told), texts(told)
