@@ -10,6 +10,7 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.services.calls import target_for_customer
 from bot.services.customer_card import CustomerForm, customer_card, edit_target, plan_saved, save_customer
@@ -30,7 +31,9 @@ from handlers.deps import (
 from handlers.errors import guarded
 from handlers.errors import saved as mark_saved
 from handlers.ids import INPUT_ACTION, Action, CustomerField, ViewId
+from handlers.unavailable import SAVE_WAIT, inline
 from messages.render import Message, Renderer, translate
+from storage.db import waiting_at_most
 
 
 def card_message(renderer: Renderer, deps: Deps, actor: Actor, query: str | int) -> Message:
@@ -128,7 +131,10 @@ def register(app: App, deps: Deps) -> None:
                 actor.user_id, where if isinstance(where, str) else None,
                 renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))),
                 svc.outbox_policy)
-            saved = save_customer(svc, actor, form, customer_id, then=confirm)
+            with waiting_at_most(SAVE_WAIT):
+                saved = save_customer(svc, actor, form, customer_id, then=confirm)
+        except SQLAlchemyError as exc:  # busy or away: refused inline, the modal keeps what was typed
+            return ack(**inline(actor.locale, CustomerField.NAME.value, exc))
         except FormErrors as exc:
             return ack(response_action="errors",
                        errors=modal_errors(actor.locale, view, exc.errors, CustomerField.NAME.value))

@@ -183,3 +183,31 @@ def test_with_the_database_away_a_slow_users_info_never_holds_the_answer(slack, 
         assert reply.status == 200 and seconds < 3
         assert "无法连接数据库" in reply.json()["text"]  # Slack did not say in time: the default language
     dead.db.dispose()
+
+
+@SQLITE_ONLY
+def test_the_customer_form_keeps_what_was_typed_while_the_database_is_busy(bot, team):
+    """Like the log-call form: a held write lock answers the customer form inline, in the person's language, within
+    Slack's 3 s — the modal stays open with what was typed (it closed, and the new customer was lost) — and the next
+    submission saves it."""
+    from storage.models import Customer
+    from tests.test_customer_card_over_http import customer_values
+
+    bot.slack.add_user("U0AGENT", locale="zh-CN")
+    bot.command("customer add", user_id="U0AGENT")
+    [opened] = bot.slack.wait_for("views.open")
+    view = opened.args["view"]
+    submit = lambda: bot.sender.view_submission(user_id="U0AGENT", view=view, values=customer_values(  # noqa: E731
+        code="N001", name="李娜", phone="13912345678", owner="U0AGENT"))
+    holder = sqlite3.connect(team.db.url.removeprefix("sqlite:///"), timeout=5, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # an import writing: the write lock is held
+    try:
+        reply, seconds = timed(submit)
+        assert seconds < 3
+        assert "数据库正忙" in reply.json()["errors"]["name"]
+    finally:
+        holder.rollback()
+        holder.close()
+    assert submit().status == 200
+    with team.db.unit_of_work() as session:
+        assert session.scalar(select(func.count()).select_from(Customer).where(Customer.code == "N001")) == 1

@@ -230,7 +230,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
     tags = list(dict.fromkeys(tags))
-    with svc.db.unit_of_work() as session:
+    with svc.db.unit_of_work(write=True) as session:  # reads, then writes: SQLite's writer from the start
         if form.owner_id:
             staff = queries.staff_by_user(session, form.owner_id)
             if staff is None or staff.team_id != actor.team_id:
