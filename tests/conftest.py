@@ -36,6 +36,20 @@ from tests.slack_stand_in import SlackStandIn
 settings.register_profile("carebot", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("carebot")
 
+# The suite's databases are its own: a scratch database beside CAREBOT_DATABASE_URL when it names PostgreSQL,
+# else SQLite files in temp dirs. A SQLite URL left in the shell (the README's export for the demo) is dropped
+# here, so neither the suite nor the `carebot` processes it starts ever open that file.
+if (os.environ.get("CAREBOT_DATABASE_URL") or "").startswith("sqlite"):
+    del os.environ["CAREBOT_DATABASE_URL"]
+
+
+def pytest_configure(config) -> None:
+    url = os.environ.get("CAREBOT_DATABASE_URL")
+    if url and not url.startswith("postgresql"):
+        raise pytest.UsageError(f"CAREBOT_DATABASE_URL={url!r}: the suite runs on SQLite (leave it unset) or on "
+                                "PostgreSQL (postgresql+psycopg://…, a database that exists on that server)")
+
+
 # customer data is encrypted at rest (issue 9): the suite and its subprocesses share one throwaway key
 os.environ.setdefault("CAREBOT_SECRET_KEY", "carebot-test-secret-key-not-for-production-use")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
