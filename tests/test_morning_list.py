@@ -145,3 +145,28 @@ def test_a_supervisor_below_the_43_people_shown_still_has_their_rows_in_the_supe
     posts = {c.args["channel"]: str(c.args["blocks"]) for c in bot.slack.ok_calls_to("chat.postMessage")}
     assert "<@U0SUPER>" not in posts["C0DIGEST"] and "另有 3 位同事今天有待办" in posts["C0DIGEST"]
     assert "<@U0SUPER>" in posts["C0SUPER"] and "R*（R001）" in posts["C0SUPER"], posts["C0SUPER"]
+
+
+def test_a_callback_due_earlier_today_says_so_on_its_line_as_the_count_does(team, renderer, bot):
+    """The list counts a callback due at 09:00 as overdue when it is posted at 10:00 (or later, with a later
+    digest_time): its line says so too, with the time, not only whole days late (tryout finding: a person's
+    "4 overdue" beside two lines that showed no lateness)."""
+    seed_book(team)  # X666's welcome call was due at 09:00; the list goes out at 10:00
+    post_morning_lists(team, renderer, bot.app.client)
+    [posted] = bot.slack.messages("C0DIGEST")
+    [line] = _lines_about(posted, "X666")
+    assert line.endswith("今天 09:00 到期，已逾期_"), line
+
+
+def test_the_english_line_of_a_callback_due_earlier_today(team, renderer, bot):
+    set_setting(team, "locale", "en")
+    seed_book(team)
+    post_morning_lists(team, renderer, bot.app.client)
+    [posted] = bot.slack.messages("C0DIGEST")
+    [line] = _lines_about(posted, "X666")
+    assert line.replace("\u202f", " ").endswith("due 9:00 AM today, overdue_"), line
+
+
+def _lines_about(posted: dict, code: str) -> list[str]:
+    return [line for block in posted["blocks"] if isinstance(block.get("text"), dict)
+            for line in block["text"]["text"].split("\n") if code in line]
