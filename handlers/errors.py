@@ -207,7 +207,7 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
                 ack()
             acked = threading.Event()
             mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
-            # ours (our timeout); without a response_url, by DM (Bolt's would raise: a payload that is not Slack's)
+            # ours (our timeout); without a usable response_url, ephemeral in the channel or by DM (Bolt's raises)
             respond = responder_of(body, client) or _nowhere_to_respond
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what
