@@ -16,7 +16,7 @@ from bot.services.core import Services
 from bot.services.errors import NotRegistered
 from bot.services.outbox import Outgoing
 from bot.services.people import Actor, SlackProfile
-from bot.slack_client import Responder, counted
+from bot.slack_client import ReplyLost, Responder, counted
 from messages.render import Message, Renderer, translate
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,10 @@ class FallbackResponder:
     """`respond` for a request that came without a usable response_url (none, not a string, not an http(s)
     address): the answer goes where that reply would have gone — ephemeral to the person in the channel they
     clicked in (chat.postEphemeral: seen by them only, and not kept, as a response_url's reply) — else, with no
-    channel or one Slack refuses, by DM (`tell_by_dm`); a reply is never dropped unseen. Replacing or deleting an
-    original means nothing there: a bare delete sends nothing, a replacement arrives as a new message."""
+    channel or one Slack refuses, by DM (`tell_by_dm`); a reply is never dropped unseen. An ephemeral reply that
+    may have been shown (a timeout, a cut connection) is a ReplyLost, as through a response_url: never sent again,
+    its person told by DM that it may arrive late. Replacing or deleting an original means nothing there: a bare
+    delete sends nothing, a replacement arrives as a new message."""
 
     def __init__(self, client: WebClient, user_id: str, channel_id: str | None = None):
         self.client, self.user_id, self.channel_id = client, user_id, channel_id
@@ -79,13 +81,12 @@ class FallbackResponder:
             try:
                 self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message)
                 return
-            except SlackApiError as exc:
+            except SlackApiError as exc:  # refused, so not shown: by DM
                 log.warning("no usable response_url, and %s refused an ephemeral reply (%s): telling %s by DM",
                             self.channel_id, exc.response.get("error") if exc.response is not None else exc,
                             self.user_id)
-            except Exception:  # noqa: BLE001 - Slack unreachable: the DM below tries once more
-                log.warning("no usable response_url, and the ephemeral reply failed: telling %s by DM",
-                            self.user_id, exc_info=True)
+            except (OSError, HTTPException) as exc:  # it may have been shown: never sent twice (a card kept in a DM)
+                raise ReplyLost(f"the ephemeral reply in {self.channel_id} may not have reached Slack: {exc}") from exc
         else:
             log.info("the request carried no usable response_url: the reply goes to %s by DM", self.user_id)
         tell_by_dm(self.client, self.user_id, message)

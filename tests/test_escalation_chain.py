@@ -409,3 +409,28 @@ def test_a_slow_slack_does_not_hold_a_catch_up_and_every_warning_still_goes(desk
     assert sum(count for _, _, count in run.posted) == len(owners)
     assert all(len(slack.messages(owner)) == 1 for owner in owners)
     assert len(slack.calls_to("dnd.info")) + len(slack.calls_to("users.info")) <= 4  # the budget, not 24 asks
+
+
+def test_a_language_slack_did_not_tell_is_asked_again_soon_not_in_a_week(desk, renderer, client, slack):
+    """A sweep that could not ask users.info (Slack slow: its budget spent) warns new owners in the team's
+    language, and asks again 15 minutes later rather than keeping that language for the week a real answer is
+    kept: an hour on, with Slack answering, each owner is spoken to in their own Slack language."""
+    from bot.services.people import actor_for, add_staff
+    from handlers.deps import slack_profile
+
+    owners = [f"U0NEW{n:02d}" for n in range(4)]
+    for n, owner in enumerate(owners):
+        add_staff(desk, owner, Role.AGENT)  # registered, language not asked yet
+        slack.add_user(owner, locale="zh-CN")  # the team speaks English
+        cid = seed.customer(desk, f"L{n:03d}", f"Customer {n}", owner=owner)
+        open_complaint(desk, Actor(owner, "default", Role.AGENT, "en", "Asia/Shanghai"),
+                       ComplaintForm(customer_id=cid, description="The kettle leaks"))
+    slack.slow("dnd.info", 5)
+    slack.slow("users.info", 5)
+    sweep_at(desk, renderer, client, at(10, 50))
+    slack.slow("dnd.info", 0)
+    slack.slow("users.info", 0)
+    assert all(len(slack.messages(owner)) == 1 for owner in owners)
+    desk.clock.set(at(11, 50))
+    spoken = {owner: actor_for(desk, owner, lambda uid: slack_profile(client, uid)).locale for owner in owners}
+    assert spoken == {owner: "zh-CN" for owner in owners}

@@ -167,3 +167,25 @@ def test_a_slow_users_info_never_holds_the_ack_nor_looks_like_our_bug(bot, team,
     assert "登记" in str(told)  # not registered, said in the team's language: Slack did not say theirs in time
     ours = [r for r in caplog.records if r.name.startswith(("bot", "handlers"))]
     assert not [r for r in ours if r.levelno >= logging.ERROR]
+
+
+def test_an_ephemeral_fallback_that_times_out_is_not_sent_again_by_dm(bot, team):
+    """A click that came without a usable response_url is answered ephemeral in its channel; when Slack takes that
+    post but its answer is lost, the card is not posted again by DM (a second copy, kept in the DM history): the
+    person is told by DM that the reply may arrive late, as for a response_url."""
+    import json
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    cid = seed.customer(team, "A001", "Wang Xiaoming", owner="U0AGENT")
+    bot.slack.hang_next("chat.postEphemeral", TIMEOUT + 1.5, after_effect=True)  # shown, its answer lost
+    payload = {"type": "block_actions", "user": {"id": "U0AGENT", "team_id": bot.sender.team_id},
+               "trigger_id": bot.slack.new_trigger_id(), "channel": {"id": "C0CARE"},
+               "container": {"type": "message", "channel_id": "C0CARE", "is_ephemeral": True},
+               "actions": [{"type": "button", "action_id": "customer_card", "block_id": "b", "value": str(cid),
+                            "action_ts": "1764000000.000001"}]}
+    assert bot.sender.interaction(payload).status == 200
+    _wait_for_dms(bot.slack, ["U0AGENT"])
+    assert len(bot.slack.ephemerals("C0CARE")) == 1
+    [told] = _dms(bot.slack, "U0AGENT")
+    assert LOST_EN in told
+    assert "A001" not in json.dumps([c.args for c in bot.slack.calls_to("chat.postMessage")])

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care import access
@@ -273,7 +274,12 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
         if form.consent is not None and not created and form.consent != customer.consent:
             customer.consent, customer.consent_at, customer.consent_source = form.consent, now, "modal"
             changed.append("consent")
-        session.flush()
+        try:
+            session.flush()
+        except IntegrityError as exc:  # PostgreSQL: a colleague's save took the code between our check and here
+            if created and "code" in str(exc.orig):
+                raise FormErrors({"code": ("customer.errors.code_taken", {"code": customer.code})}) from None
+            raise
         if created or changed:
             record_audit(session, actor, "created" if created else "changed", customer.id,
                          {"fields": sorted(set(changed) | ({"consent"} if created else set()))}, at=now)

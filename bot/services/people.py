@@ -23,6 +23,14 @@ from storage.models import Staff
 log = logging.getLogger(__name__)
 
 LOCALE_CACHE_FOR = dt.timedelta(days=7)
+LOCALE_ASK_AGAIN = dt.timedelta(minutes=15)  # after Slack did not say (slow, refused, a sweep's budget spent)
+
+
+def _checked_at(now: dt.datetime, profile: SlackProfile | None) -> dt.datetime:
+    """When a person's language counts as checked: now when Slack said it; when it did not, as if checked long
+    enough ago to be asked again LOCALE_ASK_AGAIN from now — not a week of the team's language for someone whose
+    Slack speaks another, nor users.info on every request while Slack is down."""
+    return now if profile is not None else now - LOCALE_CACHE_FOR + LOCALE_ASK_AGAIN
 ACTOR_CACHE_SECONDS = 30.0  # a person's role, team and language are read again after this (another process's change)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -173,7 +181,7 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
                 if profile is not None:
                     staff.locale = profile.locale or staff.locale
                     staff.timezone = profile.timezone or staff.timezone
-                staff.locale_checked_at = now
+                staff.locale_checked_at = _checked_at(now, profile)
         svc.actors.put(actor, now)
     except SQLAlchemyError as exc:  # busy or read-only: the language is asked again next time
         log.warning("could not keep the language of %s: %s", user_id, str(exc).splitlines()[0])
@@ -186,7 +194,7 @@ def _refresh_profile(staff: Staff, now: dt.datetime, fetch_profile: Callable[[st
         if profile is not None:
             staff.locale = profile.locale or staff.locale
             staff.timezone = profile.timezone or staff.timezone
-        staff.locale_checked_at = now
+        staff.locale_checked_at = _checked_at(now, profile)
 
 
 def locale_of(svc: Services, user_id: str, team_locale: str | None,
