@@ -40,13 +40,19 @@ def actor_of(context: dict[str, Any]) -> Actor:
 PROFILE_WAIT = 1.5  # seconds a request (before its ack, Slack's 3 s) waits for users.info; then: no profile
 
 
+def short_client(client: WebClient, wait: float) -> WebClient:
+    """`client` with a timeout of `wait` seconds and none of its retry handlers (no waiting out a rate limit):
+    for a lookup whose answer may go unknown rather than hold what waits for it."""
+    return counted(WebClient(token=client.token, base_url=client.base_url, timeout=wait, ssl=client.ssl,
+                             proxy=client.proxy, headers=client.headers))
+
+
 def slack_profile(client: WebClient, user_id: str, wait: float | None = None) -> SlackProfile | None:
     """The person's Slack language and timezone (users.info), or None when Slack cannot say: it refused, it could
     not be reached, or it took longer than `wait` seconds (the request path passes PROFILE_WAIT; by default the
     client's own timeout, with its retries)."""
     if wait is not None:  # one try within `wait`: the request's ack must not wait for a slow Slack
-        client = counted(WebClient(token=client.token, base_url=client.base_url, timeout=wait,
-                                   ssl=client.ssl, proxy=client.proxy, headers=client.headers))
+        client = short_client(client, wait)
     try:
         user = client.users_info(user=user_id, include_locale=True)["user"]
     except SlackApiError as exc:
@@ -101,16 +107,12 @@ def user_of(body: Any) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def usable_response_url(body: Any) -> str | None:
-    """The request's response_url when it is one we can post to (an http(s) address), else None."""
-    url = body.get("response_url") if isinstance(body, dict) else None
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
-
-
 def responder_of(body: Any, client: WebClient) -> Responder | FallbackResponder | None:
     """Our `respond` for the request's response_url (bot/slack_client.Responder); without a usable one, a
     `FallbackResponder` to the person who acted, in the channel they acted in; None when the payload names
     nobody either."""
+    from handlers.inputs import usable_response_url
+
     url = usable_response_url(body)
     if url is not None:
         return Responder(url, client.timeout)

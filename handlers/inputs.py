@@ -185,10 +185,16 @@ def where(body: Any) -> tuple[str | None, str | None]:
     return where_id, ts if isinstance(ts, str) and _TS.fullmatch(ts) else None
 
 
+def usable_response_url(body: Any) -> str | None:
+    """The request's response_url when it is one we can post to (an http(s) address), else None."""
+    url = _dict(body).get("response_url")
+    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
+
+
 def response_url(body: Any) -> str:
     """The response_url a message button always comes with; NotUnderstood when a payload has none."""
-    url = _dict(body).get("response_url")
-    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+    url = usable_response_url(body)
+    if url is None:
         raise NotUnderstood()
     return url
 

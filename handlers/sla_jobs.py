@@ -12,8 +12,7 @@ from slack_sdk import WebClient
 from bot.services.core import Services
 from bot.services.escalations import ChannelPost, SweepRun, run_sweep
 from bot.services.people import SlackProfile
-from bot.slack_client import counted
-from handlers.deps import slack_profile
+from handlers.deps import short_client, slack_profile
 from handlers.outbox_jobs import deliver_outbox
 from messages.render import Message, Renderer
 
@@ -40,8 +39,7 @@ class SlackLookups:
     person's stored language, else the team's."""
 
     def __init__(self, client: WebClient, now: dt.datetime, budget: float = LOOKUPS_BUDGET):
-        self._client = counted(WebClient(token=client.token, base_url=client.base_url, timeout=LOOKUP_WAIT,
-                                         ssl=client.ssl, proxy=client.proxy, headers=client.headers))
+        self._client = short_client(client, LOOKUP_WAIT)
         self._now, self._left, self.skipped = now, budget, 0
 
     def _spend(self, ask, user_id: str, unknown):

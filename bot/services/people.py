@@ -24,13 +24,6 @@ log = logging.getLogger(__name__)
 
 LOCALE_CACHE_FOR = dt.timedelta(days=7)
 LOCALE_ASK_AGAIN = dt.timedelta(minutes=15)  # after Slack did not say (slow, refused, a sweep's budget spent)
-
-
-def _checked_at(now: dt.datetime, profile: SlackProfile | None) -> dt.datetime:
-    """When a person's language counts as checked: now when Slack said it; when it did not, as if checked long
-    enough ago to be asked again LOCALE_ASK_AGAIN from now — not a week of the team's language for someone whose
-    Slack speaks another, nor users.info on every request while Slack is down."""
-    return now if profile is not None else now - LOCALE_CACHE_FOR + LOCALE_ASK_AGAIN
 ACTOR_CACHE_SECONDS = 30.0  # a person's role, team and language are read again after this (another process's change)
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -186,6 +179,13 @@ def actor_for(svc: Services, user_id: str, fetch_profile: Callable[[str], SlackP
     except SQLAlchemyError as exc:  # busy or read-only: the language is asked again next time
         log.warning("could not keep the language of %s: %s", user_id, str(exc).splitlines()[0])
     return actor
+
+
+def _checked_at(now: dt.datetime, profile: SlackProfile | None) -> dt.datetime:
+    """When a person's language counts as checked: now when Slack said it; when it did not, as if checked long
+    enough ago to be asked again LOCALE_ASK_AGAIN from now — not a week of the team's language for someone whose
+    Slack speaks another, nor users.info on every request while Slack is down."""
+    return now if profile is not None else now - LOCALE_CACHE_FOR + LOCALE_ASK_AGAIN
 
 
 def _refresh_profile(staff: Staff, now: dt.datetime, fetch_profile: Callable[[str], SlackProfile | None]) -> None:
