@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 
@@ -79,6 +80,19 @@ def customer_by_phone(session: Session, team_id: str, e164: str) -> Customer | N
     hashes = crypto.keyring().tokens("phone", e164)
     return session.scalars(select(Customer).where(Customer.team_id == team_id, Customer.phone_hash.in_(hashes))
                            .order_by(Customer.id).limit(1)).first()
+
+
+def hold_phone_until_commit(session: Session, team_id: str, e164: str) -> None:
+    """Make a check that no customer of the team has this phone, and the write after it, one step: another
+    transaction that holds the same team and phone waits here until this one ends, then sees what it saved.
+    PostgreSQL: a transaction-scoped advisory lock on (team, phone's keyed hash), never the phone itself (its
+    wait is bounded by the unit of work's lock_timeout). SQLite: nothing to do, a `write=True` unit of work holds
+    the database's one write lock from its start."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    key = hashlib.blake2b(f"customer.phone\x00{team_id}\x00{crypto.keyring().token('phone', e164)}".encode(),
+                          digest_size=8).digest()
+    session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(key, "big", signed=True))))
 
 
 def customer_by_email(session: Session, team_id: str, email: str) -> Customer | None:

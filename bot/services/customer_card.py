@@ -255,7 +255,8 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             if (form.owner_id or None) != customer.owner_id and not access.is_team_lead(actor) \
                     and form.owner_id not in (None, actor.user_id):
                 errors["owner"] = ("customer.errors.owner_leads_only", {})
-        if phone and "phone" not in errors:
+        if phone and "phone" not in errors:  # a colleague's save of this phone, now, waits or is seen
+            queries.hold_phone_until_commit(session, actor.team_id, phone)
             other = queries.customer_by_phone(session, actor.team_id, phone)
             if other is not None and (customer is None or other.id != customer.id):
                 errors["phone"] = ("customer.errors.phone_taken", {"code": other.code})
