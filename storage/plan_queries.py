@@ -255,16 +255,19 @@ _CLOSE_OPEN_OF_KIND = update(_CALLBACKS).where(
     .returning(_CALLBACKS.c.owner_id)
 
 
+_CUSTOMERS = Customer.__table__
+_REMEMBER_SEGMENTS = update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("cid")).values(
+    segment_tier=bindparam("s_tier"), segment_activity=bindparam("s_activity"),
+    segment_lifecycle=bindparam("s_lifecycle"), segmented_at=bindparam("s_at", type_=_CUSTOMERS.c.segmented_at.type))
+
+
 def remember_segments(session: Session, rows: Sequence[dict]) -> None:
-    """Store each customer's segments ({id, tier, activity, lifecycle, at}): one statement (executemany)."""
+    """Store each customer's segments ({id, tier, activity, lifecycle, at}): one statement (executemany), built
+    once (a logged call runs it for its customer)."""
     if rows:
-        table = Customer.__table__
-        session.connection().execute(update(table).where(table.c.id == bindparam("cid")).values(
-            segment_tier=bindparam("s_tier"), segment_activity=bindparam("s_activity"),
-            segment_lifecycle=bindparam("s_lifecycle"),
-            segmented_at=bindparam("s_at", type_=table.c.segmented_at.type)),
-            [{"cid": r["id"], "s_tier": r["tier"], "s_activity": r["activity"], "s_lifecycle": r["lifecycle"],
-              "s_at": r["at"]} for r in rows])
+        session.connection().execute(_REMEMBER_SEGMENTS, [
+            {"cid": r["id"], "s_tier": r["tier"], "s_activity": r["activity"], "s_lifecycle": r["lifecycle"],
+             "s_at": r["at"]} for r in rows])
 
 
 def plan_run_progress(session: Session, team_id: str, local_date: dt.date, through: int, created: int,

@@ -51,7 +51,10 @@ class Weekday(StrEnum):
 
     @property
     def index(self) -> int:  # Monday is 0, as date.weekday()
-        return list(Weekday).index(self)
+        return _WEEKDAY_INDEX[self]
+
+
+_WEEKDAY_INDEX = {day: n for n, day in enumerate(Weekday)}  # not list(Weekday).index(): placing a callback asks often
 
 
 def _parse_time(value: Any) -> Any:
