@@ -67,14 +67,14 @@ def slack_profile(client: WebClient, user_id: str, wait: float | None = None) ->
 class FallbackResponder:
     """`respond` for a request that came without a usable response_url (none, not a string, not an http(s)
     address): the answer goes where that reply would have gone — ephemeral to the person in the channel they
-    clicked in (chat.postEphemeral: seen by them only, and not kept, as a response_url's reply) — else, with no
-    channel or one Slack refuses, by DM (`tell_by_dm`); a reply is never dropped unseen. An ephemeral reply that
-    may have been shown (a timeout, a cut connection) is a ReplyLost, as through a response_url: never sent again,
-    its person told by DM that it may arrive late. Replacing or deleting an original means nothing there: a bare
-    delete sends nothing, a replacement arrives as a new message."""
+    clicked in, in the thread when they clicked a reply in one (chat.postEphemeral: seen by them only, and not kept,
+    as a response_url's reply) — else, with no channel or one Slack refuses, by DM (`tell_by_dm`); a reply is never
+    dropped unseen. An ephemeral reply that may have been shown (a timeout, a cut connection) is a ReplyLost, as
+    through a response_url: never sent again, its person told by DM that it may arrive late. Replacing or deleting
+    an original means nothing there: a bare delete sends nothing, a replacement arrives as a new message."""
 
-    def __init__(self, client: WebClient, user_id: str, channel_id: str | None = None):
-        self.client, self.user_id, self.channel_id = client, user_id, channel_id
+    def __init__(self, client: WebClient, user_id: str, channel_id: str | None = None, thread_ts: str | None = None):
+        self.client, self.user_id, self.channel_id, self.thread_ts = client, user_id, channel_id, thread_ts
 
     def __call__(self, text: str = "", blocks: Any = None, attachments: Any = None, response_type: str | None = None,
                  replace_original: bool | None = None, delete_original: bool | None = None,
@@ -85,7 +85,8 @@ class FallbackResponder:
                    if value}
         if self.channel_id and not self.channel_id.startswith("D"):
             try:
-                self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message)
+                where = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+                self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **where, **message)
                 return
             except SlackApiError as exc:  # refused, so not shown: by DM
                 log.warning("no usable response_url, and %s refused an ephemeral reply (%s): telling %s by DM",
@@ -109,15 +110,15 @@ def user_of(body: Any) -> str | None:
 
 def responder_of(body: Any, client: WebClient) -> Responder | FallbackResponder | None:
     """Our `respond` for the request's response_url (bot/slack_client.Responder); without a usable one, a
-    `FallbackResponder` to the person who acted, in the channel they acted in; None when the payload names
-    nobody either."""
-    from handlers.inputs import usable_response_url
+    `FallbackResponder` to the person who acted, in the channel (and thread) they acted in; None when the payload
+    names nobody either."""
+    from handlers.inputs import thread_of, usable_response_url
 
     url = usable_response_url(body)
     if url is not None:
         return Responder(url, client.timeout)
     user_id = user_of(body)
-    return FallbackResponder(client, user_id, channel_of(body)) if user_id else None
+    return FallbackResponder(client, user_id, channel_of(body), thread_of(body)) if user_id else None
 
 
 def tell_by_dm(client: Any, user_id: str, message: Any) -> None:

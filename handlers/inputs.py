@@ -185,6 +185,16 @@ def where(body: Any) -> tuple[str | None, str | None]:
     return where_id, ts if isinstance(ts, str) and _TS.fullmatch(ts) else None
 
 
+def thread_of(body: Any) -> str | None:
+    """The thread a click or shortcut came from: its first message's ts (`container.thread_ts`, else
+    `message.thread_ts`) when the message is a reply in a thread; None for a message in the channel (the thread's
+    first message too: the channel shows it) and for a value not shaped like a Slack ts."""
+    body = _dict(body)
+    found = (_dict(body.get(part)).get("thread_ts") for part in ("container", "message"))
+    thread = next((ts for ts in found if isinstance(ts, str) and _TS.fullmatch(ts)), None)
+    return thread if thread != where(body)[1] else None
+
+
 def usable_response_url(body: Any) -> str | None:
     """The request's response_url when it is one we can post to (an http(s) address), else None."""
     url = _dict(body).get("response_url")

@@ -189,3 +189,38 @@ def test_an_ephemeral_fallback_that_times_out_is_not_sent_again_by_dm(bot, team)
     [told] = _dms(bot.slack, "U0AGENT")
     assert LOST_EN in told
     assert "A001" not in json.dumps([c.args for c in bot.slack.calls_to("chat.postMessage")])
+
+
+def test_an_ephemeral_fallback_goes_in_the_thread_the_person_clicked_in(bot, team):
+    """A click on a reply in a thread, without a usable response_url, is answered in that thread (it went to the
+    channel, away from where the person was); a thread ts not shaped like Slack's, or the thread's first message
+    (which the channel shows), is answered in the channel — the reply arrives either way."""
+    import json
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    cid = seed.customer(team, "A001", "Wang Xiaoming", owner="U0AGENT")
+    parent, reply = "1764000000.000100", "1764000050.000200"
+
+    def click(n: int, container: dict, message: dict | None = None) -> None:
+        payload = {"type": "block_actions", "user": {"id": "U0AGENT", "team_id": bot.sender.team_id},
+                   "trigger_id": bot.slack.new_trigger_id(), "channel": {"id": "C0CARE"},
+                   "container": {"type": "message", "channel_id": "C0CARE", "message_ts": reply, **container},
+                   "actions": [{"type": "button", "action_id": "customer_card", "block_id": "b", "value": str(cid),
+                                "action_ts": f"1764000100.00000{n}"}]}
+        if message is not None:
+            payload["message"] = message
+        assert bot.sender.interaction(payload).status == 200
+        bot.slack.wait_for("chat.postEphemeral", count=n + 1)  # one at a time: their order is the clicks'
+
+    clicks = [({"thread_ts": parent}, None),  # a button on a reply in the thread
+              ({}, {"type": "message", "ts": reply, "thread_ts": parent}),  # only the message says
+              ({"thread_ts": "1764000000.000100; rm"}, None), ({"thread_ts": 1764000000.0001}, None),
+              ({"thread_ts": "１７６４００００００.０００１"}, None), ({"thread_ts": parent + "\n"}, None),
+              ({"thread_ts": "../../chat.delete"}, {"ts": reply, "thread_ts": ["1764000000.000100"]}),
+              ({"message_ts": parent, "thread_ts": parent}, None)]  # the thread's first message: in the channel
+    for n, (container, message) in enumerate(clicks):
+        click(n, container, message)
+    shown = bot.slack.ephemerals("C0CARE")
+    assert [(m["user"], m.get("thread_ts")) for m in shown] == [("U0AGENT", parent)] * 2 + [("U0AGENT", None)] * 6
+    assert all("A001" in json.dumps(m) and "Wang Xiaoming" in json.dumps(m) for m in shown)  # the card, each time
+    assert not bot.slack.calls_to("chat.postMessage")  # none went by DM instead
