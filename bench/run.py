@@ -247,12 +247,14 @@ def measure_sla_sweep(db, book: Book, rounds: int) -> list[Measure]:
     from bot.clock import ManualClock
     from bot.services.core import Services
     from bot.services.escalations import post_of_notices, run_sweep
+    from bot.services.sla_sweep import warm_statements
     from handlers.sla_jobs import render_post
     from messages.render import Renderer
     from storage.outbox_models import OutboxMessage
 
     svc, renderer = Services(db=db, clock=ManualClock(NOW)), Renderer().warm()  # as `carebot serve` starts:
-    warm_calendars(svc)  # templates compiled, holiday tables filled,
+    warm_calendars(svc)  # templates compiled, holiday tables filled, the sweep's statements compiled,
+    warm_statements(svc)
     freeze_startup_heap()  # the start-up heap out of the collector's sight
 
     start = time.perf_counter()

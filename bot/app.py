@@ -53,6 +53,7 @@ def build_app(settings: Settings, services: Services, renderer: Renderer | None 
     if workers > 0:  # `carebot serve`: built once, before the worker processes are forked (they share them)
         renderer.warm()
         warm_calendars(services)
+        warm_statements(services)
     pool = ListenerPool(offload=_offload(settings, services, workers, renderer))
     # a thread waiting for the GIL (an ack's next step) gets it within 1 ms of asking, not 5: the after-ack work
     # of other requests (a page rendered) yields to it sooner
@@ -86,6 +87,13 @@ def warm_calendars(services: Services) -> None:
     for calendar in calendars:
         if calendar.holiday_country:
             warm_holidays(calendar.holiday_country, calendar.local_date(services.clock.now()))
+
+
+def warm_statements(services: Services) -> None:
+    """The SLA sweep's statements compiled before its first catch-up (bot/services/sla_sweep.warm_statements)."""
+    from bot.services.sla_sweep import warm_statements as warm_sweep
+
+    warm_sweep(services)
 
 
 def _offload(settings: Settings, services: Services, workers: int, renderer: Renderer) -> Offload | None:

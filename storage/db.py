@@ -124,6 +124,16 @@ class Database:
             if serial:
                 self._writer.release()
 
+    @contextmanager
+    def rehearsal(self) -> Iterator[Session]:
+        """A unit of work that is always rolled back: nothing it writes is kept, whatever happens inside. For
+        running statements once so that the engine has them compiled (`carebot serve`'s start-up warm-up)."""
+        with self._sessions() as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
     def _limit_lock_wait(self, session: Session, seconds: float) -> None:
         millis = max(1, int(seconds * 1000))
         if self.url.startswith("sqlite"):

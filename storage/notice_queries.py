@@ -5,6 +5,7 @@ posted, marked queued in the outbox and posted, and given back when its process 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from storage.models import UTCDateTime
 from storage.sla_models import EscalationNotice
 from storage.sla_queries import look_again
 
@@ -31,33 +33,34 @@ def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: s
 
 def claim_notices(session: Session, claims: Sequence[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
     """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): INSERT … ON
-    CONFLICT (step_key) DO NOTHING RETURNING, in one statement (PostgreSQL: of unnest(arrays); SQLite: an
-    executemany). step_key -> id of the steps claimed here."""
+    CONFLICT (step_key) DO NOTHING RETURNING, in one short statement written once (PostgreSQL: of unnest(arrays);
+    SQLite: of json_each(one JSON array)) — not 7 parameters a claim, each coerced by SQLAlchemy, nor a statement
+    compiled by the first catch-up of a process (issue 14). step_key -> id of the steps claimed here."""
     if not claims:
         return {}
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":  # columns as arrays: a short statement planned once, not 7 parameters a claim
-        return dict((key, nid) for nid, key in session.execute(text(
-            "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
-            "SELECT complaint_id, step_key, clock, level, kind, round, :now "
-            "FROM unnest(CAST(:complaints AS integer[]), CAST(:keys AS varchar[]), CAST(:clocks AS varchar[]), "
-            "CAST(:levels AS varchar[]), "
-            "CAST(:kinds AS varchar[]), CAST(:rounds AS integer[])) AS claim(complaint_id, step_key, clock, level, "
-            "kind, round) ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key"),
-            {"now": now, **{name: [claim[column] for claim in claims] for name, column in (
-                ("complaints", "complaint_id"), ("keys", "step_key"), ("clocks", "clock"), ("levels", "level"),
-                ("kinds", "kind"), ("rounds", "round"))}}))
-    insert = {"sqlite": sqlite_insert, "postgresql": postgresql_insert}[dialect]
-    claimed: dict[str, int] = {}
-    table = EscalationNotice.__table__
-    statement = insert(table).on_conflict_do_nothing(index_elements=[table.c.step_key]) \
-        .returning(table.c.id, table.c.step_key)
-    # an executemany of plain rows, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"); building
-    # one VALUES clause of ORM values coerced each of the ~2,900 values of a catch-up (360 claims) one by one
-    rows = [{**claim, "claimed_at": now} for claim in claims]
-    result = session.execute(statement, rows) if len(rows) > 1 else session.execute(statement, rows[0])
-    claimed.update((key, nid) for nid, key in result)
-    return claimed
+    if session.get_bind().dialect.name == "postgresql":  # columns as arrays: a short statement planned once
+        return dict((key, nid) for nid, key in session.execute(_CLAIM_PG, {
+            "now": now, **{name: [claim[column] for claim in claims] for name, column in _CLAIM_ARRAYS}}))
+    rows = json.dumps([[claim[column] for _, column in _CLAIM_ARRAYS] for claim in claims], ensure_ascii=False)
+    return dict((key, nid) for nid, key in session.execute(_CLAIM_SQLITE, {"rows": rows, "now": now}))
+
+
+_CLAIM_ARRAYS = (("complaints", "complaint_id"), ("keys", "step_key"), ("clocks", "clock"), ("levels", "level"),
+                 ("kinds", "kind"), ("rounds", "round"))
+_CLAIM_PG = text(
+    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
+    "SELECT complaint_id, step_key, clock, level, kind, round, :now "
+    "FROM unnest(CAST(:complaints AS integer[]), CAST(:keys AS varchar[]), CAST(:clocks AS varchar[]), "
+    "CAST(:levels AS varchar[]), CAST(:kinds AS varchar[]), CAST(:rounds AS integer[])) "
+    "AS claim(complaint_id, step_key, clock, level, kind, round) "
+    "ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key").bindparams(bindparam("now", type_=UTCDateTime()))
+# `WHERE true`: SQLite's grammar needs it to read ON CONFLICT as the upsert's, not a join's ON
+_CLAIM_SQLITE = text(
+    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
+    "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
+    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), :now "
+    "FROM json_each(:rows) WHERE true ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key"
+).bindparams(bindparam("now", type_=UTCDateTime()))  # stored as the column stores it
 
 
 def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: str, ts: str,
@@ -68,22 +71,26 @@ def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: 
 
 def mark_notices_queued(session: Session, channels: dict[int, str]) -> None:
     """The notices are in the outbox (bot/services/outbox.py): each one's post is on its way to its channel
-    ({notice id: channel}). One statement compiled once whatever the number of notices: on PostgreSQL an
-    UPDATE … FROM unnest(ids, channels), on SQLite an executemany (SQLite's C loop). An UPDATE … SET channel =
-    CASE id … was compiled anew for every size of catch-up (~30 ms for 360 notices); an executemany was one
-    round trip a notice on PostgreSQL."""
+    ({notice id: channel}). One short statement written once whatever the number of notices: an UPDATE … FROM
+    unnest(ids, channels) on PostgreSQL, FROM json_each(one JSON array) on SQLite. An UPDATE … SET channel = CASE
+    id … was compiled anew for every size of catch-up (~30 ms for 360 notices); an executemany was one round
+    trip a notice on PostgreSQL, and a row of parameters coerced by SQLAlchemy a notice on SQLite (issue 14)."""
     if not channels:
         return
     ids = sorted(channels)
-    table = EscalationNotice.__table__
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(text(
-            "UPDATE escalation_notice SET channel = queued.channel "
-            "FROM unnest(CAST(:ids AS integer[]), CAST(:channels AS varchar[])) AS queued(id, channel) "
-            "WHERE escalation_notice.id = queued.id"), {"ids": ids, "channels": [channels[nid] for nid in ids]})
-        return
-    session.execute(update(table).where(table.c.id == bindparam("nid")).values(channel=bindparam("ch")),
-                    [{"nid": nid, "ch": channels[nid]} for nid in ids])
+        session.execute(_QUEUED_PG, {"ids": ids, "channels": [channels[nid] for nid in ids]})
+    else:
+        session.execute(_QUEUED_SQLITE, {"rows": json.dumps([[nid, channels[nid]] for nid in ids])})
+
+
+_QUEUED_PG = text(
+    "UPDATE escalation_notice SET channel = queued.channel "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:channels AS varchar[])) AS queued(id, channel) "
+    "WHERE escalation_notice.id = queued.id")
+_QUEUED_SQLITE = text(
+    "UPDATE escalation_notice SET channel = json_extract(queued.value, '$[1]') FROM json_each(:rows) AS queued "
+    "WHERE escalation_notice.id = json_extract(queued.value, '$[0]')")
 
 
 def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:
