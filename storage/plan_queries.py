@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from decimal import Decimal
 
-from sqlalchemy import Row, bindparam, delete, func, select, update
+from sqlalchemy import Row, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -192,11 +192,9 @@ def spends_of_team(session: Session, team_id: str) -> Sequence[tuple[Decimal | N
 _TICKETS_OF = select(Complaint.customer_id, Complaint.opened_at).where(
     Complaint.customer_id.in_(_IDS), Complaint.opened_at >= bindparam("since"),
     Complaint.kind.in_(("complaint", "inquiry")))
-_LAST_CALLS_OF = select(CallLog.customer_id, func.max(CallLog.called_at)).where(
+_REACHED_CALLS_OF = select(CallLog.customer_id, func.max(CallLog.called_at),
+                           func.count(case((CallLog.called_at >= bindparam("since"), 1)))).where(
     CallLog.customer_id.in_(_IDS), CallLog.outcome != "unreachable").group_by(CallLog.customer_id)
-_REACHED_CALLS_OF = select(CallLog.customer_id, func.count()).where(
-    CallLog.customer_id.in_(_IDS), CallLog.called_at >= bindparam("since"), CallLog.outcome != "unreachable"
-).group_by(CallLog.customer_id)
 _CALLBACKS_OF = select(Callback.customer_id, Callback.kind, Callback.due_at, Callback.status, Callback.dedupe_key) \
     .where(Callback.customer_id.in_(_IDS)).order_by(Callback.customer_id, Callback.id)
 
@@ -206,15 +204,18 @@ def tickets_of(session: Session, customer_ids: Sequence[int], since: dt.datetime
     return session.execute(_TICKETS_OF, {"ids": _few_shapes(customer_ids), "since": since}).all()
 
 
-def last_calls_of(session: Session, customer_ids: Sequence[int]) -> dict[int, dt.datetime]:
-    """`last_calls` for these customers (index ix_call_log_customer_called)."""
-    return {cid: _aware(at) for cid, at in session.execute(_LAST_CALLS_OF, {"ids": _few_shapes(customer_ids)})
-            if at is not None}
-
-
-def reached_calls_of(session: Session, customer_ids: Sequence[int], since: dt.datetime) -> dict[int, int]:
-    """`reached_calls_since` for these customers."""
-    return dict(session.execute(_REACHED_CALLS_OF, {"ids": _few_shapes(customer_ids), "since": since}).all())
+def reached_calls_of(session: Session, customer_ids: Sequence[int], since: dt.datetime
+                     ) -> tuple[dict[int, dt.datetime], dict[int, int]]:
+    """`last_calls` and `reached_calls_since` for these customers, in one pass over their reached calls (index
+    ix_call_log_customer_called): (customer id -> latest reached call, customer id -> reached calls since)."""
+    last: dict[int, dt.datetime] = {}
+    since_count: dict[int, int] = {}
+    for cid, at, recent in session.execute(_REACHED_CALLS_OF, {"ids": _few_shapes(customer_ids), "since": since}):
+        if at is not None:
+            last[cid] = _aware(at)
+        if recent:
+            since_count[cid] = recent
+    return last, since_count
 
 
 def callbacks_of(session: Session, customer_ids: Sequence[int]) -> Sequence[Row]:

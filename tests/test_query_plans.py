@@ -110,3 +110,12 @@ def test_the_morning_lists_rows_are_a_short_probe_per_person_shown(plan_db):
 def test_the_morning_lists_complaints_read_a_team_index(plan_db):
     plan = planned(plan_db, lambda s: queries.complaints_of_team_past_a_due_time(s, "default", DEFAULT_NOW))
     assert "ix_complaint_team_" in plan, plan  # team_status or team_opened: the team's rows only
+
+
+def test_a_logged_calls_planning_reads_the_customers_calls_from_their_index(plan_db):
+    """A logged call's care plan reads its customer's latest reached call and the month's count in one pass over
+    the customer's calls (storage/plan_queries.reached_calls_of), never the team's call log."""
+    from storage import plan_queries
+
+    plan = planned(plan_db, lambda s: plan_queries.reached_calls_of(s, [1], DEFAULT_NOW - dt.timedelta(days=30)))
+    assert "ix_call_log_customer_called" in plan, plan

@@ -143,7 +143,8 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)
         from bot.services.planning import plan_customers_within, read_few  # issue 3: a call is a change that matters
 
-        few = read_few(svc, session, team, {customer.id}, now)  # once, for the next callback and the care plan
+        # once, for the next callback and the care plan; the customer as changed above, not read again
+        few = read_few(svc, session, team, {customer.id}, now, customers=[customer])
         next_due = None  # issue 11: every next callback passes the care plan's etiquette, caps and consent
         if step.kind and step.due_on:
             retry = outcome is Outcome.UNREACHABLE

@@ -29,7 +29,9 @@ def schedule_next(session: Session, team: Team, customer: Customer, step: Outcom
                            few.rules, few.calendar, few.now)
     if planned is None:
         return None
-    existing = queries.open_callback_of_kind(session, customer.id, planned.kind)
+    # `few` knows the customer's callbacks as of now: the open one of this kind is read only when there is one
+    has_open = any(c.kind == planned.kind and c.status == "open" for c in few.existing(customer.id))
+    existing = queries.open_callback_of_kind(session, customer.id, planned.kind) if has_open else None
     if existing is not None:
         if planned.due_at < existing.due_at:
             existing.due_at, existing.rule, existing.params = planned.due_at, planned.rule, dict(planned.params)

@@ -92,8 +92,8 @@ def _read(session: Session, ids: list[int], rules: CareRules, calendar: WorkCale
     for row in plan_queries.callbacks_of(session, ids):
         existing[row.customer_id].append(
             OpenCallback(row.customer_id, row.kind, row.due_at, row.status, row.dedupe_key or ""))
-    return _Reads(tickets, plan_queries.last_calls_of(session, ids),
-                  plan_queries.reached_calls_of(session, ids, month_start), existing)
+    last_calls, contacts = plan_queries.reached_calls_of(session, ids, month_start)
+    return _Reads(tickets, last_calls, contacts, existing)
 
 
 @dataclass
@@ -133,12 +133,15 @@ class FewCustomers:
 
 
 def read_few(svc: Services, session: Session, team: Team, customer_ids: Collection[int],
-             now: dt.datetime) -> FewCustomers:
-    """Read what planning needs of these customers (a handful: a logged call's one) in the caller's session."""
+             now: dt.datetime, customers: Sequence[Any] | None = None) -> FewCustomers:
+    """Read what planning needs of these customers (a handful: a logged call's one) in the caller's session.
+    `customers`: the team's customers themselves (ORM objects with every column planning reads), when the caller
+    holds them as this unit of work changed them (a logged call's one): not read again."""
     rules, calendar = svc.care_rules_for(team), svc.calendar_for(team)
     ranks = _SpendRanks(plan_queries.spends_of_team(session, team.id), rules) \
         if rules.segments.tier_method == "top_percent" else None
-    rows = plan_queries.customers_among(session, team.id, sorted(set(customer_ids)))
+    rows = sorted(customers, key=lambda c: c.id) if customers is not None else \
+        plan_queries.customers_among(session, team.id, sorted(set(customer_ids)))
     reads = _read(session, [row.id for row in rows], rules, calendar, now)
     return FewCustomers(rules, calendar, now, ranks, rows, reads)
 
@@ -183,7 +186,11 @@ def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: Care
         result.customers += 1
     plan_queries.remember_segments(session, remembered)
     created = plan_queries.insert_callbacks(session, inserts)
-    closed = plan_queries.close_open_callbacks_of_customers(session, complete, record.kind, "done", now)
+    # only those with an open record task, read above or inserted now: most customers have none to close
+    with_task = {c.customer_id for cs in existing.values() for c in cs if c.kind == record.kind and c.status == "open"}
+    with_task |= {row["customer_id"] for row in inserts if row["kind"] == record.kind}
+    closed = plan_queries.close_open_callbacks_of_customers(session, [cid for cid in complete if cid in with_task],
+                                                            record.kind, "done", now)
     result.created += [cid for cid, _ in created]
     result.owners |= {owner for _, owner in created if owner} | {owner for owner in closed if owner}
     return len(created)
