@@ -26,6 +26,7 @@ from handlers import register_all
 from handlers.deps import Deps
 from messages.render import Renderer
 
+log = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
@@ -90,10 +91,17 @@ def warm_calendars(services: Services) -> None:
 
 
 def warm_statements(services: Services) -> None:
-    """The SLA sweep's statements compiled before its first catch-up (bot/services/sla_sweep.warm_statements)."""
+    """The SLA sweep's statements compiled before its first catch-up (bot/services/sla_sweep.warm_statements).
+    A database that refuses now (busy, away) costs only that: the first catch-up compiles them, as before."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from bot.services.sla_sweep import warm_statements as warm_sweep
 
-    warm_sweep(services)
+    try:
+        warm_sweep(services)
+    except SQLAlchemyError as exc:
+        log.warning("could not run the SLA sweep's statements ahead (%s): its first catch-up compiles them",
+                    str(exc).splitlines()[0])
 
 
 def _offload(settings: Settings, services: Services, workers: int, renderer: Renderer) -> Offload | None:

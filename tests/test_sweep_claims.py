@@ -91,9 +91,8 @@ def test_the_sweeps_every_minute_check_reads_two_indexes(plan_db):  # noqa: F811
     assert "ix_escalation_notice_unqueued" in plan or "ix_escalation_notice_post" in plan, plan
 
 
-def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
+def _open_breached_complaint(team) -> int:
     from bot.services.complaints import ComplaintForm, open_complaint
-    from bot.services.escalations import run_sweep
     from bot.services.people import Actor, Role
     from bot.services.teams import set_setting
 
@@ -103,6 +102,13 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
     complaint = open_complaint(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
                                ComplaintForm(customer_id=customer, description="broken")).id
     team.clock.set(DEFAULT_NOW)
+    return complaint
+
+
+def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
+    from bot.services.escalations import run_sweep
+
+    complaint = _open_breached_complaint(team)
     run_sweep(team, DEFAULT_NOW)  # what is due now
     with team.db.unit_of_work() as session:
         before = (sla_queries.sla_of(session, complaint).attention_at, notice_queries.notice_count(session))
@@ -157,3 +163,29 @@ def test_many_steps_are_claimed_in_one_statement_and_each_only_once(team):
     assert sent.count("INSERT") == 1 and "SAVEPOINT" not in sent
     with team.db.unit_of_work() as session:
         assert notice_queries.notice_count(session, complaint) == 4
+        kept = notice_queries.notices_of_complaint(session, complaint)
+    assert {(n.step_key, n.round, n.level, n.claimed_at) for n in kept if n.step_key in "abc"} == {
+        (key, n, "supervisors", DEFAULT_NOW) for n, key in enumerate("abc")}  # a claim's moment: the stale check's
+
+
+def test_warming_the_sweeps_statements_at_start_up_leaves_nothing_behind(team):
+    """`carebot serve` runs the sweep's statements once at start-up (bot/services/sla_sweep.warm_statements):
+    no post queued, no claim, no complaint's next look moved."""
+    from sqlalchemy import func, select
+
+    from bot.services.sla_sweep import warm_statements
+    from storage.outbox_models import OutboxMessage
+    from storage.sla_models import ComplaintSla
+
+    _complaint(team)
+    _open_breached_complaint(team)
+
+    def state():
+        with team.db.unit_of_work() as session:
+            return (session.execute(select(ComplaintSla.complaint_id, ComplaintSla.attention_at)).all(),
+                    notice_queries.notice_count(session),
+                    session.scalar(select(func.count()).select_from(OutboxMessage)))
+
+    before = state()
+    warm_statements(team)
+    assert state() == before
