@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import metrics
 from bot.logs import REQUEST_ID
+from bot.offload import WorkerDied
 from bot.services.errors import CareError
 from bot.services.once import AlreadyDone
 from bot.slack_client import ReplyLost
@@ -62,6 +63,11 @@ def report(renderer: Renderer, error: Exception, body: dict, context: Any, respo
         log.warning("a reply to %s may not have reached Slack: %s", context.user_id, error)
         key, params = "errors.reply_lost", {}
         metrics.LISTENER_ERRORS.labels("slack").inc()
+    elif isinstance(error, WorkerDied):  # it may have saved before it ended: neither "nothing saved" nor "saved"
+        ref = context.get("request_id") or uuid.uuid4().hex[:8]
+        log.error("the worker process running the request ended before it answered (ref %s): %s", ref, error)
+        key, params = "errors.interrupted", {"ref": ref}
+        metrics.LISTENER_ERRORS.labels("internal").inc()
     elif is_database_down(error):  # busy or away: say so, not "something went wrong"
         log.warning("database unavailable: %s", str(error).splitlines()[0] if str(error) else error)
         key, params = message_key(error), {}

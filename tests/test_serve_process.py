@@ -231,7 +231,8 @@ def _workers_of(pid: int) -> list[int]:
 
 def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(served, services, slack):
     """The after-ack work runs in worker processes: one that dies mid-job (OOM-killed) costs that person one
-    'something went wrong' with a reference, and the next command is answered by a new worker."""
+    'something went wrong' with a reference — never 'nothing was saved': the job may have committed a change
+    before its process ended — and the next command is answered by a new worker."""
     add_staff(services, "U0AGENT", Role.AGENT)
     slack.add_user("U0AGENT", locale="en-US")
     workers = _workers_of(served.process.pid)
@@ -243,7 +244,9 @@ def test_a_worker_killed_under_a_command_is_replaced_and_the_person_is_told(serv
     deadline = time.monotonic() + 20
     while len(slack.responses("lost")) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert "reference" in str(slack.responses("lost")[1:])
+    told = str(slack.responses("lost")[1:])
+    assert "reference" in told and "may have been made: check before you do it again" in told, told
+    assert "nothing was saved" not in told, told
     slack.slow("response_url", 0)
     sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
     assert sender.command("help", user_id="U0AGENT", response_url=slack.response_url("next")).status == 200
