@@ -17,8 +17,8 @@ from bot.services.errors import Forbidden, FormErrors
 from bot.services.next_callback import clear_reached_flag, schedule_next
 from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
-from storage import queries
-from storage.models import Callback, CallLog
+from storage import call_queries, queries
+from storage.models import Callback
 
 
 @dataclass(frozen=True)
@@ -121,17 +121,17 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         claimed = claim(session, "log_call", actor.user_id, now, once)
 
         outcome = effective_outcome(Outcome(form.outcome), form.rating, rules)
-        call = CallLog(team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,
-                       staff_id=actor.user_id, channel=form.channel, outcome=outcome.value, rating=form.rating,
-                       nps=form.nps, summary=form.summary, feedback=form.feedback, next_on=form.next_on, called_at=now)
-        session.add(call)
+        call_id = call_queries.insert_call(
+            session, team_id=team.id, customer_id=customer.id, callback_id=callback.id if callback else None,
+            staff_id=actor.user_id, channel=form.channel, outcome=outcome.value, rating=form.rating, nps=form.nps,
+            summary=form.summary, feedback=form.feedback, next_on=form.next_on, called_at=now)
         attempts = (callback.attempts if callback else 0) + 1
         step = next_step(outcome, called_on=today, attempts=attempts, requested_on=form.next_on,
                          rules=rules, calendar=calendar)
         if callback is not None:
-            callback.attempts = attempts
-            callback.closed_at = now
-            callback.status = "done" if is_reached(outcome) else ("skipped" if step.flag else "rescheduled")
+            call_queries.close_callback(
+                session, callback, "done" if is_reached(outcome) else ("skipped" if step.flag else "rescheduled"),
+                attempts, now)
         if is_reached(outcome):
             customer.last_contact_at = now
         if step.flag:
@@ -140,7 +140,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
             clear_reached_flag(svc, team, customer)
         session.flush()
         from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
-        open_low_rating_follow_up(svc, session, team.id, customer, call.id, form.rating, form.feedback, actor.user_id)
+        open_low_rating_follow_up(svc, session, team.id, customer, call_id, form.rating, form.feedback, actor.user_id)
         from bot.services.planning import plan_customers_within, read_few  # issue 3: a call is a change that matters
 
         # once, for the next callback and the care plan; the customer as changed above, not read again
@@ -150,15 +150,15 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
             retry = outcome is Outcome.UNREACHABLE
             kind = callback.kind if (retry and callback) else step.kind
             next_due = schedule_next(session, team, customer,
-                                     OutcomeStep(kind, step.due_on, step.rule, step.params, call.id, retry),
+                                     OutcomeStep(kind, step.due_on, step.rule, step.params, call_id, retry),
                                      customer.owner_id or actor.user_id, attempts if retry else 0, few)
         session.flush()
         plan_customers_within(svc, session, team, {customer.id}, now, few)  # in this transaction, not a second one
-        logged = LoggedCall(call_id=call.id, customer_code=customer.code, customer_name=customer.name,
+        logged = LoggedCall(call_id=call_id, customer_code=customer.code, customer_name=customer.name,
                             outcome=outcome.value, next_kind=step.kind if next_due else "",
                             next_due_on=calendar.local_date(next_due) if next_due else None, flagged=step.flag,
                             attempts=attempts)
-        remember(session, claimed, {"call_id": call.id})
+        remember(session, claimed, {"call_id": call_id})
         if then is not None:
             then(session, logged)
     return logged

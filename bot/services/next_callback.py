@@ -12,8 +12,8 @@ from bot.care.plan import OpenCallback, OutcomeStep, plan_outcome
 from bot.services.core import Services
 from bot.services.plan_batches import FewCustomers
 from bot.services.planning import missing_fields
-from storage import queries
-from storage.models import Callback, Customer, Team
+from storage import call_queries, queries
+from storage.models import Customer, Team
 
 
 def schedule_next(session: Session, team: Team, customer: Customer, step: OutcomeStep, owner_id: str,
@@ -38,9 +38,10 @@ def schedule_next(session: Session, team: Team, customer: Customer, step: Outcom
             few.add_callback(OpenCallback(customer.id, existing.kind, existing.due_at, "open",
                                           existing.dedupe_key or ""))
         return min(planned.due_at, existing.due_at)
-    session.add(Callback(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=planned.kind,
-                         due_at=planned.due_at, status="open", attempts=attempts, rule=planned.rule,
-                         params=dict(planned.params), dedupe_key=planned.dedupe_key, created_at=few.now))
+    call_queries.insert_callback(session, team_id=team.id, customer_id=customer.id, owner_id=owner_id,
+                                 kind=planned.kind, due_at=planned.due_at, status="open", attempts=attempts,
+                                 rule=planned.rule, params=dict(planned.params), dedupe_key=planned.dedupe_key,
+                                 created_at=few.now)
     few.add_callback(OpenCallback(customer.id, planned.kind, planned.due_at, "open", planned.dedupe_key or ""))
     return planned.due_at
 
