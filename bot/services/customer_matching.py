@@ -1,0 +1,178 @@
+"""How a sheet's rows meet each other and the customer book (care-domain §2): duplicates inside the file merged
+as they come (`FileBook`), each row matched with the stored customer it is (`match`), and a stored customer
+updated from its row (`update`). Rows that cannot be the same person are refused and named in the report.
+Split out of bot/services/customer_import.py, which reads the file and saves it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from bot.care.customer_rows import CustomerRow
+from storage.models import Customer
+
+if TYPE_CHECKING:
+    from bot.services.customer_import import ImportReport
+
+_MERGED_FIELDS = ("phone", "email", "company", "owner_id", "tier", "first_purchase_on", "birthday",
+                  "annual_spend", "consent")
+_COLUMN_OF = {"owner_id": "owner", "first_purchase_on": "first_purchase"}  # a merged field's column (customer_rows)
+
+
+class FileBook:
+    """The file's good rows, duplicates merged as they come: one row per person (care-domain §2)."""
+
+    def __init__(self, report: ImportReport):
+        self.report = report
+        self.rows: dict[int, CustomerRow] = {}  # line of the kept row -> row
+        self.by_code: dict[str, int] = {}
+        self.by_phone: dict[str, int] = {}
+        self.by_email: dict[str, int] = {}
+        self.merged_lines: dict[int, list[int]] = {}  # line of a kept row -> lines merged into it
+
+    def refuse_merged(self, kept: CustomerRow) -> None:
+        """The rows merged into `kept`, which the book refused: reported refused with it, not as merged."""
+        lines = set(self.merged_lines.get(kept.line, ()))
+        self.report.merged = [(line, what) for line, what in self.report.merged if line not in lines]
+        self.report.errors.extend((line, f"merged with line {kept.line} ({kept.code}), which was refused")
+                                  for line in sorted(lines))
+
+    def add(self, row: CustomerRow) -> None:
+        hits = {line for line in (self.by_code.get(row.code), self.by_phone.get(row.phone or ""),
+                                  self.by_email.get(row.email or "")) if line is not None}
+        if not hits:
+            self.rows[row.line] = row
+            self._index(row)
+            return
+        if len(hits) > 1:
+            kept = sorted(hits)
+            self.report.errors.append((row.line, "matches two different customers of this file: lines "
+                                                 f"{kept[0]} and {kept[1]} (same code, phone or email)"))
+            return
+        kept = self.rows[hits.pop()]
+        problem = conflict(kept, row, f"line {kept.line}")
+        if problem:
+            self.report.errors.append((row.line, problem))
+            return
+        note = _kept_note(kept, row, f"line {kept.line}", self.report)
+        self.report.merged.append((row.line, f"{row.code} merged into {kept.code} (line {kept.line}): "
+                                             f"{_same(kept, row)}{note}"))
+        self.merged_lines.setdefault(kept.line, []).append(row.line)
+        merge_into(kept, row)
+        self._index(kept)
+
+    def _index(self, row: CustomerRow) -> None:
+        self.by_code.setdefault(row.code, row.line)
+        if row.phone:
+            self.by_phone.setdefault(row.phone, row.line)
+        if row.email:
+            self.by_email.setdefault(row.email, row.line)
+
+
+def _same(kept, row: CustomerRow) -> str:
+    same = [name for name in ("code", "phone", "email") if getattr(row, name) and getattr(kept, name) == getattr(
+        row, name)]
+    return "same " + " and ".join(same)
+
+
+def conflict(kept, row: CustomerRow, where: str) -> str | None:
+    """Why `row` cannot be the same person as `kept` (a row or a stored Customer), or None: a different
+    name, or the same code with another phone or email. Such rows are reported, never merged."""
+    if kept.code == row.code:
+        for name in ("phone", "email"):
+            theirs, ours = getattr(kept, name), getattr(row, name)
+            if theirs and ours and theirs != ours:
+                return f"code {row.code} is already {where} with another {name}; refused (fix one of them)"
+        return None
+    if _name_key(kept.name) != _name_key(row.name):
+        same = _same(kept, row)
+        return (f"{same} as {kept.code} ({where}) but another name; refused, since two people may share a "
+                f"{'phone' if 'phone' in same else 'mailbox'} (fix one of them or give them the same code)")
+    for name in ("phone", "email"):
+        theirs, ours = getattr(kept, name), getattr(row, name)
+        if theirs and ours and theirs != ours:
+            return f"{_same(kept, row)} as {kept.code} ({where}) but another {name}; refused (fix one of them)"
+    return None
+
+
+def _name_key(name: str | None) -> str:
+    return "".join((name or "").split()).casefold()
+
+
+def _kept_note(kept, row: CustomerRow, where: str, report: ImportReport) -> str:
+    """"; kept the 公司, 首次购买时间 of line 2": the values of `kept` that won over other ones of `row`, named by
+    the sheet's own headers (the person's words, never the model's fields)."""
+    differ = [report.headers.get(_COLUMN_OF.get(name, name), name) for name in _MERGED_FIELDS
+              if getattr(row, name) not in (None, "") and getattr(kept, name) not in (None, "")
+              and getattr(row, name) != getattr(kept, name)]
+    return f"; kept the {', '.join(differ)} of {where}" if differ else ""
+
+
+def merge_into(kept, row: CustomerRow) -> None:
+    """Fill what `kept` (a row or a stored Customer) lacks from `row`; tags are joined. Values `kept` has win."""
+    for name in _MERGED_FIELDS:
+        if getattr(kept, name) in (None, "") and getattr(row, name) not in (None, ""):
+            setattr(kept, name, getattr(row, name))
+    if row.tags:
+        kept.tags = type(kept.tags)(dict.fromkeys([*kept.tags, *row.tags]))
+
+
+class _Refused:
+    pass
+
+
+REFUSED: Any = _Refused()
+
+
+def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Customer],
+           by_email: dict[str, Customer], report: ImportReport) -> Customer | None:
+    """The stored customer this row is: None for a new one, REFUSED (reported) when it cannot be merged.
+    A customer found by phone or email under another code has the row merged into it here."""
+    hits = {c.id: c for c in (by_code.get(row.code), by_phone.get(row.phone or ""),
+                              by_email.get(row.email or "")) if c is not None}
+    if not hits:
+        return None
+    if len(hits) > 1:
+        codes = sorted(c.code for c in hits.values())
+        report.errors.append((row.line, f"matches two customers already in the book: {codes[0]} and {codes[1]} "
+                                        "(same code, phone or email); refused"))
+        return REFUSED
+    [customer] = hits.values()
+    if customer.erased_at is not None:  # PIPL erasure is final: an old sheet never brings the data back
+        report.errors.append((row.line, f"customer {customer.code} was erased on {customer.erased_at:%Y-%m-%d} "
+                                        "(the right to deletion); their code is retired: if they are a customer "
+                                        "again, give them a new code"))
+        return REFUSED
+    if customer.code == row.code:
+        return customer
+    problem = conflict(customer, row, "in the book")
+    if problem:
+        report.errors.append((row.line, problem))
+        return REFUSED
+    report.merged.append((row.line, f"{row.code} merged into {customer.code}, already in the book: "
+                                    f"{_same(customer, row)}{_kept_note(customer, row, customer.code, report)}"))
+    merge_into(customer, row)
+    customer.needs_follow_up = customer.phone is None
+    return customer
+
+
+def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> bool:
+    """The sheet's values over the stored ones; an empty cell never erases what is stored. A changed consent
+    records when (`now`) and how (import). Returns whether any value changed."""
+    def values() -> tuple:
+        return (customer.name, *(getattr(customer, name) for name in _MERGED_FIELDS), list(customer.tags or []),
+                customer.needs_follow_up)
+
+    before = values()
+    consent = customer.consent
+    customer.name = row.name
+    for name in _MERGED_FIELDS:
+        value = getattr(row, name)
+        if value not in (None, ""):
+            setattr(customer, name, value)
+    if row.tags:
+        customer.tags = list(row.tags)
+    customer.needs_follow_up = customer.phone is None
+    if now is not None and customer.consent != consent:
+        customer.consent_at, customer.consent_source = now, "import"
+    return values() != before
