@@ -6,8 +6,9 @@ waited or failed meanwhile. So on SQLite the new customers are first written, a 
 SQLite file with the book's own tables (the same column types: values sealed, phones and emails hashed, names
 indexed — no personal data in clear in it either), attached to the book's connection, and copied into the book
 in the import's one transaction by INSERT ... SELECT inside SQLite (~1-2 s for 100,000 customers and their
-name index, where the import had held the lock for 12-30 s). PostgreSQL
-has no such lock (MVCC: other writers go on), and takes the rows directly (customer_queries.insert_customers).
+name index, where the import had held the lock for 12-30 s). PostgreSQL takes the rows directly
+(customer_queries.insert_customers), holding the customer table against other saves meanwhile
+(customer_queries.hold_book_from_saves; reads go on).
 
 The file lives in the system's temporary directory and is deleted when the stage closes.
 """

@@ -40,6 +40,18 @@ def busy(why: str) -> OperationalError:
     return OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError(f"database is locked ({why})"))
 
 
+def limit_lock_wait(session: Session, seconds: float) -> None:
+    """The rest of `session`'s transaction waits at most `seconds` for a lock (SQLite's busy timeout, set back
+    when its connection goes back to the pool; PostgreSQL's lock_timeout, until the transaction ends)."""
+    millis = max(1, int(seconds * 1000))
+    dialect = session.connection().dialect.name
+    if dialect == "sqlite":
+        session.connection().info[_SHORT_WAIT] = True  # set back when the connection is checked in
+        session.execute(text(f"PRAGMA busy_timeout={millis}"))
+    elif dialect == "postgresql":
+        session.execute(text(f"SET LOCAL lock_timeout = {millis}"))
+
+
 def normalise_url(url: str) -> str:
     # Bare postgresql:// URLs would pick psycopg2; we ship psycopg 3.
     if url.startswith("postgresql://") or url.startswith("postgres://"):
@@ -135,12 +147,7 @@ class Database:
                 session.rollback()
 
     def _limit_lock_wait(self, session: Session, seconds: float) -> None:
-        millis = max(1, int(seconds * 1000))
-        if self.url.startswith("sqlite"):
-            session.connection().info[_SHORT_WAIT] = True  # set back when the connection is checked in
-            session.execute(text(f"PRAGMA busy_timeout={millis}"))
-        elif self.url.startswith("postgresql"):
-            session.execute(text(f"SET LOCAL lock_timeout = {millis}"))
+        limit_lock_wait(session, seconds)
 
     def check(self) -> str | None:
         """None when the database answers; else one line saying why not (for `carebot serve`)."""

@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 
-from sqlalchemy import Integer, Row, Select, and_, bindparam, case, delete, func, or_, select, union_all, update
+from sqlalchemy import Integer, Row, Select, and_, bindparam, case, delete, func, or_, select, text, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, defer, joinedload
@@ -84,12 +84,15 @@ def customer_by_phone(session: Session, team_id: str, e164: str) -> Customer | N
 
 def hold_phone_until_commit(session: Session, team_id: str, e164: str) -> None:
     """Make a check that no customer of the team has this phone, and the write after it, one step: another
-    transaction that holds the same team and phone waits here until this one ends, then sees what it saved.
-    PostgreSQL: a transaction-scoped advisory lock on (team, phone's keyed hash), never the phone itself (its
-    wait is bounded by the unit of work's lock_timeout). SQLite: nothing to do, a `write=True` unit of work holds
-    the database's one write lock from its start."""
+    transaction that holds the same team and phone waits here until this one ends, then sees what it saved;
+    so does an import writing the book (customer_queries.hold_book_from_saves), or it waits for this one.
+    PostgreSQL: the customer table in ROW EXCLUSIVE mode (what the save's write takes anyway: other saves go on,
+    an import's hold waits or is waited for), then a transaction-scoped advisory lock on (team, phone's keyed
+    hash), never the phone itself (waits bounded by the unit of work's lock_timeout). SQLite: nothing to do, a
+    `write=True` unit of work holds the database's one write lock from its start."""
     if session.connection().dialect.name != "postgresql":
         return
+    session.execute(text("LOCK TABLE customer IN ROW EXCLUSIVE MODE"))
     key = hashlib.blake2b(f"customer.phone\x00{team_id}\x00{crypto.keyring().token('phone', e164)}".encode(),
                           digest_size=8).digest()
     session.execute(select(func.pg_advisory_xact_lock(int.from_bytes(key, "big", signed=True))))

@@ -3,8 +3,10 @@
 Two phases, so that a long file never holds the database's write lock for long:
 1. read, check and merge the file in memory, streaming (no transaction open): every bad row is named with
    the line an editor shows, every column nobody understood is named, duplicates inside the file are merged;
-2. one transaction: look the file's codes, phones and emails up in batches, merge with the book, write in
-   batches of flushes. A failure anywhere (or a killed process) leaves the database as it was.
+2. one transaction: look the file's codes, phones and emails up in batches, merge with the book; then hold the
+   book against other saves (a form save waits, then is told the database is busy), look again for customers
+   saved meanwhile (merged with, as any others), and write in batches of flushes. A failure anywhere (or a
+   killed process) leaves the database as it was.
 Callbacks for the new customers are planned afterwards in small transactions (or by the nightly run for a
 big file), never inside the import's transaction.
 """
@@ -16,14 +18,14 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from bot.care.customer_rows import Columns, CustomerRow, map_headers, parse_row
 from bot.care.sheet_cells import cell_text, uncomputed_cell
 from bot.services.core import Services
-from bot.services.customer_matching import REFUSED, FileBook, match, update
+from bot.services.customer_matching import FileBook, Known, hold_book, place
 from bot.services.errors import CareError
 from bot.services.privacy import cli_actor, record_audit
 from bot.services.sheets import DEFAULT_LIMITS, UNCOMPUTED, ImportLimits, Sheet, too_long
@@ -132,48 +134,31 @@ def _save(svc: Services, team_id: str, book: FileBook, report: ImportReport, pro
     now = svc.clock.now()
     new_ids: set[int] = set()
     writing = time.perf_counter()
+    before = replace(report, merged=list(report.merged), errors=list(report.errors))  # for placing again
     try:
         with _stage_for(svc) as stage, (stage.book_session(svc.db) if stage else svc.db.unit_of_work()) as session:
             staff = customer_queries.registered_staff(session, {r.owner_id for r in rows if r.owner_id})
-            by_code = customer_queries.customers_by_codes(session, team_id, [r.code for r in rows])
-            by_phone = customer_queries.customers_by_phones(session, team_id, [r.phone for r in rows if r.phone])
-            by_email = customer_queries.customers_by_emails(session, team_id, [r.email for r in rows if r.email])
-            fresh: list[CustomerRow] = []  # made into column dicts a batch at a time (memory)
-            touched: set[int] = set()
-            for row in rows:
-                if row.owner_id and row.owner_id not in staff:
-                    report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
-                    book.refuse_merged(row)
-                    continue
-                customer = match(row, by_code, by_phone, by_email, report)
-                if customer is REFUSED:
-                    book.refuse_merged(row)
-                    continue
-                if customer is None:
-                    fresh.append(row)
-                    report.created += 1
-                    report.needs_follow_up += row.needs_follow_up
-                    report.without_consent += row.consent is False
-                    report.consent_assumed += row.consent is None
-                    continue
-                if customer.code == row.code:
-                    if update(customer, row, now):
-                        report.updated += 1
-                    else:
-                        report.unchanged += 1
-                touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
-                report.needs_follow_up += customer.needs_follow_up
-                report.without_consent += not customer.consent
-            if stage is not None:  # SQLite: sealed, hashed and indexed outside the write lock (storage/customer_stage)
+            known = Known.read(session, team_id, rows)
+            fresh, touched = place(rows, known, staff, book, report, now)
+            progress("save", 0.0, 0)
+            staged = stage is not None
+            if staged:  # SQLite: sealed, hashed and indexed outside the write lock (storage/customer_stage)
                 _write_new(stage.add, team_id, fresh, now, progress)
-            writing = time.perf_counter()  # SQLite takes its write lock at the first write, from here
-            queries.ensure_team(session, team_id)  # (a new team is the first write: not before staging)
+            writing = time.perf_counter()  # from here no one else adds or changes a customer until the commit
+            with session.no_autoflush:  # nothing placed is written before the book is held and checked again
+                hold_book(session, report.file)
+                if known.changed(session, team_id, rows):  # a colleague saved one of these meanwhile
+                    session.expire_all()  # the stored customers as they are now, without what was placed
+                    vars(report).update(vars(before))
+                    fresh, touched = place(rows, Known.read(session, team_id, rows), staff, book, report, now)
+                    staged = False  # the stage holds what was placed first
+            queries.ensure_team(session, team_id)
             record_audit(session, cli_actor(), "imported", None,  # issue 9: who changed personal data, when
                          {"file": Path(report.file).name, "created": report.created, "updated": report.updated,
                           "unchanged": report.unchanged},
                          team_id=team_id, at=now)
             session.flush()  # the audit row and the stored customers updated or merged into
-            if stage is not None:
+            if staged:
                 stage.copy_into(session)
             else:
                 _write_new(lambda batch: customer_queries.insert_customers(session, batch), team_id, fresh, now,
@@ -187,8 +172,8 @@ def _save(svc: Services, team_id: str, book: FileBook, report: ImportReport, pro
         pass
     except CareError:
         raise
-    except Exception as exc:  # the database said no (locked, gone, a constraint): nothing was saved
-        log.exception("import of %s failed; rolled back", report.file)
+    except Exception as exc:  # the database said no (gone, a constraint): nothing was saved. One line for the
+        log.info("import of %s failed; rolled back", report.file, exc_info=True)  # person; the trace with -v
         raise CareError("errors.import_failed", path=report.file, detail=f"{type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:200]}") from None
     report.lock_seconds = time.perf_counter() - writing

@@ -1,14 +1,24 @@
 """How a sheet's rows meet each other and the customer book (care-domain §2): duplicates inside the file merged
 as they come (`FileBook`), each row matched with the stored customer it is (`match`), and a stored customer
-updated from its row (`update`). Rows that cannot be the same person are refused and named in the report.
-Split out of bot/services/customer_import.py, which reads the file and saves it."""
+updated from its row (`update`); all rows placed at once (`place`) against the book as read (`Known`), and
+placed again if a colleague saved one of those customers before the import held the book (`hold_book`). Rows
+that cannot be the same person are refused and named in the report. Split out of
+bot/services/customer_import.py, which reads the file and saves it."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
 from bot.care.customer_rows import CustomerRow
+from bot.services.errors import CareError
+from storage import customer_queries
+from storage.db import lock_wait
 from storage.models import Customer
 
 if TYPE_CHECKING:
@@ -176,3 +186,74 @@ def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None)
     if now is not None and customer.consent != consent:
         customer.consent_at, customer.consent_source = now, "import"
     return values() != before
+
+
+@dataclass
+class Known:
+    """The book's customers with the codes, phones and emails of a sheet's rows, as read in one moment."""
+
+    by_code: dict[str, Customer]
+    by_phone: dict[str, Customer]
+    by_email: dict[str, Customer]
+
+    @classmethod
+    def read(cls, session: Session, team_id: str, rows: Sequence[CustomerRow]) -> Known:
+        return cls(customer_queries.customers_by_codes(session, team_id, [r.code for r in rows]),
+                   customer_queries.customers_by_phones(session, team_id, [r.phone for r in rows if r.phone]),
+                   customer_queries.customers_by_emails(session, team_id, [r.email for r in rows if r.email]))
+
+    def changed(self, session: Session, team_id: str, rows: Sequence[CustomerRow]) -> bool:
+        """Whether the book now has a customer with a code, phone or email of `rows` it did not have when read
+        (a colleague's save since): then the rows are placed again. Values read before stay theirs (the form
+        refuses a phone another customer has; an import holds the book while it writes)."""
+        return bool(customer_queries.customers_by_codes(
+            session, team_id, [r.code for r in rows if r.code not in self.by_code])
+            or customer_queries.customers_by_phones(
+                session, team_id, [r.phone for r in rows if r.phone and r.phone not in self.by_phone])
+            or customer_queries.customers_by_emails(
+                session, team_id, [r.email for r in rows if r.email and r.email not in self.by_email]))
+
+
+def place(rows: Sequence[CustomerRow], known: Known, staff: set[str], book: FileBook, report: ImportReport,
+          now: dt.datetime) -> tuple[list[CustomerRow], set[int]]:
+    """Each row as a new customer (returned first, in order), merged into or updating a stored one (their ids,
+    second), or refused (reported). Stored customers are changed in the session, not yet written."""
+    fresh: list[CustomerRow] = []  # made into column dicts a batch at a time (memory)
+    touched: set[int] = set()
+    for row in rows:
+        if row.owner_id and row.owner_id not in staff:
+            report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
+            book.refuse_merged(row)
+            continue
+        customer = match(row, known.by_code, known.by_phone, known.by_email, report)
+        if customer is REFUSED:
+            book.refuse_merged(row)
+            continue
+        if customer is None:
+            fresh.append(row)
+            report.created += 1
+            report.needs_follow_up += row.needs_follow_up
+            report.without_consent += row.consent is False
+            report.consent_assumed += row.consent is None
+            continue
+        if customer.code == row.code:
+            if update(customer, row, now):
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        touched.add(customer.id)  # planned again too: a filled phone closes its complete-the-record task
+        report.needs_follow_up += customer.needs_follow_up
+        report.without_consent += not customer.consent
+    return fresh, touched
+
+
+def hold_book(session: Session, file: str) -> None:
+    """Hold the customer book against other saves until the import commits (customer_queries.
+    hold_book_from_saves), waiting as long as a unit of work may (storage.db.lock_wait: SQLite's busy timeout,
+    30 s); past it the import fails, saying so in one line (CareError errors.import_failed)."""
+    wait = lock_wait()
+    try:
+        customer_queries.hold_book_from_saves(session, wait)
+    except OperationalError:
+        raise CareError("errors.import_failed", path=file,
+                        detail=f"the customer book was busy with other saves for over {wait:g} s") from None
