@@ -14,7 +14,7 @@ from bot.care.plan import OutcomeStep
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import Forbidden, FormErrors
-from bot.services.next_callback import clear_reached_flag, schedule_next
+from bot.services.next_callback import schedule_next, still_needs_follow_up
 from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
 from storage import call_queries, queries
@@ -128,17 +128,15 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         attempts = (callback.attempts if callback else 0) + 1
         step = next_step(outcome, called_on=today, attempts=attempts, requested_on=form.next_on,
                          rules=rules, calendar=calendar)
+        reached = is_reached(outcome)
         if callback is not None:
-            call_queries.close_callback(
-                session, callback, "done" if is_reached(outcome) else ("skipped" if step.flag else "rescheduled"),
-                attempts, now)
-        if is_reached(outcome):
-            customer.last_contact_at = now
+            status = "done" if reached else ("skipped" if step.flag else "rescheduled")
+            call_queries.close_callback(session, callback, status, attempts, now)
         if step.flag:
-            customer.needs_follow_up = True
-        elif is_reached(outcome):
-            clear_reached_flag(svc, team, customer)
-        session.flush()
+            follow_up = True
+        else:
+            follow_up = still_needs_follow_up(svc, team, customer) if reached else customer.needs_follow_up
+        call_queries.customer_called(session, customer, now if reached else customer.last_contact_at, follow_up)
         from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
         open_low_rating_follow_up(svc, session, team.id, customer, call_id, form.rating, form.feedback, actor.user_id)
         from bot.services.planning import plan_customers_within, read_few  # issue 3: a call is a change that matters

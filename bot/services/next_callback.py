@@ -46,7 +46,7 @@ def schedule_next(session: Session, team: Team, customer: Customer, step: Outcom
     return planned.due_at
 
 
-def clear_reached_flag(svc: Services, team: Team, customer: Customer) -> None:
-    """A call that reached the customer ends a 待跟进 flag, unless a key field is still missing."""
+def still_needs_follow_up(svc: Services, team: Team, customer: Customer) -> bool:
+    """After a call that reached the customer: a 待跟进 flag ends, unless a key field is still missing."""
     key_fields = svc.care_rules_for(team).triggers.record.key_fields
-    customer.needs_follow_up = any(f in key_fields for f in missing_fields(customer))
+    return any(f in key_fields for f in missing_fields(customer))
