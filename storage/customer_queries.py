@@ -16,7 +16,6 @@ from sqlalchemy import JSON, Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from storage import crypto
-from storage.db import limit_lock_wait
 from storage.models import CallLog, Complaint, Customer, Staff
 from storage.privacy_models import CustomerSearchToken, name_tokens
 
@@ -136,19 +135,6 @@ def _python_default(column) -> Callable[[], Any] | None:
     if default.is_scalar:
         return lambda: default.arg
     return lambda: default.arg(None)
-
-
-def hold_book_from_saves(session: Session, seconds: float) -> None:
-    """From here to the end of `session`'s transaction no other transaction adds or changes a customer (an
-    import's write: what it checked the book for stays true until it commits); reads go on. Waits at most
-    `seconds` for the saves under way to end, then raises OperationalError. PostgreSQL: the customer table in
-    SHARE ROW EXCLUSIVE mode (a form save's ROW EXCLUSIVE waits, SELECTs do not; two imports take turns).
-    SQLite: its one write lock (BEGIN IMMEDIATE), so call it before the transaction writes anything."""
-    limit_lock_wait(session, seconds)
-    if session.connection().dialect.name == "postgresql":
-        session.execute(text("LOCK TABLE customer IN SHARE ROW EXCLUSIVE MODE"))
-    else:
-        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def customer_ids_by_codes(session: Session, team_id: str, codes: Collection[str]) -> dict[str, int]:

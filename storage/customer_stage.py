@@ -7,8 +7,8 @@ SQLite file with the book's own tables (the same column types: values sealed, ph
 indexed — no personal data in clear in it either), attached to the book's connection, and copied into the book
 in the import's one transaction by INSERT ... SELECT inside SQLite (~1-2 s for 100,000 customers and their
 name index, where the import had held the lock for 12-30 s). PostgreSQL takes the rows directly
-(customer_queries.insert_customers), holding the customer table against other saves meanwhile
-(customer_queries.hold_book_from_saves; reads go on).
+(customer_queries.insert_customers), holding the team's book against form saves meanwhile
+(storage/book_locks.hold_book_from_saves; reads, logged calls and the sweep go on).
 
 The file lives in the system's temporary directory and is deleted when the stage closes.
 """

@@ -22,7 +22,7 @@ from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.people import Actor
 from bot.services.privacy import record_audit
-from storage import crypto, queries
+from storage import book_locks, crypto, queries
 from storage.models import Customer
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
     tags = list(dict.fromkeys(tags))
     with svc.db.unit_of_work(write=True) as session:  # reads, then writes: SQLite's writer from the start
+        book_locks.hold_for_save(session, actor.team_id, phone if "phone" not in errors else None)
         if form.owner_id:
             staff = queries.staff_by_user(session, form.owner_id)
             if staff is None or staff.team_id != actor.team_id:
@@ -255,8 +256,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             if (form.owner_id or None) != customer.owner_id and not access.is_team_lead(actor) \
                     and form.owner_id not in (None, actor.user_id):
                 errors["owner"] = ("customer.errors.owner_leads_only", {})
-        if phone and "phone" not in errors:  # a colleague's save of this phone, now, waits or is seen
-            queries.hold_phone_until_commit(session, actor.team_id, phone)
+        if phone and "phone" not in errors:  # a colleague's save of it, now, waited for or waits (book_locks)
             other = queries.customer_by_phone(session, actor.team_id, phone)
             if other is not None and (customer is None or other.id != customer.id):
                 errors["phone"] = ("customer.errors.phone_taken", {"code": other.code})

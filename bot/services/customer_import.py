@@ -146,7 +146,7 @@ def _save(svc: Services, team_id: str, book: FileBook, report: ImportReport, pro
                 _write_new(stage.add, team_id, fresh, now, progress)
             writing = time.perf_counter()  # from here no one else adds or changes a customer until the commit
             with session.no_autoflush:  # nothing placed is written before the book is held and checked again
-                hold_book(session, report.file)
+                hold_book(session, team_id, report.file)
                 if known.changed(session, team_id, rows):  # a colleague saved one of these meanwhile
                     session.expire_all()  # the stored customers as they are now, without what was placed
                     vars(report).update(vars(before))

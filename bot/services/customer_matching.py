@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.care.customer_rows import CustomerRow
 from bot.services.errors import CareError
-from storage import customer_queries
+from storage import book_locks, customer_queries
 from storage.db import lock_wait
 from storage.models import Customer
 
@@ -247,13 +247,13 @@ def place(rows: Sequence[CustomerRow], known: Known, staff: set[str], book: File
     return fresh, touched
 
 
-def hold_book(session: Session, file: str) -> None:
-    """Hold the customer book against other saves until the import commits (customer_queries.
+def hold_book(session: Session, team_id: str, file: str) -> None:
+    """Hold the customer book against other saves until the import commits (storage/book_locks.
     hold_book_from_saves), waiting as long as a unit of work may (storage.db.lock_wait: SQLite's busy timeout,
     30 s); past it the import fails, saying so in one line (CareError errors.import_failed)."""
     wait = lock_wait()
     try:
-        customer_queries.hold_book_from_saves(session, wait)
+        book_locks.hold_book_from_saves(session, team_id, wait)
     except OperationalError:
         raise CareError("errors.import_failed", path=file,
                         detail=f"the customer book was busy with other saves for over {wait:g} s") from None
