@@ -141,7 +141,15 @@ class CalendarRules(_Model):
         return days
 
     def work_calendar(self) -> WorkCalendar:
-        return _work_calendar(self)
+        """The WorkCalendar of these rules, shared by equal rules (its holiday tables are built once)."""
+        known = _calendar_of_instance.get(id(self))
+        if known is not None and known[0] is self:
+            return known[1]
+        calendar = _work_calendar(self)
+        if len(_calendar_of_instance) >= 64:
+            _calendar_of_instance.clear()
+        _calendar_of_instance[id(self)] = (self, calendar)  # the entry keeps its rules alive: its id is theirs
+        return calendar
 
     def in_quiet_hours(self, moment: dt.datetime) -> bool:
         """Quiet: inside `quiet_hours`, or (with `quiet_on_days_off`) on a day off outside any working window."""
@@ -170,6 +178,12 @@ class CalendarRules(_Model):
                     return candidate
             day += dt.timedelta(days=1)
         return None
+
+
+# rules instance -> its calendar, before `_work_calendar`'s cache, whose key is a hash of the whole model computed
+# anew on each call: the SLA sweep asks ~3 times a complaint (issue 14). Not a cached_property: model_copy
+# would carry it into a copy with other fields (core._sla_rules copies the rules with the team's timezone).
+_calendar_of_instance: dict[int, tuple[CalendarRules, WorkCalendar]] = {}
 
 
 @lru_cache(maxsize=8)
