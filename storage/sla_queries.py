@@ -278,10 +278,12 @@ def team_sla_rules_text(session: Session, team_id: str) -> str | None:
     for the team's calendar more than once, and a team without a row would be asked for again each time.
     `ensure_team_escalation`, the way rules are written, forgets what was read."""
     seen = session.info.setdefault(SLA_RULES_SEEN, {})
-    if team_id not in seen:
-        row = session.get(TeamEscalation, team_id)
-        seen[team_id] = row.sla_rules if row is not None else None
+    if team_id not in seen:  # the one column, not the row made an object (issue 14: every logged call, every Home)
+        seen[team_id] = session.execute(_SLA_RULES_OF, {"team": team_id}).scalar_one_or_none()
     return seen[team_id]
+
+
+_SLA_RULES_OF = select(TeamEscalation.sla_rules).where(TeamEscalation.team_id == bindparam("team"))
 
 
 def ensure_team_escalation(session: Session, team_id: str) -> TeamEscalation:
