@@ -139,9 +139,13 @@ class Database:
     @contextmanager
     def rehearsal(self) -> Iterator[Session]:
         """A unit of work that is always rolled back: nothing it writes is kept, whatever happens inside. For
-        running statements once so that the engine has them compiled (`carebot serve`'s start-up warm-up)."""
+        running statements once so that the engine has them compiled (`carebot serve`'s start-up warm-up). Its
+        waits for a lock are bounded as a unit of work's are (`waiting_at_most`)."""
+        wait = _LOCK_WAIT.get()
         with self._sessions() as session:
             try:
+                if wait is not None:
+                    self._limit_lock_wait(session, wait)
                 yield session
             finally:
                 session.rollback()

@@ -189,3 +189,32 @@ def test_warming_the_sweeps_statements_at_start_up_leaves_nothing_behind(team):
     before = state()
     warm_statements(team)
     assert state() == before
+
+
+def test_a_lock_held_elsewhere_costs_the_start_up_warm_up_a_moment_and_one_line(team, caplog):
+    """Another process holds SQLite's write lock (an import, a shell), or on PostgreSQL the SLA table: `carebot
+    serve` starts at once, saying in one line that the sweep's statements were not run ahead, not after the
+    30 s a lock is waited for (bot/app.warm_statements)."""
+    import logging
+    import threading
+
+    from sqlalchemy import text
+
+    from bot.app import warm_statements
+
+    _open_breached_complaint(team)
+    with team.db.engine.connect() as holder:
+        if holder.dialect.name == "postgresql":
+            holder.execute(text("LOCK TABLE complaint_sla IN EXCLUSIVE MODE"))  # reads go on, writes wait
+        else:
+            holder.exec_driver_sql("BEGIN IMMEDIATE")
+        done = threading.Event()
+        try:
+            with caplog.at_level(logging.WARNING, logger="bot.app"):
+                warming = threading.Thread(target=lambda: (warm_statements(team), done.set()), daemon=True)
+                warming.start()
+                assert done.wait(5), "start-up waited for the lock"
+        finally:
+            holder.rollback()
+    said = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
+    assert len(said) == 1 and said[0].startswith("could not run the SLA sweep's statements ahead"), said

@@ -41,12 +41,14 @@ from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, Compl
 from bot.services.people import SlackProfile, locales_of
 from bot.services.sla_clocks import snapshot_of
 from storage import notice_queries, queries, sla_queries
+from storage.db import waiting_at_most
 from storage.models import Complaint, Team
 from storage.sla_models import ComplaintSla
 
 log = logging.getLogger(__name__)
 
 STALE_CLAIM = dt.timedelta(minutes=10)
+WARM_WAIT = 0.2  # seconds the start-up warm-up waits for a lock held elsewhere (`warm_statements`)
 
 
 @dataclass
@@ -150,9 +152,11 @@ def warm_statements(svc: Services) -> None:
     at start-up, beside the templates and holiday tables): SQLAlchemy compiles each statement the first time a
     process runs it, ~30 ms of a process's first catch-up (issue 14). The sweep's reads run matching nothing;
     its writes that SQL alone cannot make match nothing (the outbox's insert of several posts) run in a
-    transaction rolled back. Claims and queued marks need nothing: their statements are written once as text."""
+    transaction rolled back. Claims and queued marks need nothing: their statements are written once as text.
+    A lock held elsewhere (SQLite's one writer: an import, a shell) is waited for WARM_WAIT at most, then
+    OperationalError: start-up is not held for it."""
     never = dt.datetime(1970, 1, 2, tzinfo=dt.UTC)
-    with svc.db.unit_of_work() as session:
+    with waiting_at_most(WARM_WAIT), svc.db.unit_of_work() as session:
         notice_queries.release_stale_claims(session, never, never)
         sla_queries.complaints_needing_attention(session, never)
         sla_queries.pauses_of_complaints(session, [0])
@@ -160,7 +164,7 @@ def warm_statements(svc: Services) -> None:
         sla_queries.announced_among(session, [0])
         sla_queries.team_escalation(session, "")
         queries.staff_by_users(session, {""})
-    with svc.db.rehearsal() as session:
+    with waiting_at_most(WARM_WAIT), svc.db.rehearsal() as session:
         sla_queries.set_attention(session, {0: None, -1: never})
         outbox.enqueue_many(session, [outbox.Queued(f"warm-up:{n}", "", "escalation", "", {}) for n in (1, 2)],
                             never)
