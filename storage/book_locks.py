@@ -32,16 +32,18 @@ def _postgresql(session: Session) -> bool:
     return session.connection().dialect.name == "postgresql"
 
 
-def hold_for_save(session: Session, team_id: str, e164: str | None) -> None:
-    """Before a form save checks the book (its code, its phone `e164` if it has one) and writes: an import of
-    the team waits for this save to commit, or this save for the import; another save of the same phone waits
-    here until this one ends, then sees what it saved."""
+def hold_for_save(session: Session, team_id: str, e164: str | None, email: str | None = None) -> None:
+    """Before a form save checks the book (its code, its phone `e164` and its normalised `email` if it has them)
+    and writes: an import of the team waits for this save to commit, or this save for the import; another save
+    of the same phone or email waits here until this one ends, then sees what it saved. Phone before email:
+    two saves never wait for each other's second lock."""
     if not _postgresql(session):
         return
     session.execute(select(func.pg_advisory_xact_lock_shared(_key("customer.book", team_id))))
-    if e164:
-        token = crypto.keyring().token("phone", e164)
-        session.execute(select(func.pg_advisory_xact_lock(_key("customer.phone", team_id, token))))
+    for purpose, value in (("phone", e164), ("email", email)):
+        if value:
+            token = crypto.keyring().token(purpose, value)
+            session.execute(select(func.pg_advisory_xact_lock(_key(f"customer.{purpose}", team_id, token))))
 
 
 def hold_book_from_saves(session: Session, team_id: str, seconds: float) -> None:

@@ -129,3 +129,25 @@ def test_one_phone_saved_twice_at_once_is_one_customer_and_the_other_is_told_in_
     told = {"U0AGENT": f"This phone is already customer {holders[0]}'s.",
             "U0AGENT2": f"该电话已属于客户 {holders[0]}。"}
     assert replies[loser].json() == {"response_action": "errors", "errors": {"phone": told[loser]}}
+
+
+def test_an_email_another_customer_has_is_refused_in_the_form_in_the_persons_language(bot, team):
+    """One email is one person, as an import reads a sheet (README "Duplicates"): the form refuses an address
+    another customer of the team has (any case), naming whose; an edit that keeps a customer's own address, even
+    one an older record shares, is saved."""
+    bot.slack.add_user("U0AGENT2", locale="zh-CN")
+    first = save_customer(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
+                          CustomerForm("N001", "Nina Li", "", "nina@example.com", None, "", True))
+    bot.command("customer add", user_id="U0AGENT2")
+    [opened] = bot.slack.wait_for("views.open")
+    reply = bot.sender.view_submission(user_id="U0AGENT2", view=opened.args["view"], values=customer_values(
+        code="N002", name="Nora Wu", email=" NINA@example.com ", owner="U0AGENT2"))
+    assert reply.json() == {"response_action": "errors", "errors": {"email": "该邮箱已属于客户 N001。"}}
+    with team.db.unit_of_work() as session:
+        assert [c.code for c in session.scalars(select(Customer))] == ["N001"]
+    twin = seed.customer(team, "T001", "Nina L.", phone=None)  # an older duplicate, stored before this rule
+    with team.db.unit_of_work() as session:
+        session.get(Customer, twin).email = "nina@example.com"
+    saved = save_customer(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
+                          CustomerForm(None, "Nina Lee", "", "nina@example.com", None, "vip", True), customer_id=twin)
+    assert saved.id == twin and first.id != twin and "name" in saved.changed and "email" not in saved.changed

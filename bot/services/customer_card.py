@@ -232,7 +232,8 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
     tags = list(dict.fromkeys(tags))
     with svc.db.unit_of_work(write=True) as session:  # reads, then writes: SQLite's writer from the start
-        book_locks.hold_for_save(session, actor.team_id, phone if "phone" not in errors else None)
+        book_locks.hold_for_save(session, actor.team_id, phone if "phone" not in errors else None,
+                                 email if "email" not in errors else None)
         if form.owner_id:
             staff = queries.staff_by_user(session, form.owner_id)
             if staff is None or staff.team_id != actor.team_id:
@@ -260,6 +261,10 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             other = queries.customer_by_phone(session, actor.team_id, phone)
             if other is not None and (customer is None or other.id != customer.id):
                 errors["phone"] = ("customer.errors.phone_taken", {"code": other.code})
+        if email and "email" not in errors and (customer is None or crypto.normal_email(customer.email) != email):
+            other = queries.customer_by_email(session, actor.team_id, email)  # one person, as an import reads it
+            if other is not None and (customer is None or other.id != customer.id):
+                errors["email"] = ("customer.errors.email_taken", {"code": other.code})
         if errors:
             raise FormErrors(errors)
         created = customer is None
