@@ -178,8 +178,8 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
         click.echo(f"(no CAREBOT_SECRET_KEY set: the demo encrypts {database_url} with a key of its own, kept in "
                    f"{key_file}; `export CAREBOT_SECRET_KEY=$(cat {key_file})` to use it with serve or digest)",
                    err=True)
-    else:  # the database was made afresh under the key set: a key file of an earlier demo opens nothing now
-        if key_file.exists():
+    else:  # made afresh under the key set: an earlier demo's key file opens nothing now — unless it is that key
+        if key_file.exists() and key_file.read_text().strip() != Settings.from_env().secret_key:
             key_file.unlink()
         click.echo(f"(the demo encrypts {database_url} with the CAREBOT_SECRET_KEY set; keep it set for serve or "
                    "digest)", err=True)
@@ -211,13 +211,15 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
 
 def _demo_key_file(database_url: str) -> Path:
     """Where the demo keeps the key it made: beside its SQLite file (`carebot-demo.db` → `carebot-demo.key`),
-    else in the current directory."""
+    else in the current directory named after the database (`carebot-demo-<name>.key`): a demo on another
+    database never replaces the key of the SQLite demo's file."""
     from sqlalchemy import make_url
 
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database:
         return Path(url.database).with_suffix(".key")
-    return Path("carebot-demo.key")
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in (url.database or url.get_backend_name()))
+    return Path(f"carebot-demo-{name}.key")
 
 
 def _start_afresh(database_url: str) -> None:

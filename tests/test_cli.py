@@ -162,6 +162,24 @@ def test_the_demo_database_serves_digest_with_the_key_the_demo_kept(tmp_path):
                            timeout=120)
     assert wrong.returncode == 1 and "Traceback" not in wrong.stderr
     assert "CAREBOT_SECRET_KEY_OLD" in wrong.stderr and len(wrong.stderr.strip().splitlines()) == 1
+    # the README's next step, the demo again in English with the kept key exported: the key file stays (a new
+    # shell's `export … $(cat carebot-demo.key)` still finds it) and opens the new demo database
+    kept = key_file.read_text().strip()
+    english = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--language", "en"], cwd=tmp_path,
+                             env={**bare, **url, "CAREBOT_SECRET_KEY": kept}, capture_output=True, text=True,
+                             timeout=120)
+    assert english.returncode == 0, english.stderr
+    assert key_file.read_text().strip() == kept
+    # a demo on another database never replaces this one's key: another SQLite file keeps its key beside it, a
+    # PostgreSQL database's is named after it (the tryout's demo on PostgreSQL had overwritten carebot-demo.key)
+    (tmp_path / "other").mkdir()
+    other = subprocess.run([sys.executable, "-m", "bot.cli", "demo", "--database-url",
+                            f"sqlite:///{tmp_path / 'other' / 'x.db'}"], cwd=tmp_path, env=bare, capture_output=True,
+                           text=True, timeout=120)
+    assert other.returncode == 0 and key_file.read_text().strip() == kept and (tmp_path / "other" / "x.key").exists()
+    from bot.cli import _demo_key_file
+
+    assert _demo_key_file("postgresql+psycopg://postgres@127.0.0.1:5432/test") == Path("carebot-demo-test.key")
     # the demo again, now with a key of one's own set: it encrypts with that one, and the old key file (which
     # opens nothing in the new demo database) is gone rather than left to be exported by mistake
     again = subprocess.run([sys.executable, "-m", "bot.cli", "demo"], cwd=tmp_path, capture_output=True, text=True,
