@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import offload
 from bot.services.errors import NotRegistered
@@ -103,6 +104,10 @@ def publish_now(deps: Deps, client: WebClient, actor: Actor) -> bool:
     """Build this person's Home and publish it, in this process; False (logged) when that failed."""
     try:
         client.views_publish(user_id=actor.user_id, view=home_for(deps, actor))
+    except SlackApiError as exc:  # Slack's answer (a user it does not know, a view it refused): one line
+        log.warning("refreshing the App Home of %s failed: Slack answered %s", actor.user_id,
+                    exc.response.get("error") if exc.response is not None else exc)
+        return False
     except Exception:
         log.exception("refreshing the App Home of %s failed", actor.user_id)
         return False

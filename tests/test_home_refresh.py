@@ -6,6 +6,7 @@ owner), and the nightly plan (only the people whose queue it changed; one failed
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from bot.services.people import Role, add_staff
 from handlers.plan_jobs import run_nightly_plan_job
@@ -46,7 +47,7 @@ def test_acknowledging_and_snoozing_refresh_the_owner_s_home(bot, desk):  # noqa
     assert sorted(published_to(bot, 2)) == ["U0AGENT", "U0SUPER"]
 
 
-def test_the_nightly_plan_refreshes_only_the_homes_whose_queue_changed(bot, team, clock):
+def test_the_nightly_plan_refreshes_only_the_homes_whose_queue_changed(bot, team, clock, caplog):
     bot.slack.add_user("U0AGENT", locale="en-US")
     bot.slack.add_user("U0AGENT2", locale="en-US")
     for n in range(3):
@@ -60,8 +61,11 @@ def test_the_nightly_plan_refreshes_only_the_homes_whose_queue_changed(bot, team
             session.get(Customer, cid).first_purchase_on = first_deal
     bot.slack.fail_next("views.publish", error="internal_error", status=200)  # the first Home fails
 
-    run = run_nightly_plan_job(team, Renderer(), _client(bot), ignore_time=True, home_pause=0)
+    with caplog.at_level(logging.WARNING, logger="handlers.home"):
+        run = run_nightly_plan_job(team, Renderer(), _client(bot), ignore_time=True, home_pause=0)
     assert run.changed_owners == {"default": {"U0AGENT", "U0AGENT2"}}
+    [failed] = [r for r in caplog.records if r.name == "handlers.home"]  # Slack's refusal: one line, no traceback
+    assert "Slack answered internal_error" in failed.getMessage() and failed.exc_info is None
     calls = bot.slack.calls_to("views.publish")  # the job publishes before it returns
     assert sorted(c.args["user_id"] for c in calls) == ["U0AGENT", "U0AGENT2"]  # the failure did not stop it
     assert len(bot.slack.ok_calls_to("views.publish")) == 1
