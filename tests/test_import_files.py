@@ -273,13 +273,16 @@ def test_merges_with_the_book_and_conflicts_are_refused(team, tmp_path):
     second = tmp_path / "second.csv"
     second.write_text("编号,姓名,手机,邮箱,公司\n"
                       "W9,张三,,ZS@example.com,张记\n"  # same email, same name: merged into T1
+                      "W8,张三,,zs@example.com,\n"  # same email as W9: merged into it, so into T1
                       "W10,李四,13800000001,,\n"  # same phone as T1, another name: refused
                       "W11,王五,13800000011,a@example.com,\n"
                       "W11,王五,13800000012,,\n",  # same code in the file, another phone: refused
                       encoding="utf-8")
     report = import_customers(team, second)
-    assert report.merged == [(2, "W9 merged into T1, already in the book: same email")]
-    assert [line for line, _ in report.errors] == [3, 5]
+    assert sorted(report.merged) == [
+        (2, "W9 merged into T1, already in the book: same email"),
+        (3, "W8 merged into W9 (line 2): same email; with it into T1, already in the book")]
+    assert [line for line, _ in report.errors] == [4, 6]
     assert "another name" in report.errors[0][1] and "another phone" in report.errors[1][1]
     book = book_of(team)
     assert set(book) == {"T1", "W11"} and book["T1"].company == "张记"

@@ -47,6 +47,13 @@ class FileBook:
         self.report.errors.extend((line, f"merged with line {kept.line} ({kept.code}), which was refused")
                                   for line in sorted(lines))
 
+    def merged_onward(self, kept: CustomerRow, code: str) -> None:
+        """`kept` itself merged into the book's customer `code`: the rows merged into it say where they went (not
+        into `kept.code`, which is not in the book)."""
+        lines = set(self.merged_lines.get(kept.line, ()))
+        self.report.merged = [(line, f"{what}; with it into {code}, already in the book" if line in lines else what)
+                              for line, what in self.report.merged]
+
     def add(self, row: CustomerRow) -> None:
         hits = {line for line in (self.by_code.get(row.code), self.by_phone.get(row.phone or ""),
                                   self.by_email.get(row.email or "")) if line is not None}
@@ -229,6 +236,8 @@ def place(rows: Sequence[CustomerRow], known: Known, staff: set[str], book: File
         if customer is REFUSED:
             book.refuse_merged(row)
             continue
+        if customer is not None and customer.code != row.code:  # merged into a book customer under its code
+            book.merged_onward(row, customer.code)
         if customer is None:
             fresh.append(row)
             report.created += 1
