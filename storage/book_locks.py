@@ -4,10 +4,11 @@ emails, and what it found must stay true until it commits).
 
 PostgreSQL: transaction-scoped advisory locks, so what they keep out is exactly that and nothing else — a
 logged call (which updates its customer), the SLA sweep and every read go on during a big import. A form save
-takes its team's book *shared* (form saves go on side by side) and then its phone exclusively; an import takes
-its team's book exclusively (it waits for the saves under way, which then wait for it). Keys are 64-bit hashes
-of the team and the phone's keyed hash (storage/crypto.py), never a phone itself. Waits are bounded by the
-transaction's lock_timeout (storage.db.limit_lock_wait), past which PostgreSQL raises OperationalError.
+takes its team's book *shared* (form saves go on side by side), then its phone and its email exclusively; an
+import takes its team's book exclusively (it waits for the saves under way, which then wait for it). Keys are
+64-bit hashes of the team and the phone's or email's keyed hash (storage/crypto.py), never the value itself.
+Waits are bounded by the transaction's lock_timeout (storage.db.limit_lock_wait), past which PostgreSQL raises
+OperationalError.
 SQLite: one writer at a time — a save's `write=True` unit of work holds it from its start, an import takes it
 (BEGIN IMMEDIATE) when it begins to write.
 """

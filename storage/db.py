@@ -128,7 +128,7 @@ class Database:
         try:
             with self._sessions() as session, session.begin():
                 if wait is not None:
-                    self._limit_lock_wait(session, wait)
+                    limit_lock_wait(session, wait)
                 if serial:
                     session.execute(text("BEGIN IMMEDIATE"))
                 yield session
@@ -145,13 +145,10 @@ class Database:
         with self._sessions() as session:
             try:
                 if wait is not None:
-                    self._limit_lock_wait(session, wait)
+                    limit_lock_wait(session, wait)
                 yield session
             finally:
                 session.rollback()
-
-    def _limit_lock_wait(self, session: Session, seconds: float) -> None:
-        limit_lock_wait(session, seconds)
 
     def check(self) -> str | None:
         """None when the database answers; else one line saying why not (for `carebot serve`)."""
