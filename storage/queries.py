@@ -10,6 +10,7 @@ from sqlalchemy import Integer, Row, Select, and_, bindparam, case, delete, func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm.base import instance_state
 from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -28,8 +29,12 @@ _CUSTOMER = select(Customer).where(Customer.id == bindparam("key"))
 
 
 def _by_key(session: Session, entity: type, key: object, statement: Select):
+    """As session.get: an object held and loaded is returned as is; one expired (after a rollback) is read again,
+    so a row deleted meanwhile gives None, not an object that fails when its attributes are read."""
     held = session.identity_map.get(identity_key(entity, key))
-    return held if held is not None else session.scalars(statement, {"key": key}).one_or_none()
+    if held is not None and not instance_state(held).expired:
+        return held
+    return session.scalars(statement, {"key": key}).one_or_none()
 
 
 # --- teams -------------------------------------------------------------------------------------
