@@ -1,5 +1,5 @@
-"""Escalation notices: each step of the chain claimed once (here or on another replica) before it is
-posted, marked queued in the outbox and posted, and given back when its process died in between
+"""Escalation notices: each step of the chain claimed once (here or on another replica) with the channel its
+post goes to, in the unit of work that queues that post in the outbox, then marked posted
 (bot/services/sla_sweep.py, escalations.py)."""
 
 from __future__ import annotations
@@ -32,33 +32,36 @@ def claim_notice(session: Session, *, complaint_id: int, step_key: str, clock: s
 
 
 def claim_notices(session: Session, claims: Sequence[dict[str, Any]], now: dt.datetime) -> dict[str, int]:
-    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round}): INSERT … ON
+    """`claim_notice` for many steps ({complaint_id, step_key, clock, level, kind, round, channel}): INSERT … ON
     CONFLICT (step_key) DO NOTHING RETURNING, in one short statement written once (PostgreSQL: of unnest(arrays);
-    SQLite: of json_each(one JSON array)) — not 7 parameters a claim, each coerced by SQLAlchemy, nor a statement
-    compiled by the first catch-up of a process (issue 14). step_key -> id of the steps claimed here."""
+    SQLite: of json_each(one JSON array)) — not 8 parameters a claim, each coerced by SQLAlchemy, nor a statement
+    compiled by the first catch-up of a process (issue 14). `channel`: where the step's post goes, which the
+    sweep queues in the outbox in the same unit of work (a claim without one is given back if never posted,
+    `release_stale_claims`). step_key -> id of the steps claimed here."""
     if not claims:
         return {}
     if session.get_bind().dialect.name == "postgresql":  # columns as arrays: a short statement planned once
         return dict((key, nid) for nid, key in session.execute(_CLAIM_PG, {
-            "now": now, **{name: [claim[column] for claim in claims] for name, column in _CLAIM_ARRAYS}}))
-    rows = json.dumps([[claim[column] for _, column in _CLAIM_ARRAYS] for claim in claims], ensure_ascii=False)
+            "now": now, **{name: [claim.get(column) for claim in claims] for name, column in _CLAIM_ARRAYS}}))
+    rows = json.dumps([[claim.get(column) for _, column in _CLAIM_ARRAYS] for claim in claims], ensure_ascii=False)
     return dict((key, nid) for nid, key in session.execute(_CLAIM_SQLITE, {"rows": rows, "now": now}))
 
 
 _CLAIM_ARRAYS = (("complaints", "complaint_id"), ("keys", "step_key"), ("clocks", "clock"), ("levels", "level"),
-                 ("kinds", "kind"), ("rounds", "round"))
+                 ("kinds", "kind"), ("rounds", "round"), ("channels", "channel"))
 _CLAIM_PG = text(
-    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
-    "SELECT complaint_id, step_key, clock, level, kind, round, :now "
+    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, channel, claimed_at) "
+    "SELECT complaint_id, step_key, clock, level, kind, round, channel, :now "
     "FROM unnest(CAST(:complaints AS integer[]), CAST(:keys AS varchar[]), CAST(:clocks AS varchar[]), "
-    "CAST(:levels AS varchar[]), CAST(:kinds AS varchar[]), CAST(:rounds AS integer[])) "
-    "AS claim(complaint_id, step_key, clock, level, kind, round) "
+    "CAST(:levels AS varchar[]), CAST(:kinds AS varchar[]), CAST(:rounds AS integer[]), "
+    "CAST(:channels AS varchar[])) AS claim(complaint_id, step_key, clock, level, kind, round, channel) "
     "ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key").bindparams(bindparam("now", type_=UTCDateTime()))
 # `WHERE true`: SQLite's grammar needs it to read ON CONFLICT as the upsert's, not a join's ON
 _CLAIM_SQLITE = text(
-    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, claimed_at) "
+    "INSERT INTO escalation_notice (complaint_id, step_key, clock, level, kind, round, channel, claimed_at) "
     "SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), :now "
+    "json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), "
+    "json_extract(value, '$[6]'), :now "
     "FROM json_each(:rows) WHERE true ON CONFLICT (step_key) DO NOTHING RETURNING id, step_key"
 ).bindparams(bindparam("now", type_=UTCDateTime()))  # stored as the column stores it
 
@@ -69,34 +72,11 @@ def record_notices_posted(session: Session, notice_ids: Sequence[int], channel: 
                     .values(channel=channel, message_ts=ts, posted_at=now))
 
 
-def mark_notices_queued(session: Session, channels: dict[int, str]) -> None:
-    """The notices are in the outbox (bot/services/outbox.py): each one's post is on its way to its channel
-    ({notice id: channel}). One short statement written once whatever the number of notices: an UPDATE … FROM
-    unnest(ids, channels) on PostgreSQL, FROM json_each(one JSON array) on SQLite. An UPDATE … SET channel = CASE
-    id … was compiled anew for every size of catch-up (~30 ms for 360 notices); an executemany was one round
-    trip a notice on PostgreSQL, and a row of parameters coerced by SQLAlchemy a notice on SQLite (issue 14)."""
-    if not channels:
-        return
-    ids = sorted(channels)
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(_QUEUED_PG, {"ids": ids, "channels": [channels[nid] for nid in ids]})
-    else:
-        session.execute(_QUEUED_SQLITE, {"rows": json.dumps([[nid, channels[nid]] for nid in ids])})
-
-
-_QUEUED_PG = text(
-    "UPDATE escalation_notice SET channel = queued.channel "
-    "FROM unnest(CAST(:ids AS integer[]), CAST(:channels AS varchar[])) AS queued(id, channel) "
-    "WHERE escalation_notice.id = queued.id")
-_QUEUED_SQLITE = text(
-    "UPDATE escalation_notice SET channel = json_extract(queued.value, '$[1]') FROM json_each(:rows) AS queued "
-    "WHERE escalation_notice.id = json_extract(queued.value, '$[0]')")
-
-
 def release_stale_claims(session: Session, claimed_before: dt.datetime, now: dt.datetime | None = None) -> int:
-    """Claims never posted nor queued in the outbox (the process died between claim and queue) are given
-    back after a while, and their complaints looked at again from `now` (default: `claimed_before`). A read
-    first (index ix_escalation_notice_unqueued, usually empty): the DELETE, a write, only when there is one."""
+    """Claims never posted nor queued in the outbox (a claim without its channel: written by a version that
+    claimed and queued in two units of work, whose process died in between) are given back after a while, and
+    their complaints looked at again from `now` (default: `claimed_before`). A read first
+    (index ix_escalation_notice_unqueued, usually empty): the DELETE, a write, only when there is one."""
     stale = (EscalationNotice.posted_at.is_(None), EscalationNotice.channel.is_(None),
              EscalationNotice.claimed_at < claimed_before)
     if session.scalar(select(EscalationNotice.id).where(*stale).limit(1)) is None:

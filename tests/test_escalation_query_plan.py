@@ -17,11 +17,3 @@ def test_the_notices_of_a_complaint_and_of_a_post_use_their_indexes(sqlite_db): 
     assert "ix_escalation_notice_complaint_id" in plan, plan
     plan = planned(sqlite_db, lambda s: notice_queries.notices_in_post(s, "C0SUPER", "1.2"))
     assert "ix_escalation_notice_post" in plan, plan
-
-
-def test_marking_a_catch_ups_notices_queued_finds_each_by_its_key(sqlite_db):  # noqa: F811
-    """One statement for all the notices (FROM json_each): each found by its primary key, never a scan of the
-    notices' table, however long its history."""
-    plan = planned(sqlite_db, lambda s: notice_queries.mark_notices_queued(s, {1: "C0SUPER", 2: "U0OWNER"}))
-    assert "SEARCH escalation_notice USING INTEGER PRIMARY KEY" in plan, plan
-    assert "SCAN escalation_notice" not in plan, plan

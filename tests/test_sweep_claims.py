@@ -129,16 +129,16 @@ def test_a_sweep_with_nothing_due_is_one_bare_query_and_writes_nothing(team):
 
 
 def test_claims_queued_in_the_outbox_keep_their_channels_and_are_not_given_back(team):
-    """Each queued notice records the channel its post goes to (one statement for any number: SQLite and
-    PostgreSQL differ), and only claims neither posted nor queued are given back as stale."""
+    """Each claim records the channel its post goes to (the sweep queues the post in the same unit of work; one
+    statement for any number: SQLite and PostgreSQL differ), and only claims neither posted nor queued (an earlier
+    version's, which queued them apart) are given back as stale."""
     complaint = _complaint(team)
     steps = [("q-super", "supervisors", "C0SUPER"), ("q-owner", "owner", "U0AGENT"), ("q-mgr", "manager", "U0SUPER"),
              ("lost", "supervisors", None)]
     with team.db.unit_of_work() as session:
-        ids = {key: notice_queries.claim_notice(session, complaint_id=complaint, step_key=key, clock="resolution",
-                                             level=level, kind="breach", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
-               for key, level, _ in steps}
-        notice_queries.mark_notices_queued(session, {ids[key]: channel for key, _, channel in steps if channel})
+        notice_queries.claim_notices(session, [
+            dict(complaint_id=complaint, step_key=key, clock="resolution", level=level, kind="breach", round=0,
+                 channel=channel) for key, level, channel in steps], DEFAULT_NOW - 2 * STALE_CLAIM)
     with team.db.unit_of_work() as session:
         assert notice_queries.release_stale_claims(session, DEFAULT_NOW - STALE_CLAIM) == 1
     with team.db.unit_of_work() as session:

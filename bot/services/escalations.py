@@ -28,9 +28,8 @@ from bot.services.escalation_posts import (  # noqa: F401 - re-exported: callers
     SweepRun,
 )
 from bot.services.once import AlreadyDone, claim, make_key
-from bot.services.outbox_effects import notices_effect
 from bot.services.people import Actor, SlackProfile
-from bot.services.sla_sweep import STALE_CLAIM, sweep  # noqa: F401 - re-exported
+from bot.services.sla_sweep import STALE_CLAIM, post_spec, sweep  # noqa: F401 - re-exported
 from messages.render import pick_locale
 from storage import notice_queries, queries, sla_queries
 from storage.models import Complaint, Customer
@@ -45,43 +44,14 @@ def _snooze_minutes(rules) -> int:
     return int(rules.escalation.snooze.total_seconds() // 60)
 
 
-# --- the sweep (bot/services/sla_sweep.py) and its delivery -----------------------------------------
-
-
-def deliver(svc: Services, posts: list[ChannelPost]) -> SweepRun:
-    """Put each claimed group in the outbox and mark its notices as queued in the same unit of work, so no
-    stale-claim cleanup gives them back; the outbox builds and renders each post when it delivers it
-    (`post_of_notices`: the complaints as they are then, in the person's or the team's language), then records
-    the notices' ts and the audit (bot/services/outbox_effects.py). All in one short unit of work: one statement
-    for the notices, one for the messages."""
-    run = SweepRun()
-    if not posts:
-        return run
-    queued = [outbox.Queued(_post_key(post), post.team_id, "escalation", post.channel, post_spec(post),
-                            notices_effect(post.notice_ids, post.now, [
-                                {"complaint": item.complaint.id, "level": item.level, "clock": item.clock,
-                                 "kind": item.kind, "round": item.round} for item in post.items]))
-              for post in posts]
-    with svc.db.unit_of_work() as session:
-        notice_queries.mark_notices_queued(session, {nid: post.channel for post in posts for nid in post.notice_ids})
-        ids = outbox.enqueue_many(session, queued)
-    run.queued.extend((post.channel, ids.get(_post_key(post)), len(post.items)) for post in posts)
-    return run
-
-
-def post_spec(post: ChannelPost) -> dict:
-    """What the outbox keeps of a post to build it when it delivers it: its notices, in order, and its language."""
-    return {"notices": post.notice_ids, "locale": post.locale}
-
-
-def _post_key(post: ChannelPost) -> str:
-    return "escalation:" + ",".join(str(i) for i in sorted(post.notice_ids))
+# --- the sweep (bot/services/sla_sweep.py) ------------------------------------------------------------
 
 
 def run_sweep(svc: Services, now: dt.datetime | None = None,
               *, is_dnd: Callable[[str], bool] = lambda user_id: False,
               profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> SweepRun:
-    return deliver(svc, sweep(svc, now, is_dnd=is_dnd, profile_of=profile_of))
+    """What is due claimed and queued in the outbox, one post per channel (bot/services/sla_sweep.py `sweep`)."""
+    return sweep(svc, now, is_dnd=is_dnd, profile_of=profile_of)
 
 
 # --- one escalation post, as it is now ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden, NotRegistered
@@ -213,15 +214,16 @@ def locale_of(svc: Services, user_id: str, team_locale: str | None,
     return pick_locale(profile.locale if profile else None, team_locale or "zh-CN")
 
 
-def locales_of(svc: Services, user_ids: Collection[str], team_locale: str,
+def locales_in(session: Session, now: dt.datetime, user_ids: Collection[str], team_locale: str,
                fetch_profile: Callable[[str], SlackProfile | None]) -> dict[str, str]:
-    """`locale_of` for many people in one unit of work and one query (the sweep's DMs to ~80 owners)."""
+    """`locale_of` for many people, in the caller's unit of work and one query (the sweep's DMs to ~80 owners):
+    {user id: language}. Slack is asked before anything is written: the checks stamped on the people are flushed
+    with the caller's next statement, so on SQLite the write lock is never held while Slack answers."""
     wanted = set(user_ids)
     found: dict[str, str] = {}
-    with svc.db.unit_of_work() as session:
-        for staff in queries.staff_by_users(session, wanted):
-            _refresh_profile(staff, svc.clock.now(), fetch_profile)
-            found[staff.user_id] = pick_locale(staff.locale, team_locale)
+    for staff in queries.staff_by_users(session, wanted):
+        _refresh_profile(staff, now, fetch_profile)
+        found[staff.user_id] = pick_locale(staff.locale, team_locale)
     for user_id in wanted - found.keys():  # not registered: users.info every time
         profile = fetch_profile(user_id)
         found[user_id] = pick_locale(profile.locale if profile else None, team_locale)

@@ -1,9 +1,11 @@
 """The escalation sweep: what is due now, claimed once, grouped one post per channel (split out of
 bot/services/escalations.py, which re-exports `sweep`).
 
-Exactly once per step, across restarts and replicas: every notification is first CLAIMED by inserting
-its `escalation_notice` row (UNIQUE step_key) and committing; only the replica whose insert succeeded
-posts it. A claim never posted nor queued (the process died in between) is given back after STALE_CLAIM.
+Exactly once per step, across restarts and replicas: every notification is CLAIMED by inserting its
+`escalation_notice` row (UNIQUE step_key) with the channel its post goes to, and its post is queued in the
+outbox, in one unit of work; only the replica whose insert succeeded queues it, and a sweep that dies part-way
+leaves nothing behind. The outbox builds each post as it sends it. A claim without a channel (written by an
+earlier version, which claimed and queued in two units of work) is given back after STALE_CLAIM.
 
 A sweep reads only what is due: each complaint's `attention_at` is the next moment anything can fall due for
 it (bot.care.escalation.next_look: the owner's warning point, the next breach level, the next re-raise, the end
@@ -37,8 +39,9 @@ from bot.care.escalation import Notification, due_notifications, group_by_channe
 from bot.care.sla_rules import CLOCKS, SlaRules
 from bot.services import outbox
 from bot.services.core import Services
-from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, ComplaintRef, NoticeItem
-from bot.services.people import SlackProfile, locales_of
+from bot.services.escalation_posts import MAX_ITEMS_PER_POST, ChannelPost, ComplaintRef, NoticeItem, SweepRun
+from bot.services.outbox_effects import notices_effect
+from bot.services.people import SlackProfile, locales_in
 from bot.services.sla_clocks import snapshot_of
 from storage import notice_queries, queries, sla_queries
 from storage.db import waiting_at_most
@@ -99,23 +102,24 @@ class _Looked:
 
 def sweep(svc: Services, now: dt.datetime | None = None, *,
           is_dnd: Callable[[str], bool] = lambda user_id: False,
-          profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> list[ChannelPost]:
-    """Find what is due, CLAIM it, and return it grouped one post per channel (nothing is posted here).
+          profile_of: Callable[[str], SlackProfile | None] = lambda user_id: None) -> SweepRun:
+    """Find what is due, CLAIM it, and queue it in the outbox one post per channel, in one unit of work (nothing
+    is posted here: the outbox builds and sends each post, bot/services/escalations.py `post_of_notices`).
 
     `is_dnd(user_id)`: the person's Slack do-not-disturb is on (dnd.info); asked only for owners who
     have a warning due. `profile_of(user_id)`: their Slack profile (users.info): a DM speaks the
-    person's language, a channel post the team's."""
+    person's language, a channel post the team's. Both are asked before the sweep writes anything."""
     now = now or svc.clock.now()
     owner_in_dnd = _dnd_cache(is_dnd)
     if not sla_queries.sweep_has_work(svc.db.engine, now, now - STALE_CLAIM):  # most sweeps: one query
-        return []
+        return SweepRun()
     with svc.db.unit_of_work() as session:
         released = notice_queries.release_stale_claims(session, now - STALE_CLAIM, now)
         if released:
             log.warning("gave back %d escalation claim(s) that were never posted", released)
         due = sla_queries.complaints_needing_attention(session, now)
         if not due:
-            return []
+            return SweepRun()
         ids = [complaint.id for complaint, _ in due]
         pauses = sla_queries.pauses_of_complaints(session, ids)
         steps = sla_queries.latest_steps_of_complaints(session, ids)
@@ -127,9 +131,10 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
                 complaint.team_id, _TeamAtNow.read(session, svc, complaint.team_id, now))
             looked.append(_look(complaint, sla, at_now, tuple(pauses[complaint.id]), steps[complaint.id],
                                 sla.announce and complaint.id not in announced, now, owner_in_dnd))
+        languages = _dm_languages(session, looked, now, profile_of)
         claimed = notice_queries.claim_notices(session, [
             {"complaint_id": one.complaint.id, "step_key": n.step_key, "clock": n.clock, "level": n.level,
-             "kind": n.kind, "round": n.round} for one in looked for n, _ in one.due], now)
+             "kind": n.kind, "round": n.round, "channel": channel} for one in looked for n, channel in one.due], now)
         sla_queries.set_attention(session, _next_moments(looked, claimed, now))
         channel_of: dict[str, str] = {}
         items: dict[str, tuple[_TeamAtNow, NoticeItem]] = {}
@@ -144,7 +149,32 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
                     claimed[notification.step_key], notification.clock, notification.level, notification.kind,
                     notification.round, row))
                 notified.append(notification)
-    return _posts(svc, notified, channel_of, items, now, profile_of)
+        return _queue(session, _posts(notified, channel_of, items, now, languages))
+
+
+def _queue(session: Session, posts: list[ChannelPost]) -> SweepRun:
+    """Each post in the outbox (one statement for all), in the sweep's unit of work: the outbox builds and
+    renders it when it sends it, then records the notices' ts and the audit (bot/services/outbox_effects.py)."""
+    run = SweepRun()
+    if not posts:
+        return run
+    queued = [outbox.Queued(post_key(post), post.team_id, "escalation", post.channel, post_spec(post),
+                            notices_effect(post.notice_ids, post.now, [
+                                {"complaint": item.complaint.id, "level": item.level, "clock": item.clock,
+                                 "kind": item.kind, "round": item.round} for item in post.items]))
+              for post in posts]
+    ids = outbox.enqueue_many(session, queued)
+    run.queued.extend((post.channel, ids.get(post_key(post)), len(post.items)) for post in posts)
+    return run
+
+
+def post_spec(post: ChannelPost) -> dict:
+    """What the outbox keeps of a post to build it when it delivers it: its notices, in order, and its language."""
+    return {"notices": post.notice_ids, "locale": post.locale}
+
+
+def post_key(post: ChannelPost) -> str:
+    return "escalation:" + ",".join(str(i) for i in sorted(post.notice_ids))
 
 
 def warm_statements(svc: Services) -> None:
@@ -225,24 +255,28 @@ def _dnd_cache(is_dnd: Callable[[str], bool]) -> Callable[[str], bool]:
     return owner_in_dnd
 
 
-def _posts(svc: Services, notified: list[Notification], channel_of: dict[str, str],
-           items: dict[str, tuple[_TeamAtNow, NoticeItem]], now: dt.datetime,
-           profile_of: Callable[[str], SlackProfile | None]) -> list[ChannelPost]:
+def _dm_languages(session: Session, looked: list[_Looked], now: dt.datetime,
+                  profile_of: Callable[[str], SlackProfile | None]) -> dict[tuple[str, str], str]:
+    """The language of each person a DM is due to, (team, user id) -> language: one query a team, Slack asked
+    (`profile_of`) for those whose language was checked over a week ago, before the sweep writes anything."""
+    persons: dict[str, tuple[_TeamAtNow, set[str]]] = {}
+    for one in looked:
+        for _, channel in one.due:
+            if is_person(channel):
+                persons.setdefault(one.at_now.team.id, (one.at_now, set()))[1].add(channel)
+    return {(team_id, user_id): language for team_id, (at_now, users) in persons.items()
+            for user_id, language in locales_in(session, now, users, at_now.team.locale, profile_of).items()}
+
+
+def _posts(notified: list[Notification], channel_of: dict[str, str], items: dict[str, tuple[_TeamAtNow, NoticeItem]],
+           now: dt.datetime, languages: dict[tuple[str, str], str]) -> list[ChannelPost]:
     """One post per channel, several when a channel has more than MAX_ITEMS_PER_POST complaints (a complaint
-    is never split)."""
+    is never split). A channel post speaks the team's language, a DM the person's (`languages`)."""
     out: list[ChannelPost] = []
-    grouped = group_by_channel(notified, lambda n: channel_of[n.step_key])
-    people: dict[str, dict[str, str]] = {}  # team -> {user id: language}: one query for a team's DMs
-    for channel, group in grouped.items():
-        if _is_person(channel):
-            people.setdefault(items[group[0].step_key][0].team.id, {})[channel] = ""
-    for team_id, persons in people.items():
-        team = next(at_now.team for at_now, _ in items.values() if at_now.team.id == team_id)
-        persons.update(locales_of(svc, list(persons), team.locale, profile_of))
-    for channel, group in grouped.items():
+    for channel, group in group_by_channel(notified, lambda n: channel_of[n.step_key]).items():
         at_now, _ = items[group[0].step_key]
         team = at_now.team
-        locale = people[team.id][channel] if _is_person(channel) else team.locale
+        locale = languages[(team.id, channel)] if is_person(channel) else team.locale
         post = ChannelPost(team.id, channel, locale, team.timezone, now, group_id=team.supervisor_group,
                            manager_id=at_now.manager_user, snooze_minutes=at_now.snooze_minutes)
         post.items = [items[n.step_key][1] for n in group]
@@ -254,5 +288,6 @@ def _posts(svc: Services, notified: list[Notification], channel_of: dict[str, st
     return out
 
 
-def _is_person(channel: str) -> bool:
+def is_person(channel: str) -> bool:
+    """A user id (a DM), not a channel."""
     return channel.startswith(("U", "W"))
