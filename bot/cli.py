@@ -306,12 +306,14 @@ def staff() -> None:
 @click.option("--role", type=click.Choice(["agent", "supervisor", "admin"]), required=True)
 @click.option("--team", default=None)
 @click.option("--name", default="", help="Display name (for terminal output).")
-def staff_add(user_id: str, role: str, team: str | None, name: str) -> None:
-    """Register a Slack user (U…) with a role."""
+@click.option("--move", is_flag=True, help="Move a person registered in another team into this one.")
+def staff_add(user_id: str, role: str, team: str | None, name: str, move: bool) -> None:
+    """Register a Slack user (U…) with a role. A person registered in another team stays there unless --move."""
     from bot.services.people import Role, add_staff, parse_user_id
 
     try:
-        created = add_staff(_services(), parse_user_id(user_id), Role(role), team_id=team, display_name=name)
+        created = add_staff(_services(), parse_user_id(user_id), Role(role), team_id=team, display_name=name,
+                            move=move)
     except CareError as error:
         _fail(error)
     click.echo(f"{'added' if created else 'updated'} {user_id} as {role}")

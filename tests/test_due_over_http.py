@@ -128,3 +128,20 @@ def test_customer_named_channel_never_pings(bot, team):
     raw = str(response)
     assert "<!channel>" not in raw and "<@U0SUPER>" not in raw
     assert "&lt;!channel&gt; &amp; &lt;@U0SUPER&gt;" in texts(response)
+
+
+def test_an_admin_cannot_take_a_person_from_another_team(bot, team):
+    """One team's admin registering another team's admin must not move them (that team would lose its admin, and
+    the person would see this team's book): refused in the admin's language, the person stays where they were.
+    The operator moves people on purpose with `carebot staff add … --move`."""
+    from bot.services.people import Role, add_staff, staff_list
+
+    add_staff(team, "U0ELSEADM", Role.ADMIN, team_id="other")
+    bot.slack.add_user("U0ADMIN", locale="zh-CN")
+    bot.command("staff add <@U0ELSEADM> agent", user_id="U0ADMIN")
+    [refused] = (texts(r) for r in bot.responses("cmd", 1))
+    assert "`U0ELSEADM` 已登记在另一个团队" in refused and "--move" in refused
+    assert [(s.user_id, s.role) for s in staff_list(team, "other")] == [("U0ELSEADM", "admin")]
+    assert "U0ELSEADM" not in {s.user_id for s in staff_list(team)}
+    add_staff(team, "U0ELSEADM", Role.AGENT, team_id="default", move=True)
+    assert staff_list(team, "other") == [] and "U0ELSEADM" in {s.user_id for s in staff_list(team)}

@@ -108,8 +108,12 @@ def parse_role(text: str) -> Role:
 
 
 def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = None,
-              display_name: str = "") -> bool:
-    """Register or re-role a person; True when newly added."""
+              display_name: str = "", move: bool = False) -> bool:
+    """Register or re-role a person in `team_id` (default: the default team); True when newly added.
+
+    A person registered in another team is not taken from it: CareError `errors.staff_other_team` — one team's
+    admin can neither remove another team's people (its only admin, say) nor see that team's book through them.
+    `move=True` (the operator's `carebot staff add … --move`) moves them on purpose."""
     team_id = team_id or svc.default_team
     try:
         with svc.db.unit_of_work() as session:
@@ -119,6 +123,8 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
                 session.add(Staff(user_id=user_id, team_id=team_id, role=role.value, display_name=display_name,
                                   created_at=svc.clock.now()))
                 return True
+            if staff.team_id != team_id and not move:
+                raise CareError("errors.staff_other_team", user=user_id)
             staff.role, staff.team_id = role.value, team_id
             if display_name:
                 staff.display_name = display_name
