@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.services.calls import target_for_customer
 from bot.services.customer_card import CustomerForm, customer_card, edit_target, plan_saved, save_customer
 from bot.services.errors import CareError, FormErrors
+from bot.services.once import AlreadyDone
 from bot.services.people import Actor
 from handlers import inputs
 from handlers.complaints import complaint_view
@@ -132,7 +133,9 @@ def register(app: App, deps: Deps) -> None:
                 renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))),
                 svc.outbox_policy)
             with waiting_at_most(SAVE_WAIT):
-                saved = save_customer(svc, actor, form, customer_id, then=confirm)
+                saved = save_customer(svc, actor, form, customer_id, then=confirm, once=view_key(view))
+        except AlreadyDone:  # the same submission again (double click, retry): closed like the first, no 2nd note
+            return ack()
         except SQLAlchemyError as exc:  # busy or away: refused inline, the modal keeps what was typed
             return ack(**inline(actor.locale, CustomerField.NAME.value, exc))
         except FormErrors as exc:

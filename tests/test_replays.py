@@ -157,3 +157,23 @@ def test_escalation_post_buttons_act_once_per_post(bot, team, action_id, action)
             deliver(bot, click(bot, "U0SUPER", action_id, str(complaint_id), action_ts=f"17640000{click_no}.{index}",
                                message_ts=f"1764000000.{index:06d}", channel="C0SUPER"), times, together)
         assert settled(lambda c=complaint_id: audits(team, c, action)) == 1, (times, together)
+
+
+def test_the_customer_modal_adds_one_customer_and_every_delivery_closes_it(bot, team):
+    """A double click or Slack's retry of "Add customer" is answered like the first (the modal closes), not with
+    "code N… is already in use", which would tell the person their customer was not saved."""
+    from storage.models import Customer
+    from tests.test_customer_card_over_http import customer_values
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    for index, (times, together) in enumerate(MODES):
+        code = f"N{index:03d}"
+        view = {"id": f"VCUS{index}", "hash": f"h{index}", "type": "modal", "callback_id": "customer_modal",
+                "blocks": [], "private_metadata": json.dumps({"ch": "C0CARE"}),
+                "state": {"values": customer_values(code=code, name=f"Nina {index}", phone=f"+8613800138{index:03d}",
+                                                    email=f"n{index}@example.com")}}
+        replies = deliver(bot, {"type": "view_submission", "user": {"id": "U0AGENT"}, "view": view}, times, together)
+        assert all(not r.body for r in replies), [r.body for r in replies]  # each closes the modal
+        assert settled(lambda c=code: count(team, Customer, Customer.code == c)) == 1, (times, together)
+    confirmations = [e for e in bot.slack.ephemerals("C0CARE") if "Added customer" in json.dumps(e)]
+    assert len(confirmations) == len(MODES)  # one confirmation per submission, whatever the deliveries

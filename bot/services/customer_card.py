@@ -20,6 +20,7 @@ from bot.care.scrub import mask_email
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
+from bot.services.once import claim, saving
 from bot.services.people import Actor
 from bot.services.privacy import record_audit
 from storage import book_locks, crypto, queries
@@ -205,12 +206,14 @@ class Saved:
 
 
 def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: int | None = None,
-                  then: Callable[[Session, Saved], None] | None = None) -> Saved:
+                  then: Callable[[Session, Saved], None] | None = None, once: str | None = None) -> Saved:
     """Add a customer (`customer_id` None) or change one. FormErrors name the modal's blocks (code, name,
     phone, email, owner, tags); Forbidden when the actor may not act on the customer. Consent changes record
     when and how (`modal`). The change is audited with the names of the fields changed, never their values.
     The caller plans the customer afterwards (`plan_saved`), once Slack has its answer. `then(session, saved)`
-    runs in the same unit of work (the confirmation the outbox delivers)."""
+    runs in the same unit of work (the confirmation the outbox delivers). `once`: the delivery's key (the modal's
+    view id and hash); a second delivery with it (a double click, Slack's retry) raises AlreadyDone and changes
+    nothing — it is not told that its own code is taken (bot/services/once.py)."""
     now = svc.clock.now()
     errors: dict[str, tuple[str, dict]] = {}
     name = form.name.strip()
@@ -231,7 +234,8 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
     tags = list(dict.fromkeys(tags))
-    with svc.db.unit_of_work(write=True) as session:  # reads, then writes: SQLite's writer from the start
+    with saving(svc.db, once) as session:  # reads, then writes: SQLite's writer from the start; twins wait
+        claim(session, "customer_saved", actor.user_id, now, once)  # rolled back with the save if it is refused
         book_locks.hold_for_save(session, actor.team_id, phone if "phone" not in errors else None,
                                  email if "email" not in errors else None)
         if form.owner_id:
