@@ -151,3 +151,24 @@ def test_an_email_another_customer_has_is_refused_in_the_form_in_the_persons_lan
     saved = save_customer(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
                           CustomerForm(None, "Nina Lee", "", "nina@example.com", None, "vip", True), customer_id=twin)
     assert saved.id == twin and first.id != twin and "name" in saved.changed and "email" not in saved.changed
+
+
+@pytest.mark.parametrize("typed,told", [
+    ("ｎｉｎａ＠example.com", {"email": "该邮箱已属于客户 N001。"}),  # full width, as a Chinese input method types it
+    ("nina\u200b@example.com", {"email": None}),  # a zero-width space pasted in: not an address
+])
+def test_an_email_that_looks_like_another_customers_is_not_a_second_person(bot, team, typed, told):
+    """The same address typed in full-width letters is the same person (refused, naming whose); one with an invisible
+    character inside is not an address at all — neither is saved as a new customer beside N001."""
+    bot.slack.add_user("U0AGENT2", locale="zh-CN")
+    save_customer(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
+                  CustomerForm("N001", "Nina Li", "", "nina@example.com", None, "", True))
+    bot.command("customer add", user_id="U0AGENT2")
+    [opened] = bot.slack.wait_for("views.open")
+    reply = bot.sender.view_submission(user_id="U0AGENT2", view=opened.args["view"], values=customer_values(
+        code="N002", name="Nora Wu", email=typed, owner="U0AGENT2"))
+    errors = reply.json()["errors"]
+    assert set(errors) == {"email"}
+    assert errors["email"] == told["email"] or (told["email"] is None and "邮箱" in errors["email"])
+    with team.db.unit_of_work() as session:
+        assert [c.code for c in session.scalars(select(Customer))] == ["N001"]

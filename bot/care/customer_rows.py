@@ -118,9 +118,11 @@ def normalise_name(name: str) -> str:
 def normalise_email(raw: str) -> str:
     """A valid address, normalised and lower-cased (one person, one key: care-domain §2), or ValueError.
 
-    email-validator checks every address; a plain ASCII one (dot-atom local part) has its local part checked
-    here by the same rule and its domain by email-validator once per domain (an import has few domains)."""
-    raw = raw.strip()
+    NFKC first: full-width letters, digits and ＠ (typed with a Chinese input method on) are the ASCII address
+    they look like. email-validator checks every address (it refuses invisible characters such as a zero-width
+    space); a plain ASCII one (dot-atom local part) has its local part checked here by the same rule and its
+    domain by email-validator once per domain (an import has few domains). Used by imports and the form alike."""
+    raw = unicodedata.normalize("NFKC", raw).strip()
     local, at, domain = raw.rpartition("@")
     if at and len(raw) <= 254 and len(local) <= 64 and _DOT_ATOM.fullmatch(local) and domain.isascii():
         return local.lower() + "@" + _email_domain(domain.lower())

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care import access
+from bot.care.customer_rows import normalise_email
 from bot.care.privacy import mask_name, mask_phone, normalise_phone
 from bot.care.scrub import mask_email
 from bot.services import scope
@@ -31,7 +32,6 @@ log = logging.getLogger(__name__)
 LAST_CALLS = 5
 CHOICES = 10
 MAX_TAGS, MAX_TAG = 20, 32
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 _TAG_SPLIT = re.compile(r"[,，;；、\n]+")
 
 
@@ -227,9 +227,12 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             phone = normalise_phone(form.phone)
         except ValueError:
             errors["phone"] = ("customer.errors.bad_phone", {"value": form.phone.strip()})
-    email = crypto.normal_email(form.email) or None
-    if email and (len(email) > 254 or not _EMAIL.match(email)):
-        errors["email"] = ("customer.errors.bad_email", {"value": form.email.strip()})
+    email = None
+    if form.email.strip():
+        try:
+            email = normalise_email(form.email)  # as an import reads it: NFKC, email-validator, lower case
+        except ValueError:
+            errors["email"] = ("customer.errors.bad_email", {"value": form.email.strip()})
     tags = [t.strip() for t in _TAG_SPLIT.split(form.tags or "") if t.strip()]
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
