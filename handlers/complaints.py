@@ -125,6 +125,17 @@ _message_of = inputs.where
 _complaint_id = inputs.record_id
 
 
+def _post_complaint(action: dict) -> int:
+    """The complaint an escalation post's button acts on: its value, which must be the complaint its block is
+    about ("esc:<complaint>:<notice>", escalation_post.json.j2); a value that names another one is NotUnderstood
+    (a crafted payload must not acknowledge a complaint that was never on this post)."""
+    complaint_id = _complaint_id(action.get("value"))
+    block = action.get("block_id")
+    if isinstance(block, str) and block.startswith("esc:") and block.split(":")[1] != str(complaint_id):
+        raise inputs.NotUnderstood()
+    return complaint_id
+
+
 def register(app: App, deps: Deps) -> None:
     renderer, svc = deps.renderer, deps.services
     guard = guarded(deps)
@@ -267,7 +278,7 @@ def register(app: App, deps: Deps) -> None:
     def acknowledge(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        complaint_id = _complaint_id(action.get("value"))
+        complaint_id = _post_complaint(action)
         escalations.acknowledge(svc, actor, complaint_id, _group_members(client),
                                 once=post_key(body, action, complaint_id), post=_message_of(body))
         saved()
@@ -280,7 +291,7 @@ def register(app: App, deps: Deps) -> None:
     def snooze(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        complaint_id = _complaint_id(action.get("value"))
+        complaint_id = _post_complaint(action)
         escalations.snooze(svc, actor, complaint_id, _group_members(client), once=post_key(body, action, complaint_id),
                            post=_message_of(body))
         saved()

@@ -75,8 +75,10 @@ def read_customer_form(view: dict[str, Any]) -> tuple[int | None, CustomerForm]:
         return {k: v for k, v in found.items() if isinstance(v, str) or k == "selected_option"}
 
     consent = inputs.chosen(values, CustomerField.CONSENT.value, INPUT_ACTION)
-    customer_id = meta.get("cu")
-    return (int(customer_id) if isinstance(customer_id, int) else None), CustomerForm(
+    customer_id = inputs.optional_id(meta.get("cu"))  # in range, not a bool: else NotUnderstood
+    if customer_id is None and CustomerField.CODE.value not in values:
+        raise inputs.NotUnderstood()  # an Edit form (no code field) that lost its customer: never a new one
+    return customer_id, CustomerForm(
         code=element(CustomerField.CODE).get("value"), name=element(CustomerField.NAME).get("value") or "",
         phone=element(CustomerField.PHONE).get("value") or "", email=element(CustomerField.EMAIL).get("value") or "",
         owner_id=element(CustomerField.OWNER).get("selected_user"), tags=element(CustomerField.TAGS).get("value") or "",
@@ -125,11 +127,11 @@ def register(app: App, deps: Deps) -> None:
     @guard
     def submit(ack, view, client, context, **_):
         actor = actor_of(context)
-        customer_id, form = read_customer_form(view)
         try:
-            where = inputs.metadata(view).get("ch")
+            customer_id, form = read_customer_form(view)
+            where = inputs.channel_id(inputs.metadata(view).get("ch"))  # else confirmed by DM
             confirm = confirm_with(actor.team_id, view_key(view), lambda saved: confirm_where_they_were(
-                actor.user_id, where if isinstance(where, str) else None,
+                actor.user_id, where,
                 renderer.message("notice.json.j2", actor.locale, **_saved_text(actor.locale, saved))),
                 svc.outbox_policy)
             with waiting_at_most(SAVE_WAIT):

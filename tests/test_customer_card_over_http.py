@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import pytest
 from sqlalchemy import select
 
 from bot.services.privacy import audit_trail
@@ -193,3 +194,20 @@ def test_a_card_click_without_a_usable_response_url_is_answered_where_the_person
     said = json.dumps([c.args for c in bot.slack.calls_to("chat.postMessage")], ensure_ascii=False)
     assert "may arrive late" not in said and "回复可能没有送达" not in said
     assert not bot.slack.calls_to("response_url")
+
+
+@pytest.mark.parametrize("metadata", ['{"cu": true}', '{"cu": 1180591620717411303424}', '{"cu": 1.5}', "not json{",
+                                      "[1, 2]", '{"cu": -3}'])
+def test_an_edit_form_whose_metadata_is_not_ours_changes_nothing_and_says_so(bot, team, metadata):
+    """An Edit form (it has no code field) carries its customer in private_metadata; one that is not what we wrote
+    (a bool, an id out of range, not JSON) is "not understood": never read as customer 1, never a new customer,
+    never an OverflowError's "something went wrong"."""
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    first = seed.customer(team, "A001", "Alice Wang", owner="U0AGENT")
+    view = {"id": "VEDIT1", "hash": "h1", "type": "modal", "callback_id": "customer_modal", "blocks": [],
+            "private_metadata": metadata}
+    values = customer_values(name="Mallory", phone="+8613800138999")
+    reply = bot.sender.view_submission(user_id="U0AGENT", view=view, values=values)
+    assert "not understood" in json.dumps(reply.json()), reply.body
+    with team.db.unit_of_work() as session:
+        assert [(c.id, c.name) for c in session.scalars(select(Customer))] == [(first, "Alice Wang")]

@@ -143,3 +143,17 @@ def test_the_already_done_answer_speaks_the_clickers_language(bot, desk):
     press(bot, page, "U0ADMIN", "escalation_ack", value=str(complaint), action_ts="1764000300.000002")
     said = told(bot, "已确认", 1)
     assert len(said) == 1 and "<@U0ADMIN>" in said[0] and "11:05" in said[0], answers(bot)
+
+
+def test_a_button_whose_value_names_another_complaint_than_its_block_changes_nothing(bot, desk):
+    """The tryout's crafted payload: block `esc:<A>:…` with the value of complaint B, never on this post. It is not
+    understood (the person is told so) and B is not acknowledged, so B's own breach still pages later."""
+    [complaint], page = page_supervisors(bot, desk)
+    other = legacy_complaint(desk)
+    desk.clock.set(DEFAULT_NOW + dt.timedelta(hours=1, minutes=5))
+    for action_id in ("escalation_ack", "escalation_snooze"):
+        press(bot, page, "U0ADMIN", action_id, value=str(other), block_id=f"esc:{complaint}:1")
+    assert len(told(bot, "out of date or was not understood", 2)) == 2, answers(bot)
+    assert [audits(desk, other, a) for a in ("acknowledged", "snoozed")] == [0, 0]
+    assert [audits(desk, complaint, a) for a in ("acknowledged", "snoozed")] == [0, 0]
+    no_trace(bot)
