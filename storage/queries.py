@@ -295,9 +295,8 @@ def _first_due_of_owners(count: int, unassigned_at: int):
 # execution, about half of what one costs (issue 14; storage/plan_queries.py does the same).
 _CALLBACK = select(Callback).where(Callback.id == bindparam("cb"), Callback.team_id == bindparam("team"))
 _CALLBACK_WITH_CUSTOMER = _CALLBACK.options(joinedload(Callback.customer))
-_OPEN_CALLBACK_OF_CUSTOMER = select(Callback) \
-    .where(Callback.customer_id == bindparam("cu"), Callback.status == "open") \
-    .order_by(Callback.due_at, Callback.id).limit(1)
+_OPEN_CALLBACKS_OF_CUSTOMER = select(Callback) \
+    .where(Callback.customer_id == bindparam("cu"), Callback.status == "open").order_by(Callback.due_at, Callback.id)
 _OPEN_CALLBACK_OF_KIND = select(Callback).where(Callback.customer_id == bindparam("cu"),
                                                 Callback.kind == bindparam("kind"), Callback.status == "open")
 
@@ -308,19 +307,13 @@ def callback_by_id(session: Session, team_id: str, callback_id: int, with_custom
                            {"cb": callback_id, "team": team_id}).one_or_none()
 
 
-def open_callback_of_customer(session: Session, customer_id: int) -> Callback | None:
-    """The customer's most urgent open callback, if any."""
-    return session.scalars(_OPEN_CALLBACK_OF_CUSTOMER, {"cu": customer_id}).first()
-
-
 def open_callback_of_kind(session: Session, customer_id: int, kind: str) -> Callback | None:
     return session.scalars(_OPEN_CALLBACK_OF_KIND, {"cu": customer_id, "kind": kind}).one_or_none()
 
 
 def open_callbacks_of_customer(session: Session, customer_id: int) -> Sequence[Callback]:
-    """The customer's open callbacks, soonest first (the customer card)."""
-    return session.scalars(select(Callback).where(Callback.customer_id == customer_id, Callback.status == "open")
-                           .order_by(Callback.due_at, Callback.id)).all()
+    """The customer's open callbacks, soonest first (the customer card; which one a call closes)."""
+    return session.scalars(_OPEN_CALLBACKS_OF_CUSTOMER, {"cu": customer_id}).all()
 
 
 def open_complaints_of_customer(session: Session, customer_id: int) -> Sequence[Complaint]:

@@ -185,3 +185,38 @@ def test_a_team_ranking_by_top_percent_logs_a_call_without_reading_every_custome
                                                       Callback.status == "open")).all()
     # the called customer's own record, by its id; never the team's customers one by one
     assert full_reads and all("WHERE customer.id = " in " ".join(q.split()) for q in full_reads), full_reads
+
+
+def test_an_agent_logs_a_call_with_an_unassigned_customer_whose_open_task_is_the_admins(bot, team):
+    """The tryout's U900: unassigned, no phone, its only open callback the admin's "complete the record" task. An
+    agent's Log call from the customer (value cu:…) was refused as the admin's; agents work unassigned customers,
+    so the call is logged, and the admin's task stays theirs, open. The agent's own callback on their customer is
+    still the one a call closes, never a supervisor's churn-risk call beside it."""
+    from bot.services.people import Role, add_staff
+
+    add_staff(team, "U0ADMIN", Role.ADMIN)
+    add_staff(team, "U0SUPER", Role.SUPERVISOR)
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    cid = seed.customer(team, "U900", "Una Wu", owner=None, phone=None)
+    task = seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(days=3), kind="complete_record", owner="U0ADMIN")
+    reply = bot.sender.block_action(user_id="U0AGENT", action_id="log_call", value=f"cu:{cid}",
+                                    trigger_id=bot.slack.new_trigger_id(), response_url=bot.slack.response_url("row"))
+    assert reply.status == 200
+    [call] = bot.slack.wait_for("views.open")
+    view = call.args["view"]
+    assert json.loads(view["private_metadata"]).get("cb") is None
+    assert submit(bot, view, outcome="satisfied", rating=4, summary="called back from the shop") is None
+    with team.db.unit_of_work() as session:
+        [log] = session.scalars(select(CallLog).where(CallLog.customer_id == cid)).all()
+        assert (log.staff_id, log.callback_id) == ("U0AGENT", None)
+        assert session.get(Callback, task).status == "open"
+
+    mine = seed.customer(team, "E100", "Eva Li")  # the agent's own, with a supervisor's churn-risk call due first
+    churn = seed.callback(team, mine, DEFAULT_NOW - dt.timedelta(days=5), kind="churn_risk", owner="U0SUPER")
+    own = seed.callback(team, mine, DEFAULT_NOW - dt.timedelta(days=1))
+    bot.sender.block_action(user_id="U0AGENT", action_id="log_call", value=f"cu:{mine}",
+                            trigger_id=bot.slack.new_trigger_id(), response_url=bot.slack.response_url("row"))
+    view = bot.slack.wait_for("views.open", count=2)[-1].args["view"]
+    assert submit(bot, view, outcome="satisfied", rating=5, summary="all good") is None
+    with team.db.unit_of_work() as session:
+        assert (session.get(Callback, own).status, session.get(Callback, churn).status) == ("done", "open")

@@ -20,8 +20,9 @@ People of another team never act on or see a customer (teams are separate books)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 AGENT, SUPERVISOR, ADMIN = "agent", "supervisor", "admin"
 
@@ -47,6 +48,9 @@ class Owned(Protocol):
 
     @property
     def team_id(self) -> str: ...
+
+
+OwnedT = TypeVar("OwnedT", bound=Owned)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,18 @@ def can_act_on_any(actor: Person, owner_ids: tuple[str | None, ...], team_id: st
     decisions = [can_act(actor, owner, team_id) for owner in named]
     return next((d for d in decisions if d.allowed and d.on_behalf_of is None),
                 next((d for d in decisions if d.allowed), decisions[0]))
+
+
+def callback_to_close(actor: Person, callbacks: Sequence[OwnedT]) -> OwnedT | None:
+    """Of a customer's open callbacks (soonest first; anything with an `owner_id`), the one a call that `actor`
+    logs on the customer closes when the call names none: the soonest that is theirs or nobody's; for a team
+    lead, else the soonest of anyone's (on that colleague's behalf). A colleague's own task — a supervisor's
+    churn-risk call, an admin's "complete the record" — is left to them: an agent's call on an unassigned
+    customer is logged without closing it, rather than refused as the colleague's."""
+    mine = next((c for c in callbacks if c.owner_id is None or c.owner_id == actor.user_id), None)
+    if mine is not None or not callbacks or not is_team_lead(actor):
+        return mine
+    return callbacks[0]
 
 
 def can_view_full(actor: Person, thing: Owned) -> bool:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.care import access
 from bot.care.call_form import CallForm, check_call
 from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
 from bot.care.plan import OutcomeStep
@@ -63,7 +64,12 @@ def target_for_customer(svc: Services, actor: Actor, customer_id: int) -> CallTa
         if customer is None:
             raise FormErrors({"customer": ("form.errors.customer_unknown", {})})
         scope.require_customer(actor, customer)
-        return _target(customer, queries.open_callback_of_customer(session, customer.id))
+        return _target(customer, _callback_to_close(session, actor, customer.id))
+
+
+def _callback_to_close(session: Session, actor: Actor, customer_id: int) -> Callback | None:
+    """The open callback a call on the customer closes when it names none (bot/care/access.callback_to_close)."""
+    return access.callback_to_close(actor, queries.open_callbacks_of_customer(session, customer_id))
 
 
 def find_customer(svc: Services, actor: Actor, text: str) -> CallTarget | None:
@@ -77,7 +83,7 @@ def find_customer(svc: Services, actor: Actor, text: str) -> CallTarget | None:
         if customer is None:
             return None
         scope.require_customer(actor, customer)
-        return _target(customer, queries.open_callback_of_customer(session, customer.id))
+        return _target(customer, _callback_to_close(session, actor, customer.id))
 
 
 def _target(customer, callback: Callback | None) -> CallTarget:
@@ -113,7 +119,7 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         callback = queries.callback_by_id(session, actor.team_id, form.callback_id, with_customer=False) \
             if form.callback_id else None  # its customer is read above
         if callback is None or callback.customer_id != customer.id or callback.status != "open":
-            callback = queries.open_callback_of_customer(session, customer.id)
+            callback = _callback_to_close(session, actor, customer.id)
         try:
             scope.require_customer(actor, customer, callback)
         except Forbidden as refused:

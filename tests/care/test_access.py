@@ -72,3 +72,26 @@ def test_two_responsible_people_either_one_may_act(actor, customer_owner, callba
 def test_search_owners_filter():
     assert access.search_owners(P("U1", "t1", "agent")) == ("U1",)
     assert access.search_owners(P("U1", "t1", "supervisor")) is None
+
+
+def test_a_call_on_a_customer_closes_the_callers_own_or_an_unowned_callback_never_a_colleagues_task():
+    """The tryout's agent on an unassigned customer whose only open callback is the admin's record task: the call
+    closes nothing of the admin's (and so is not refused as the admin's); their own callback, or one nobody owns,
+    soonest first, is the one closed; a supervisor steps in on the soonest of anyone's."""
+    agent, supervisor = P("U1", "t1", "agent"), P("U9", "t1", "supervisor")
+    admins_task, unowned, mine = Thing("U7", "t1"), Thing(None, "t1"), Thing("U1", "t1")
+    assert access.callback_to_close(agent, [admins_task]) is None
+    assert access.callback_to_close(agent, [admins_task, unowned, mine]) is unowned
+    assert access.callback_to_close(agent, [admins_task, mine, unowned]) is mine
+    assert access.callback_to_close(agent, []) is None
+    assert access.callback_to_close(supervisor, [admins_task, mine]) is admins_task
+
+
+@given(people, st.lists(owners, max_size=4))
+def test_the_callback_a_call_closes_is_always_one_the_caller_may_act_on(actor, callback_owners):
+    callbacks = [Thing(owner, actor.team_id) for owner in callback_owners]
+    closed = access.callback_to_close(actor, callbacks)
+    if closed is not None:
+        assert access.can_act(actor, closed.owner_id, actor.team_id).allowed
+        assert callbacks.index(closed) == 0 or actor.role == "agent" or closed.owner_id in (None, actor.user_id)
+    assert (closed is None) == (not any(access.can_act(actor, o, actor.team_id).allowed for o in callback_owners))
