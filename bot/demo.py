@@ -1,6 +1,7 @@
 """Realistic demo data: Chinese and English customers across tiers, an overdue complaint, and a customer named
 `<!channel>` (who must never ping anyone). Their callbacks, due and overdue, come from the care plan: the
-nightly run is replayed over the last few nights, each callback saying which rule created it and why.
+nightly run is replayed over the last few nights, each callback saying which rule created it and why; the last
+night's run, the demo morning's own, comes after the past weeks' history (bot/demo_history.py), as the bot's would.
 
 The data is laid out around one moment, the *demo morning* (`demo_morning`): today when today is a working
 day of the team, else the team's next working morning (a Saturday or a Spring Festival day off shows the list of
@@ -12,6 +13,7 @@ import datetime as dt
 from decimal import Decimal
 
 from bot.care.calendar import WorkCalendar
+from bot.clock import ManualClock
 from bot.services.core import Services
 from storage import queries
 from storage.models import Customer, Staff
@@ -26,6 +28,8 @@ STAFF = [
 ]
 # code, name, phone, tier, owner, company, annual spend, first purchase (days ago), last contact (days ago),
 # birthday (days from today). The callbacks are not written here: the care plan creates them (bot/care/plan.py).
+# Every last contact is older than the nights replayed (NIGHTS): each night's plan sees the book as it was then
+# (a contact after a night would have closed the callback that night planned, and the list would say otherwise).
 CUSTOMERS = [
     # birthday in 3 days: the greeting is due 3 days before, today (or the last working day before)
     ("2024001", "张女士", "+8613812345678", "ordinary", "U0DEMOLINA", None, "12000", 300, 10, 3),
@@ -38,8 +42,9 @@ CUSTOMERS = [
     # VIP not reached for 200 days: churn risk, a supervisor calls within 24 h
     ("E100", "Emily Chen", "+8613600004444", "high_value", "U0DEMOTOM", "Chen & Partners", "150000", 800, 200,
      None),
-    # a hostile name must never ping the channel; bought 30 days ago: satisfaction survey today
-    ("X666", "<!channel>", "+8613500005555", "ordinary", "U0DEMOTOM", "<script>", "1000", 30, 4, None),
+    # a hostile name must never ping the channel; bought 30 days ago: satisfaction survey today; reached 9 days
+    # ago: the weekly touch of a new customer is overdue
+    ("X666", "<!channel>", "+8613500005555", "ordinary", "U0DEMOTOM", "<script>", "1000", 30, 9, None),
     # no owner, silent for four months: a reactivation nobody owns yet
     ("U900", "赵先生", None, "ordinary", None, None, None, 400, 120, None),
 ]
@@ -64,7 +69,7 @@ def demo_morning(calendar: WorkCalendar, now: dt.datetime, digest_time: dt.time,
 def load_demo(svc: Services) -> None:
     """Fill an empty database with the demo team, laid out around `svc.clock.now()` (see `demo_morning`)."""
     from bot.services.complaints import create_complaint
-    from bot.services.planning import plan_team
+    from bot.services.planning import run_nightly_plans
 
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
@@ -72,6 +77,7 @@ def load_demo(svc: Services) -> None:
         team.name, team.digest_channel = "Demo care team", DEMO_CHANNEL
         calendar = svc.calendar_for(team)
         today = calendar.local_date(now)
+        plan_time = dt.time.fromisoformat(team.plan_time)
         for user_id, role, name in STAFF:
             session.add(Staff(user_id=user_id, team_id=team.id, role=role, display_name=name, created_at=now))
         session.flush()
@@ -96,12 +102,21 @@ def load_demo(svc: Services) -> None:
                          description="模块太复杂，响应慢", opened_at=opened, owner_id="U0DEMOLINA",
                          actor_id="U0DEMOLINA", now=now, first_response_at=opened + dt.timedelta(minutes=40),
                          source="import")
-    for nights_ago in range(NIGHTS - 1, -1, -1):
-        night = calendar.at(today - dt.timedelta(days=nights_ago), dt.time(2, 0))
-        plan_team(svc, DEMO_TEAM, min(night, now))
-    from bot.demo_history import add_history  # issue 13: past weeks for `carebot report` and /care stats
+    # The nightly plan as the bot runs it (each night's run claimed, as the scheduler claims it), the last nights
+    # first; the past weeks (issue 13: for `carebot report` and /care stats) are written before tonight's run, so
+    # it sees them as the bot would this morning and `carebot serve` or `digest` on this database that morning
+    # plan nothing more: the list the demo prints is the list the bot posts (tryout).
+    from bot.demo_history import add_history
 
-    add_history(svc, DEMO_TEAM)
+    nightly = Services(db=svc.db, clock=ManualClock(now), default_team=svc.default_team,
+                       outbox_policy=svc.outbox_policy)
+    for nights_ago in range(NIGHTS - 1, -1, -1):
+        if nights_ago == 0:
+            add_history(svc, DEMO_TEAM)
+        nightly.clock.set(min(calendar.at(today - dt.timedelta(days=nights_ago), plan_time), now))
+        run = run_nightly_plans(nightly, team_id=DEMO_TEAM, ignore_time=True)
+        if run.skipped:
+            raise RuntimeError(f"the demo's nightly care plan did not run: {run.skipped}")
 
 
 def _previous_working_day(calendar: WorkCalendar, day: dt.date) -> dt.date:
