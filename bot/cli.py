@@ -42,11 +42,23 @@ def _served_services() -> tuple[Services, set[str]]:
 
 def _database(url: str | None) -> tuple[Settings, str, Database]:
     settings = Settings.from_env()
+    name = "--database-url" if url else "CAREBOT_DATABASE_URL"  # where the URL came from (the demo's option)
     url = url or settings.database_url
-    require_keys()  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
+    _usable_url(url, name)
+    require_keys(url)  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
     db = Database(url)
-    _database_answers(db)
+    _database_answers(db, name)
     return settings, url, db
+
+
+def _usable_url(url: str, name: str = "CAREBOT_DATABASE_URL") -> None:
+    """One line and exit 1, before anything is made of it, when `url` names a database this installation cannot
+    use: not a URL, a dialect SQLAlchemy does not know, a driver not installed, an asyncio driver."""
+    from bot.settings import database_url_problem
+
+    problem = database_url_problem(url)
+    if problem is not None:
+        raise click.ClickException(f"{name}: {problem}")
 
 
 def _fail(error: CareError) -> None:
@@ -113,21 +125,36 @@ def _built_app(settings: Settings, services: Services, renderer: Renderer, worke
         raise click.ClickException(str(problem)) from None
 
 
-def _database_answers(db: Database) -> None:
-    """One clear line, not a traceback, when the database is not there (issue 8 §3)."""
+def _database_answers(db: Database, name: str = "CAREBOT_DATABASE_URL") -> None:
+    """One clear line, not a traceback, when the database is not there (issue 8 §3): for `serve` and `socket`
+    that Carebot did not start, for any other command that that command could not run."""
     from sqlalchemy import make_url
 
     problem = db.check()
     if problem is not None:
         db.dispose()
         where = make_url(db.url).render_as_string(hide_password=True)
-        raise click.ClickException(f"cannot reach the database {where}: {problem}. Start it or fix "
-                                   "CAREBOT_DATABASE_URL; Carebot did not start.")
+        command = _command_words()
+        if command[:1] in (["serve"], ["socket"]):
+            raise click.ClickException(f"cannot reach the database {where}: {problem}. Start it or fix "
+                                       f"{name}; Carebot did not start.")
+        raise click.ClickException(f"{' '.join(['carebot', *command])}: the database is unreachable: {where}: "
+                                   f"{problem}. Start it or fix {name}.")
+
+
+def _command_words() -> list[str]:
+    """The words of the command running after `carebot` (["digest"], ["staff", "list"]); [] outside one."""
+    ctx, words = click.get_current_context(silent=True), []
+    while ctx is not None and ctx.parent is not None:
+        words.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return words[::-1]
 
 
 def _one_sqlite_process(settings: Settings):
     from bot.single_process import AlreadyServing, hold_serve_lock
 
+    _usable_url(settings.database_url)
     try:
         return hold_serve_lock(settings.database_url)
     except AlreadyServing as refused:
@@ -169,6 +196,7 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
     from handlers.jobs import render_morning_list
     from storage import queries
 
+    _usable_url(database_url, "--database-url")
     _start_afresh(database_url)
     key = demo_keys()
     key_file = _demo_key_file(database_url)
@@ -283,6 +311,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply every migration (SQLite or PostgreSQL, from CAREBOT_DATABASE_URL)."""
     url = Settings.from_env().database_url
+    _usable_url(url)
     database = Database(url)
     _database_answers(database)
     database.dispose()
@@ -383,8 +412,9 @@ from bot.cli_data import attach as _attach_data  # noqa: E402  (issue 9)
 _attach_data(main, import_)  # `carebot import customers`, `carebot export`
 _attach_privacy(main)  # issue 9: `carebot keys generate|status|rotate`, `carebot audit`, `carebot customer erase`
 
-if __name__ == "__main__":
-    main()
 from bot.cli_outbox import attach as _attach_outbox  # noqa: E402  (issue 12)
 
 _attach_outbox(main)  # `carebot outbox`, `carebot outbox retry ID`
+
+if __name__ == "__main__":  # `python -m bot.cli`: every command attached first (`outbox` was missing)
+    main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -117,21 +118,23 @@ def import_customers_cmd(file: Path, team: str | None, dry_run: bool, without_ph
 
 @click.command("export")
 @click.argument("kind", type=click.Choice(["customers", "calls", "complaints"]))
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default="csv", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="csv or xlsx (default: from the --output file's extension, .xlsx or .csv; else csv).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here (default: CSV on stdout; .xlsx needs a file).")
 @click.option("--since", default=None, help="Only rows from this day on (2024-05-01, 2024年5月1日 …).")
 @click.option("--full", is_flag=True, help="Unmasked names, phones, emails, birthdays and notes (admins only).")
 @click.option("--as", "acting", default=None, help="Your Slack user id (U…): required with --full.")
 @click.option("--team", default=None)
-def export_cmd(kind: str, fmt: str, output: Path | None, since: str | None, full: bool, acting: str | None,
+def export_cmd(kind: str, fmt: str | None, output: Path | None, since: str | None, full: bool, acting: str | None,
                team: str | None) -> None:
-    """The team's customers, calls or complaints as CSV (UTF-8 with BOM, opens in Excel) or .xlsx. Masked
-    (张*, 138****5678) unless --full by an admin; every export is logged. Cells that a spreadsheet would run
-    as a formula (= + - @) are written as text."""
+    """The team's customers, calls or complaints as CSV (UTF-8 with BOM, opens in Excel; on stdout too) or
+    .xlsx. Masked (张*, 138****5678) unless --full by an admin; every export is logged. Cells that a
+    spreadsheet would run as a formula (= + - @) are written as text."""
     from bot.care.sheet_cells import parse_date
     from bot.services.exports import export
 
+    fmt = _format_of(fmt, output)
     day = None
     if since:
         try:
@@ -140,15 +143,47 @@ def export_cmd(kind: str, fmt: str, output: Path | None, since: str | None, full
             raise click.BadParameter(f"{since!r} is not a date (2024-05-01)", param_hint="--since") from None
     if full and not acting:
         raise click.UsageError("--full needs --as U… (your Slack user id, an admin's)")
+    stdout = None if output else _csv_stdout()
     try:
-        result = export(_services(), kind, fmt, output or sys.stdout, since=day, full=full,
+        result = export(_services(), kind, fmt, output or stdout or sys.stdout, since=day, full=full,
                         actor_id=acting, team_id=team)
     except CareError as error:
         _fail(error)
         return
+    finally:
+        if stdout is not None:
+            stdout.flush()
+            stdout.detach()  # stdout itself stays open
     where = f" to {output}" if output else ""
     note = "unmasked" if result.full else "masked"
     click.echo(f"exported {result.rows} {kind}{where} ({note}; recorded in the carebot.audit log)", err=True)
+
+
+_EXTENSIONS = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def _format_of(fmt: str | None, output: Path | None) -> str:
+    """The export's format: --format, else the --output file's extension (.xlsx, .csv), else csv. A --format
+    that contradicts the extension is refused in one line, exit 2, before anything is written."""
+    implied = _EXTENSIONS.get(output.suffix.lower()) if output is not None else None
+    if fmt is not None and implied is not None and fmt != implied:
+        refused = click.ClickException(f"--format {fmt} contradicts --output {output.name}, whose extension "
+                                       f"says {implied}: drop --format, or name the file .{fmt}; nothing was "
+                                       "written")
+        refused.exit_code = 2
+        raise refused
+    return fmt or implied or "csv"
+
+
+def _csv_stdout() -> io.TextIOWrapper | None:
+    """stdout for a CSV export: the same bytes as `--output FILE` writes (UTF-8 with BOM, CRLF rows as the csv
+    module ends them), whatever the terminal's encoding. The BOM goes out with the first row, so an export that
+    fails before it writes nothing. None when stdout takes text only (then the text as it comes)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        return None
+    sys.stdout.flush()
+    return io.TextIOWrapper(buffer, encoding="utf-8-sig", newline="")
 
 
 def attach(main: click.Group, import_group: click.Group) -> None:

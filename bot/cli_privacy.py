@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import json
 import secrets
+import shlex
+import sys
+from pathlib import Path
 
 import click
 
@@ -24,12 +27,41 @@ def _fail(error: CareError) -> None:
     fail(error)
 
 
-def require_keys() -> None:
-    """Exit with the reason (no traceback) when CAREBOT_SECRET_KEY is missing or unusable."""
+def require_keys(database_url: str | None = None) -> None:
+    """Exit with the reason (no traceback) when CAREBOT_SECRET_KEY is missing or unusable. With none set on the
+    SQLite database of `carebot demo` (the key the demo made kept beside it), the line says to export that one:
+    a new key from `carebot keys generate` would open nothing there."""
     try:
         crypto.keyring()
     except crypto.KeyProblem as problem:
+        demo_key = _demo_key_beside(database_url)
+        if demo_key is not None and not _secret_key_set():
+            raise click.ClickException(
+                f"CAREBOT_SECRET_KEY is not set, and this is the demo's database, encrypted with the key the demo "
+                f"kept beside it: export CAREBOT_SECRET_KEY=$(cat {shlex.quote(str(demo_key))})") from None
         raise click.ClickException(str(problem)) from None
+
+
+def _secret_key_set() -> bool:
+    from bot.settings import Settings
+
+    return bool(Settings.from_env().secret_key)
+
+
+def _demo_key_beside(database_url: str | None) -> Path | None:
+    """The key file `carebot demo` left beside this SQLite database file (`carebot-demo.db` → `carebot-demo.key`),
+    when both are there; else None."""
+    from sqlalchemy import make_url
+
+    from bot.cli import _demo_key_file
+
+    if not database_url:
+        return None
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or not Path(url.database).is_file():
+        return None
+    key_file = _demo_key_file(database_url)
+    return key_file if key_file.is_file() else None
 
 
 def demo_keys() -> str | None:
@@ -146,12 +178,58 @@ def attach(main: click.Group) -> None:
         """Erase a customer's personal data (PIPL right to deletion); counts and statistics stay, anonymous."""
         from bot.services.privacy import cli_actor, erase_customer
 
+        svc = _services()
+        team_id = team or svc.default_team
+        _erasable(svc, code, team_id)  # an unknown or erased code is said before anything is asked
         if not yes:
-            click.confirm(f"Erase every personal detail of customer {code}? This cannot be undone", abort=True)
+            try:
+                sure = click.confirm(f"Erase every personal detail of customer {code}? This cannot be undone")
+            except click.Abort:  # stdin ended (a pipe, a script, cron) before anyone said yes; Ctrl-C at a terminal
+                if sys.stdin.isatty():
+                    raise
+                click.echo("")  # ends the question's line
+                raise click.ClickException(f"customer {code} not erased: nobody answered the question (no "
+                                           "terminal?); pass --yes to erase without asking") from None
+            if not sure:
+                raise click.ClickException(f"customer {code} not erased")
         try:
-            erased = erase_customer(_services(), code, cli_actor(), team_id=team)
+            erased = erase_customer(svc, code, cli_actor(), team_id=team_id)
         except CareError as error:
-            _fail(error)
+            _erasure_refused(svc, team_id, error)
         click.echo(f"erased customer {erased.code}: {erased.calls_kept} call(s) and {erased.complaints_kept} "
                    f"complaint(s) kept without personal data, {erased.callbacks_cancelled} open callback(s) "
                    "cancelled")
+
+
+def _erasable(svc, code: str, team_id: str) -> None:
+    """Exit 1 with one line when `code` names no customer of the team, or one already erased."""
+    from storage import queries
+
+    with svc.db.unit_of_work() as session:
+        customer = queries.customer_by_code(session, team_id, code)
+        erased_at = customer.erased_at if customer is not None else None
+    if customer is None:
+        _erasure_refused(svc, team_id, CareError("privacy.errors.no_customer", code=code))
+    if erased_at is not None:
+        _erasure_refused(svc, team_id, CareError("privacy.errors.already_erased", code=code,
+                                                 at=erased_at.isoformat()))
+
+
+def _erasure_refused(svc, team_id: str, error: CareError) -> None:
+    """Why `carebot customer erase` erased nothing, as a person reads it: the team named, the time of an earlier
+    erasure in the team's timezone (not an ISO timestamp in UTC)."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from storage import queries
+
+    code = error.params.get("code")
+    if error.key == "privacy.errors.no_customer":
+        raise click.ClickException(f"No customer with code {code} in team {team_id}.")
+    if error.key == "privacy.errors.already_erased":
+        with svc.db.unit_of_work() as session:
+            row = queries.team_by_id(session, team_id)
+            zone_name = row.timezone if row is not None and row.timezone else "UTC"
+        at = dt.datetime.fromisoformat(error.params["at"]).astimezone(ZoneInfo(zone_name))
+        raise click.ClickException(f"Customer {code} was already erased on {at:%Y-%m-%d %H:%M} ({zone_name}).")
+    _fail(error)

@@ -58,3 +58,45 @@ def _count(text: str | None, default: int) -> int:
     if not 0 <= value <= 32:
         raise SystemExit(f"CAREBOT_WORKERS must be a whole number from 0 to 32, not {text!r}.")
     return value
+
+
+# the pip package of a database driver SQLAlchemy names by its module (what `import` failed on)
+_DRIVER_PACKAGES = {"MySQLdb": "mysqlclient", "pymysql": "PyMySQL", "mysql": "mysql-connector-python",
+                    "mariadb": "mariadb", "psycopg2": "psycopg2-binary", "psycopg": "psycopg[binary]",
+                    "pg8000": "pg8000", "pyodbc": "pyodbc", "pymssql": "pymssql", "oracledb": "oracledb",
+                    "cx_Oracle": "cx_Oracle"}
+_TESTED_ON = "Carebot is tested on SQLite and PostgreSQL (sqlite:///carebot.db, postgresql://USER@HOST/DB)"
+
+
+def database_url_problem(url: str) -> str | None:
+    """None when SQLAlchemy can make an engine of `url` here (its dialect known, its driver importable, a
+    synchronous one); else one line saying why not, the URL shown without its password. Nothing is connected
+    to: whether the database answers is another question (storage/db.Database.check)."""
+    import re
+
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from storage.db import normalise_url
+
+    try:
+        parsed = make_url(normalise_url(url))
+    except ArgumentError:
+        shown = re.sub(r"(?<=:)[^:@/]*(?=@)", "***", url)  # user:password@ → user:***@
+        return f"{shown!r} is not a database URL; {_TESTED_ON}"
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        return f"{shown} names a database SQLAlchemy does not know ({parsed.drivername}); {_TESTED_ON}"
+    if getattr(dialect, "is_async", False):
+        return f"{shown} names an asyncio driver ({parsed.drivername}), which Carebot cannot use; {_TESTED_ON}"
+    try:
+        dialect.import_dbapi()
+    except ImportError as missing:
+        module = (missing.name or "").split(".")[0]
+        package = _DRIVER_PACKAGES.get(module, module)
+        install = (f"pip install {package!r}" if "[" in package else f"pip install {package}") if package \
+            else str(missing)
+        return f"{shown} needs a driver that is not installed ({install}); {_TESTED_ON}"
+    return None
