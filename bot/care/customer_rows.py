@@ -84,10 +84,19 @@ class Columns:
 
 
 def normalise_header(header: Cell) -> str:
-    """`手机号码（必填）`, ` Mobile Phone *`, `E_mail` -> a key to look up in HEADERS."""
-    text = unicodedata.normalize("NFKC", cell_text(header)).lower()
+    """`手机号码（必填）`, ` Mobile Phone *`, `E_mail`, `姓　名` -> a key to look up in HEADERS: NFKC (full-width
+    letters and spaces to half-width), case-folded, without notes in brackets, marks, spaces or underscores
+    (a space typed inside a header, full-width or not, never hides the column)."""
+    text = unicodedata.normalize("NFKC", cell_text(header)).casefold()
     text = re.sub(r"\(.*?\)|\[.*?\]|【.*?】|[*:：]", "", text)
-    return re.sub(r"[\s_]+", " ", text).strip()
+    return re.sub(r"[\s_\u200b\ufeff]+", "", text)
+
+
+def header_names(field: str, count: int = 4) -> str:
+    """The first `count` headers that name `field`, each once: `姓名/昵称/客户姓名/客户名称` (an alias such as
+    `姓名/昵称` is two names already listed)."""
+    names = dict.fromkeys(part.strip() for alias in HEADERS[field] for part in alias.split("/") if part.strip())
+    return "/".join(list(names)[:count])
 
 
 def map_headers(headers: list[Cell], require_phone: bool = True) -> Columns:
@@ -106,7 +115,7 @@ def map_headers(headers: list[Cell], require_phone: bool = True) -> Columns:
             unknown.append(cell_text(header) + (" (a second column for the same field)" if field else ""))
     missing = [field for field in REQUIRED if field not in found and (require_phone or field != "phone")]
     if missing:
-        raise ValueError("no column for " + ", ".join(f"{f} ({'/'.join(HEADERS[f][:4])}…)" for f in missing))
+        raise ValueError("no column for " + ", ".join(f"{f} ({header_names(f)}…)" for f in missing))
     return Columns(found, tuple(unknown))
 
 

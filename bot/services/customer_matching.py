@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from bot.care.customer_rows import CustomerRow
 from bot.services.errors import CareError
 from storage import book_locks, customer_queries
 from storage.db import lock_wait
-from storage.models import Customer
+from storage.models import Customer, Team
 
 if TYPE_CHECKING:
     from bot.services.customer_import import ImportReport
@@ -131,7 +132,12 @@ def merge_into(kept, row: CustomerRow) -> None:
         if getattr(kept, name) in (None, "") and getattr(row, name) not in (None, ""):
             setattr(kept, name, getattr(row, name))
     if row.tags:
-        kept.tags = type(kept.tags)(dict.fromkeys([*kept.tags, *row.tags]))
+        kept.tags = type(kept.tags)(joined_tags(kept.tags, row.tags))
+
+
+def joined_tags(kept: Sequence[str] | None, added: Sequence[str]) -> list[str]:
+    """The tags `kept` has, in their order, then those of `added` it lacks: a sheet adds tags, never drops one."""
+    return list(dict.fromkeys([*(kept or ()), *added]))
 
 
 class _Refused:
@@ -142,9 +148,10 @@ REFUSED: Any = _Refused()
 
 
 def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Customer],
-           by_email: dict[str, Customer], report: ImportReport) -> Customer | None:
+          by_email: dict[str, Customer], report: ImportReport, timezone: str = "UTC") -> Customer | None:
     """The stored customer this row is: None for a new one, REFUSED (reported) when it cannot be merged.
-    A customer found by phone or email under another code has the row merged into it here."""
+    A customer found by phone or email under another code has the row merged into it here. Dates in the report
+    are the team's (`timezone`)."""
     hits = {c.id: c for c in (by_code.get(row.code), by_phone.get(row.phone or ""),
                               by_email.get(row.email or "")) if c is not None}
     if not hits:
@@ -156,7 +163,8 @@ def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Cu
         return REFUSED
     [customer] = hits.values()
     if customer.erased_at is not None:  # PIPL erasure is final: an old sheet never brings the data back
-        report.errors.append((row.line, f"customer {customer.code} was erased on {customer.erased_at:%Y-%m-%d} "
+        erased_on = customer.erased_at.astimezone(ZoneInfo(timezone)).date()
+        report.errors.append((row.line, f"customer {customer.code} was erased on {erased_on:%Y-%m-%d} "
                                         "(the right to deletion); their code is retired: if they are a customer "
                                         "again, give them a new code"))
         return REFUSED
@@ -174,8 +182,9 @@ def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Cu
 
 
 def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> bool:
-    """The sheet's values over the stored ones; an empty cell never erases what is stored. A changed consent
-    records when (`now`) and how (import). Returns whether any value changed."""
+    """The sheet's values over the stored ones; an empty cell never erases what is stored; the sheet's tags are
+    added to the stored ones (README: "tags joined"). A changed consent records when (`now`) and how (import).
+    Returns whether any value changed."""
     def values() -> tuple:
         return (customer.name, *(getattr(customer, name) for name in _MERGED_FIELDS), list(customer.tags or []),
                 customer.needs_follow_up)
@@ -188,7 +197,7 @@ def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None)
         if value not in (None, ""):
             setattr(customer, name, value)
     if row.tags:
-        customer.tags = list(row.tags)
+        customer.tags = joined_tags(customer.tags, row.tags)
     customer.needs_follow_up = customer.phone is None
     if now is not None and customer.consent != consent:
         customer.consent_at, customer.consent_source = now, "import"
@@ -197,17 +206,21 @@ def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None)
 
 @dataclass
 class Known:
-    """The book's customers with the codes, phones and emails of a sheet's rows, as read in one moment."""
+    """The book's customers with the codes, phones and emails of a sheet's rows, as read in one moment, and the
+    team's timezone (the dates a report names are the team's)."""
 
     by_code: dict[str, Customer]
     by_phone: dict[str, Customer]
     by_email: dict[str, Customer]
+    timezone: str = "UTC"
 
     @classmethod
     def read(cls, session: Session, team_id: str, rows: Sequence[CustomerRow]) -> Known:
+        team = session.get(Team, team_id)  # none yet: no customer of it either, so no date to say
         return cls(customer_queries.customers_by_codes(session, team_id, [r.code for r in rows]),
                    customer_queries.customers_by_phones(session, team_id, [r.phone for r in rows if r.phone]),
-                   customer_queries.customers_by_emails(session, team_id, [r.email for r in rows if r.email]))
+                   customer_queries.customers_by_emails(session, team_id, [r.email for r in rows if r.email]),
+                   team.timezone if team is not None and team.timezone else "UTC")
 
     def changed(self, session: Session, team_id: str, rows: Sequence[CustomerRow]) -> bool:
         """Whether the book now has a customer with a code, phone or email of `rows` it did not have when read
@@ -232,7 +245,7 @@ def place(rows: Sequence[CustomerRow], known: Known, staff: set[str], book: File
             report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
             book.refuse_merged(row)
             continue
-        customer = match(row, known.by_code, known.by_phone, known.by_email, report)
+        customer = match(row, known.by_code, known.by_phone, known.by_email, report, known.timezone)
         if customer is REFUSED:
             book.refuse_merged(row)
             continue

@@ -1,8 +1,9 @@
-"""Reading a team's sheet safely: .csv (UTF-8, UTF-8 with BOM, GB18030, UTF-16 with BOM) or .xlsx, streamed row
-by row with the line numbers an editor shows, inside limits on size and expansion (README: "Import limits").
+"""Reading a team's sheet safely: .csv (UTF-8, UTF-8 with BOM, GB18030, UTF-16 with BOM; columns between `,`, `;`,
+tabs or `|`) or .xlsx, streamed row by row with the line numbers an editor shows, inside limits on size and
+expansion (README: "Import limits").
 
-A file that is not what it says (a truncated .xlsx, a zip bomb, a CSV in Big5) raises CareError with the
-catalog key `errors.bad_file` and a detail that names the problem; it never yields garbage.
+A file that is not what it says (a truncated .xlsx, a zip bomb, a CSV in Big5, Shift_JIS or EUC-KR) raises
+CareError with the catalog key `errors.bad_file` and a detail that names the problem; it never yields garbage.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
+import unicodedata
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,7 +41,6 @@ class ImportLimits:
 
 DEFAULT_LIMITS = ImportLimits()
 _SAMPLE = 256 * 1024
-_GB_FAMILY = {"gb18030", "gbk", "gb2312", "hz", "cp936"}
 
 
 def bad_file(path: Path, detail: str) -> CareError:
@@ -56,7 +58,7 @@ class Sheet:
         if size > limits.max_file_bytes:
             raise bad_file(path, f"{size / MiB:.1f} MiB is more than the {limits.max_file_bytes // MiB} MiB "
                                  "an import takes; split the file")
-        self.encoding = "xlsx"
+        self.encoding, self.delimiter = "xlsx", ","
         self._close = lambda: None
         if path.suffix.lower() in (".xlsx", ".xlsm"):
             self._lines = self._xlsx_lines()
@@ -106,11 +108,9 @@ class Sheet:
     def _csv_records(self, text: io.TextIOWrapper) -> Iterator[tuple[int, list[Cell]]]:
         sample = text.read(4096)
         text.seek(0)
-        dialect: type[csv.Dialect] | csv.Dialect = csv.excel
-        if "\t" in sample.split("\n", 1)[0] and "," not in sample.split("\n", 1)[0]:
-            dialect = csv.excel_tab
+        self.delimiter = delimiter(sample)
         csv.field_size_limit(max(csv.field_size_limit(), self.limits.max_file_bytes))  # a huge cell refuses its row
-        reader = csv.reader(text, dialect)
+        reader = csv.reader(text, csv.excel, delimiter=self.delimiter)
         previous_end = 0
         limit = self.limits.max_cell_chars
         try:
@@ -137,12 +137,10 @@ class Sheet:
             return "utf-8-sig"
         if _decodes(sample, "utf-8"):
             return "utf-8"
-        guess = _guess_encoding(sample)
-        if _decodes(sample, "gb18030") and (guess in _GB_FAMILY or _looks_like_our_header(sample)):
-            return "gb18030"
-        said = f"the text is in {_encoding_name(guess)}, which Carebot does not read" if guess is not None \
-            else "the text is in no encoding Carebot recognises (or the file is not text)"
-        raise bad_file(self.path, f"{said}: save it as UTF-8 (or GB18030 / GBK, as Excel in China does)")
+        refusal = legacy_encoding_refusal(sample)
+        if refusal is not None:
+            raise bad_file(self.path, f"{refusal}: save it as UTF-8 (in Excel: Save As → CSV UTF-8) and import that")
+        return "gb18030"
 
     # --- XLSX ----------------------------------------------------------------------------------
 
@@ -202,6 +200,19 @@ class Sheet:
                                           f"{limits.max_shared_strings_bytes // MiB} MiB allowed; split the file")
 
 
+_DELIMITERS = ",;\t|"
+
+
+def delimiter(sample: str) -> str:
+    """What separates the columns: of `,` `;` tab `|`, the one the first non-blank line holds most of outside
+    quotes (a European Excel writes `code;name;phone`, a tab-separated export `code<tab>name`); a comma when it
+    holds none (a sheet of one column)."""
+    first = next((line for line in sample.splitlines() if line.strip()), "")
+    unquoted = re.sub(r'"[^"]*"?', "", first)
+    best = max(_DELIMITERS, key=unquoted.count)  # a tie goes to the first: the comma
+    return best if unquoted.count(best) else ","
+
+
 def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """A small sheet at once, every cell as the sheet shows it (date-time cells keep their time): the header
     and (line, cells) of every non-empty row after it. For the complaint import; raises as Sheet does."""
@@ -238,41 +249,160 @@ def too_long(cells: list[Cell]) -> int | None:
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
+    return _reading(sample, encoding) is not None
+
+
+# --- which legacy encoding a CSV is in ------------------------------------------------------------------------
+#
+# GB18030 decodes almost any byte string, so "it decodes" is no evidence that a file is Chinese. Each East-Asian
+# encoding a colleague's Excel may save in reads the bytes instead, and each reading is scored by what its
+# characters are in that encoding's own standard, which puts a language's common characters first: GB2312's
+# level-1 hanzi (the 3,755 common ones), Big5's frequently used hanzi, JIS level 1 and kana, KS X 1001's hangul.
+# A reading full of its standard's common characters is that language; one full of rare extensions, user-defined
+# codes or another script's letters (kana or Greek in a Chinese reading) is not. GB18030 is read when its reading
+# is ordinary Chinese text and no other reading is clearly better (a Chinese team's file: ties go to Chinese).
+#
+# Korean is the exception: KS X 1001 puts its hangul exactly where GB2312 puts level-1 hanzi (rows B0-C8), so
+# Korean text always reads as common (nonsense) hanzi too, and a short Chinese text whose every hanzi lies in
+# those rows reads as hangul. A file that reads as well in Korean as in Chinese is refused (a person re-saves it
+# as UTF-8), never guessed, unless its Korean reading is mostly syllables Korean seldom writes (`_odd_hangul`): a
+# long Chinese file always has hanzi outside those rows, a Korean one never does; a file of a name or two may not.
+
+_EAST_ASIAN = {"gb18030": "GB18030/GBK (simplified Chinese)", "cp950": "Big5 (traditional Chinese)",
+               "cp932": "Shift_JIS (Japanese)", "euc_jp": "EUC-JP (Japanese)", "cp949": "EUC-KR (Korean)"}
+_MARGIN = 3  # how much better than the Chinese reading another must be to be named: one common character
+_SCORED = 64 * 1024  # characters of the sample scored (the whole sample is decoded)
+
+
+def legacy_encoding_refusal(sample: bytes) -> str | None:
+    """None when the sample (not UTF-8, no BOM) is GB18030/GBK text, else why not, naming what it looks like:
+    `it is not UTF-8 or GB18030 text; it looks like Shift_JIS (Japanese)`."""
+    readings = {name: _reading(sample, name) for name in _EAST_ASIAN}
+    readings = {name: text for name, text in readings.items() if text is not None}
+    scores = {name: _score(name, text) for name, text in readings.items()}
+    chinese = scores.get("gb18030")
+    rivals = sorted((score[0], name) for name, score in scores.items() if name != "gb18030" and _plausible(score))
+    rival = rivals[-1] if rivals else None  # the best other reading that is text at all
+    if chinese is not None and _names_our_columns(readings["gb18030"]):
+        return None  # a header such as 客户编号,姓名 read in GB18030: no other encoding spells our columns by chance
+    if chinese is None or not _plausible(chinese) or (rival and rival[0] >= chinese[0] + _MARGIN):
+        if rival is not None:
+            return f"it is not UTF-8 or GB18030 text; it looks like {_EAST_ASIAN[rival[1]]}"
+        return "it is not UTF-8 or GB18030 text; " + _other_guess(sample)
+    korean = scores.get("cp949")
+    if korean is not None and _plausible(korean) and korean[0] >= chinese[0] and not _odd_hangul(readings["cp949"]):
+        return "it is not UTF-8 text; it looks like EUC-KR (Korean), or is Chinese (GBK) too short to tell"
+    return None
+
+
+def _reading(sample: bytes, encoding: str) -> str | None:
     decoder = codecs.getincrementaldecoder(encoding)("strict")
     try:
-        decoder.decode(sample, final=False)  # a character cut at the sample's end is not an error
+        return decoder.decode(sample, final=False)  # a character cut at the sample's end is not an error
     except UnicodeDecodeError:
-        return False
-    return True
+        return None
 
 
-def _guess_encoding(sample: bytes) -> str | None:
-    """charset-normalizer's guess; among its candidates the Chinese ones first (a care team's sheet in Big5
-    is likelier than one in Korean, and short samples fit both)."""
+def _plausible(score: tuple[int, int]) -> bool:
+    """Text of that language rather than noise: its characters score half a point each at least."""
+    points, count = score
+    return count > 0 and 2 * points >= count
+
+
+def _score(encoding: str, text: str) -> tuple[int, int]:
+    """(points, characters): the reading's non-ASCII characters scored as `_points` does."""
+    points = count = 0
+    seen: dict[str, int] = {}
+    for char in text[:_SCORED]:
+        if char < "\x80":
+            continue
+        value = seen.get(char)
+        if value is None:
+            value = seen[char] = _points(encoding, char)
+        points, count = points + value, count + 1
+    return points, count
+
+
+def _points(encoding: str, char: str) -> int:
+    """What `char` is in `encoding`'s standard: 3 a common character of the language (hanzi, kana, hangul of level
+    1), 1 punctuation or a less common one, 0 or below what text of that language seldom or never holds (rare
+    additions, another script's letters, user-defined codes, control characters)."""
+    if unicodedata.category(char) in ("Cc", "Co", "Cs"):
+        return -5
+    code = char.encode(encoding)
+    if len(code) != 2:
+        return 1 if encoding == "gb18030" and len(code) == 4 else -1  # GB18030's own 4-byte hanzi (𠮷)
+    lead, trail = code
+    value = lead << 8 | trail
+    if encoding == "gb18030":
+        if lead < 0xA1 or trail < 0xA1:
+            return 0  # GBK's additions: rare hanzi (玥, 喆 in names), and where Shift_JIS and Big5 text lands
+        return _in(lead, ((0xA1, 0xA3, 1), (0xB0, 0xD7, 3), (0xD8, 0xF7, 1), (0xA4, 0xA9, -2)), -5)
+    if encoding == "cp950":
+        return _in(value, ((0xA140, 0xA3BF, 1), (0xA440, 0xC67E, 3), (0xC940, 0xF9D5, 1)), -5)
+    if encoding == "cp932":
+        return _in(value, ((0x8140, 0x81FC, 1), (0x824F, 0x829A, 1), (0x829F, 0x82F1, 3), (0x8340, 0x8396, 3),
+                           (0x889F, 0x9872, 3), (0x989F, 0xEAA4, 1), (0xF040, 0xF9FC, -5)), -1)
+    if encoding == "euc_jp":
+        return _in(lead, ((0xA1, 0xA3, 1), (0xA4, 0xA5, 3), (0xB0, 0xCF, 3), (0xD0, 0xF4, 1)), -1)
+    if trail < 0xA1:  # cp949: the Unified Hangul Code's additions, rare syllables
+        return -1
+    return _in(lead, ((0xA1, 0xA3, 1), (0xB0, 0xC8, 3), (0xA4, 0xA4, 0), (0xCA, 0xFD, 0)), -1)  # hanja: 0
+
+
+_ODD_FINALS = frozenset((2, 3, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 18, 19, 20, 22, 23, 24, 25, 26, 27))
+
+
+def _odd_hangul(text: str) -> bool:
+    """Whether at least half of the text's hangul are syllables Korean seldom writes: a doubled first consonant
+    (ㄲ ㄸ ㅃ ㅆ ㅉ) or a last one other than ㄱ ㄴ ㄹ ㅁ ㅂ ㅇ. They are about 7% of the syllables of Korean text
+    (and hardly any of Korean names'), but over 40% of those of Chinese text read as EUC-KR (李娜 reads 쟀컹)."""
+    odd = count = 0
+    for char in text[:_SCORED]:
+        if "가" <= char <= "힣":
+            index = ord(char) - 0xAC00
+            first, final = index // 588, index % 28
+            odd += first in (1, 4, 8, 10, 13) or final in _ODD_FINALS
+            count += 1
+    return count > 0 and 2 * odd >= count
+
+
+def _in(value: int, ranges: tuple[tuple[int, int, int], ...], otherwise: int) -> int:
+    for low, high, points in ranges:
+        if low <= value <= high:
+            return points
+    return otherwise
+
+
+def _names_our_columns(text: str) -> bool:
+    """The first line names one of our columns in Chinese (客户编号, 姓名 …): English headers say nothing about
+    how the rest of the file is encoded."""
+    from bot.care.customer_rows import HEADERS, normalise_header
+
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    chinese = {normalise_header(alias) for aliases in HEADERS.values() for alias in aliases if not alias.isascii()}
+    return any(normalise_header(cell) in chinese for cell in first.split(delimiter(first)))
+
+
+def _other_guess(sample: bytes) -> str:
+    """What a sample in no East-Asian encoding looks like, said plainly."""
+    western = _reading(sample, "cp1252")
+    if western is not None:
+        letters = [char for char in western if char >= "\x80"]
+        if letters and sum(char.isalpha() for char in letters) >= 0.8 * len(letters):
+            return "it looks like Windows-1252 / Latin-1 (Western European)"
     from charset_normalizer import from_bytes
 
-    candidates = [match.encoding for match in from_bytes(sample)]
-    for preferred in (*_GB_FAMILY, "big5", "cp950", "big5hkscs"):
-        if preferred in candidates and _decodes(sample, preferred):
-            return preferred
-    return candidates[0] if candidates else None
+    match = from_bytes(sample[:_SAMPLE]).best()
+    if match is None:
+        return "it is in no encoding Carebot recognises (or the file is not text)"
+    return f"it looks like {_encoding_name(match.encoding)}"
 
 
 def _encoding_name(guess: str) -> str:
     names = {"big5": "Big5 (traditional Chinese)", "cp950": "Big5 (traditional Chinese)",
              "cp932": "Shift_JIS (Japanese)", "shift_jis": "Shift_JIS (Japanese)", "euc_jp": "EUC-JP (Japanese)",
-             "euc_kr": "EUC-KR (Korean)", "cp949": "EUC-KR (Korean)", "latin_1": "Latin-1",
-             "cp1252": "Windows-1252 (Western)", "cp1250": "Windows-1250 (Central European)"}
+             "euc_kr": "EUC-KR (Korean)", "cp949": "EUC-KR (Korean)", "latin_1": "Latin-1 (Western European)",
+             "cp1252": "Windows-1252 / Latin-1 (Western European)", "cp1250": "Windows-1250 (Central European)",
+             "cp1251": "Windows-1251 (Cyrillic)", "koi8_r": "KOI8-R (Cyrillic)"}
     return names.get(guess, guess.replace("_", "-").upper())
-
-
-def _looks_like_our_header(sample: bytes) -> bool:
-    """GB18030 decodes nearly anything: trust it when the first line names at least two of our columns."""
-    from bot.care.customer_rows import HEADERS, normalise_header
-
-    try:
-        first = sample.split(b"\n", 1)[0].decode("gb18030")
-    except UnicodeDecodeError:
-        return False
-    known = {normalise_header(alias) for aliases in HEADERS.values() for alias in aliases}
-    return sum(normalise_header(cell) in known for cell in first.split(",")) >= 2
