@@ -14,12 +14,11 @@ from bot.logs import REQUEST_ID
 from bot.services.calls import find_customer
 from bot.services.people import Actor, add_staff, parse_role, parse_user_id, require_admin
 from bot.services.queue import my_queue, parse_segment
-from bot.slack_client import Responder
 from handlers import inputs
 from handlers.complaints import complaint_command, complaints_command
 from handlers.customers import CUSTOMER_ADD_WORDS, customer_command
-from handlers.deps import Deps, actor_of
-from handlers.errors import Later, guarded, reported, saved
+from handlers.deps import Deps, actor_of, responder_of
+from handlers.errors import Later, guarded, nowhere_to_respond, reported, saved
 from handlers.ids import Command
 from handlers.plan_commands import plan_command, rules_command
 from handlers.stats import stats_command
@@ -82,7 +81,7 @@ def run_subcommand(table: dict[str, Callable[..., Any]], actor: Actor, name: str
 def run_care(deps: Deps, client: WebClient, actor: Actor, name: str, rest: str, command: dict[str, Any]) -> None:
     """A /care subcommand in a worker process (bot/offload.py): answered through the command's response_url;
     an error reaches the person through the one error path, quoting the request id."""
-    respond = Responder(command["response_url"], client.timeout)
+    respond = responder_of(command, client) or nowhere_to_respond
     context = BoltContext(verified=True, locale=actor.locale, user_id=actor.user_id,
                           request_id=REQUEST_ID.get(), actor=actor)
     with reported(deps, command, context, respond, client):
@@ -98,10 +97,7 @@ def register(app: App, deps: Deps) -> None:
     def care(ack, command, respond, client, context, **_):
         """Acked empty at once; the subcommand answers through response_url after the ack, queued for an
         after-ack slot (handlers/errors.py `Later`), so a page being built never delays the next request's ack."""
-        if not command.get("response_url"):  # Slack always sends one: without it there is nowhere to answer
-            ack()
-            return None
-        actor = actor_of(context)
+        actor = actor_of(context)  # without a usable response_url `respond` answers in the channel or by DM
         name, rest = inputs.command_text(command)
         if opens_form(name, rest):  # Slack allows the form 3 s from the command: never queued behind pages
             ack.quietly()

@@ -41,6 +41,7 @@ from handlers.deps import (
     confirm_with,
     deliver_confirmations,
     modal_errors,
+    posting_url,
     slack_profile,
 )
 from handlers.errors import guarded, saved
@@ -247,10 +248,11 @@ def register(app: App, deps: Deps) -> None:
         publish_home(deps, client, actor)  # issue 13: resolved, it leaves my queue
         if row.owner_id != actor.user_id:
             publish_home_of(deps, client, row.owner_id)  # and the owner's, when someone else resolved it
-        if not meta.get("esc") and isinstance(meta.get("rurl"), str) and meta["rurl"].startswith(("https://", "http://")):
+        rurl = posting_url(meta.get("rurl"), client)
+        if not meta.get("esc") and rurl is not None:
             page = complaints_page(renderer, deps, actor)
             try:  # the list the person resolved it from, refreshed in place; they were told by DM already
-                Responder(meta["rurl"], client.timeout)(**page.as_kwargs(), response_type="ephemeral",
+                Responder(rurl, client.timeout)(**page.as_kwargs(), response_type="ephemeral",
                                                         replace_original=True)
             except ReplyLost as lost:
                 log.warning("the complaint list of %s was not refreshed: %s", actor.user_id, lost)

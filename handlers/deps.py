@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from typing import Any
+from urllib.parse import urlsplit
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -108,15 +109,35 @@ def user_of(body: Any) -> str | None:
     return found if isinstance(found, str) and found else None
 
 
-def responder_of(body: Any, client: WebClient) -> Responder | FallbackResponder | None:
-    """Our `respond` for the request's response_url (bot/slack_client.Responder); without a usable one, a
-    `FallbackResponder` to the person who acted, in the channel (and thread) they acted in; None when the payload
-    names nobody either."""
-    from handlers.inputs import thread_of, usable_response_url
+def posting_url(url: Any, client: WebClient) -> str | None:
+    """`url` when a reply may be posted to it: https on slack.com (Slack's response_urls are on hooks.slack.com),
+    or the scheme and host name of the Web API base this process uses (SLACK_API_URL: a stand-in, a proxy; any
+    port of it); else None — an address anywhere else (a cloud metadata service, an intranet host) is never
+    posted to."""
+    if not isinstance(url, str):
+        return None
+    try:
+        parts, api = urlsplit(url), urlsplit(client.base_url)
+    except ValueError:
+        return None
+    host = (parts.hostname or "").lower()
+    if parts.scheme == "https" and (host == "slack.com" or host.endswith(".slack.com")):
+        return url
+    return url if host and (parts.scheme, host) == (api.scheme, (api.hostname or "").lower()) else None
 
-    url = usable_response_url(body)
+
+def responder_of(body: Any, client: WebClient) -> Responder | FallbackResponder | None:
+    """Our `respond` for the request's response_url (bot/slack_client.Responder); without a usable one (none,
+    not a string, not an address of Slack's: `posting_url`), a `FallbackResponder` to the person who acted, in the
+    channel (and thread) they acted in; None when the payload names nobody either."""
+    from handlers.inputs import thread_of
+
+    raw = body.get("response_url") if isinstance(body, dict) else None
+    url = posting_url(raw, client)
     if url is not None:
         return Responder(url, client.timeout)
+    if raw:
+        log.warning("the request's response_url is not an address of Slack's: the reply goes another way")
     user_id = user_of(body)
     return FallbackResponder(client, user_id, channel_of(body), thread_of(body)) if user_id else None
 

@@ -101,7 +101,7 @@ def _slack_said(error: Exception) -> str | None:
     return None
 
 
-def _nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:
+def nowhere_to_respond(*_args: Any, **_kwargs: Any) -> None:
     """`respond` for a payload that names neither a response_url nor a user: the answer has nowhere to go."""
     log.warning("a reply was dropped: the request carried no response_url and named no user")
 
@@ -214,7 +214,7 @@ def guarded(deps: Deps, opens_form: bool = False) -> Callable[[Callable[..., Any
             acked = threading.Event()
             mine = _Ack(ack, acked, None if opens_form else pool.after_ack)
             # ours (our timeout); without a usable response_url, ephemeral in the channel or by DM (Bolt's raises)
-            respond = responder_of(body, client) or _nowhere_to_respond
+            respond = responder_of(body, client) or nowhere_to_respond
             pool.submit(run, mine, body, context, respond, client, payload, action, command, view, event)
             if event is None and not acked.wait(ACK_WAIT):  # Slack would show an error: answer now; what
                 # the listener finds later (a failure) reaches the person by response_url or DM (`report`)

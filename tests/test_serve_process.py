@@ -395,3 +395,28 @@ def test_serve_migrates_in_a_child_process_and_says_in_one_line_when_it_cannot(s
             connection.execute(text("UPDATE alembic_version SET version_num = :behind"), {"behind": behind})
         upgrade(services.db.url)
         assert version() == head
+
+
+def test_a_command_without_a_usable_response_url_is_answered_in_its_channel_never_posted_elsewhere(
+        served, services, slack):
+    """Slack always sends a response_url; a request without one, or with an address that is not Slack's (here
+    another host's, as a cloud metadata service would be), is still answered — ephemeral in the channel it came
+    from, by the worker process that builds the page — and nothing is ever posted to that other address."""
+    from tests.slack_stand_in import SlackStandIn
+
+    add_staff(services, "U0AGENT", Role.AGENT)
+    slack.add_user("U0AGENT", locale="en-US")
+    sender = SlackSender(served + "/slack/events", SIGNING_SECRET)
+    with SlackStandIn(token="xoxb-elsewhere") as elsewhere:
+        # the same stand-in reached by another host name: a host the bot's Slack is not on
+        foreign = elsewhere.response_url("stolen").replace("127.0.0.1", "localhost")
+        for n, url in enumerate(("", "file:///etc/passwd", foreign)):
+            assert sender.command("due", user_id="U0AGENT", response_url=url,
+                                  trigger_id=slack.new_trigger_id()).status == 200
+            deadline = time.monotonic() + 20
+            while len(slack.ephemerals("C0CARE")) < n + 1 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        time.sleep(0.3)
+        assert elsewhere.responses() == []
+    pages = slack.ephemerals("C0CARE")
+    assert len(pages) == 3 and all(p["user"] == "U0AGENT" and "Nothing due today" in p["text"] for p in pages), pages
