@@ -72,6 +72,11 @@ class CustomerStage:
         commits on success, rolls back on error, detaches either way."""
         with db.engine.connect() as connection:
             settings = {name: connection.exec_driver_sql(f"PRAGMA {name}").scalar() for name in _COPY_SETTINGS}
+            # the book's schema as it is now: a connection opened before another process created the tables
+            # (`carebot import` on a new database migrates in a child process) still knows the empty schema, and
+            # with the stage attached an unqualified `customer` then named the stage's table — the import read its
+            # own staged rows as the book's, and saved nothing (exit 0)
+            connection.exec_driver_sql("SELECT count(*) FROM main.sqlite_master").scalar()
             connection.exec_driver_sql(f"ATTACH DATABASE ? AS {STAGE}", (str(self._path),))
             for name, value in _COPY_SETTINGS.items():
                 connection.exec_driver_sql(f"PRAGMA {name}={value}")

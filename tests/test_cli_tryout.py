@@ -37,8 +37,6 @@ def made_book(tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("book")
     sheet = where / "book.csv"
     sheet.write_text(BOOK, encoding="utf-8")
-    # migrated first: an import that migrates a new database itself saves nothing (reported to the session)
-    assert carebot("db", "upgrade", cwd=where).returncode == 0
     done = carebot("import", "customers", str(sheet), cwd=where)
     assert done.returncode == 0 and b"created 2" in done.stdout, done.stdout.decode() + done.stderr.decode()
     return where / "carebot.db"
@@ -202,3 +200,14 @@ def test_python_dash_m_bot_cli_knows_every_command(tmp_path):
     """`python -m bot.cli outbox` (the suite's way of running carebot) has the commands attached last."""
     done = carebot("outbox", cwd=tmp_path)
     assert done.returncode == 0, done.stderr.decode()
+
+
+def test_the_first_import_into_a_new_database_saves_its_customers(tmp_path):
+    """`carebot import customers` as the very first command on a new SQLite file (it migrates the database in a
+    child process first): the two customers are created and exported, not reported 'unchanged' and lost."""
+    sheet = tmp_path / "book.csv"
+    sheet.write_text(BOOK, encoding="utf-8")
+    done = carebot("import", "customers", str(sheet), cwd=tmp_path)
+    assert done.returncode == 0 and b"created 2" in done.stdout, done.stdout.decode() + done.stderr.decode()
+    plain = carebot("export", "customers", cwd=tmp_path)
+    assert [line.split(",")[0] for line in plain.stdout.decode("utf-8-sig").splitlines()[1:]] == ["E1", "E2"]
