@@ -94,9 +94,9 @@ def report_lines(report) -> list[str]:
 @click.option("--progress/--no-progress", default=None, help="A progress bar on stderr (default: on a terminal).")
 def import_customers_cmd(file: Path, team: str | None, dry_run: bool, without_phones: bool,
                          progress: bool | None) -> None:
-    """Customers from a CSV (UTF-8 or GB18030) or Excel sheet: 客户编号, 姓名, 手机号码 (required), 邮箱, 公司,
-    客户经理, 等级, 首次购买时间, 生日, 年消费, 标签, 同意 … Duplicates by code, phone or email are merged; the
-    whole file is saved in one transaction. Exit 1 if any row was refused."""
+    """Customers from a CSV (UTF-8, GB18030 or UTF-16; , ; tab or | between columns) or Excel sheet: 客户编号,
+    姓名, 手机号码 (required), 邮箱, 公司, 客户经理, 等级, 首次购买时间, 生日, 年消费, 标签, 同意 … Duplicates by
+    code, phone or email are merged; the whole file is saved in one transaction. Exit 1 if any row was refused."""
     from bot.services.customer_import import import_customers
 
     bar = _Bar(sys.stderr.isatty() if progress is None else progress)
