@@ -211,12 +211,23 @@ def test_an_agent_logs_a_call_with_an_unassigned_customer_whose_open_task_is_the
         assert (log.staff_id, log.callback_id) == ("U0AGENT", None)
         assert session.get(Callback, task).status == "open"
 
-    mine = seed.customer(team, "E100", "Eva Li")  # the agent's own, with a supervisor's churn-risk call due first
-    churn = seed.callback(team, mine, DEFAULT_NOW - dt.timedelta(days=5), kind="churn_risk", owner="U0SUPER")
-    own = seed.callback(team, mine, DEFAULT_NOW - dt.timedelta(days=1))
-    bot.sender.block_action(user_id="U0AGENT", action_id="log_call", value=f"cu:{mine}",
-                            trigger_id=bot.slack.new_trigger_id(), response_url=bot.slack.response_url("row"))
-    view = bot.slack.wait_for("views.open", count=2)[-1].args["view"]
-    assert submit(bot, view, outcome="satisfied", rating=5, summary="all good") is None
+    # the agent's own customers, each with a supervisor's churn intervention due first: the agent's call closes
+    # their own callback, never the supervisor's; that one is cancelled by the care plan when the customer is no
+    # longer at risk (silent for 200 days, reached now), and stays while a complaint spike keeps them at risk
+    silent, spiking = seed.customer(team, "E100", "Eva Li"), seed.customer(team, "E200", "Ed Ma")
     with team.db.unit_of_work() as session:
-        assert (session.get(Callback, own).status, session.get(Callback, churn).status) == ("done", "open")
+        session.get(Customer, silent).last_contact_at = DEFAULT_NOW - dt.timedelta(days=200)
+    for days in (5, 20, 40):
+        seed.complaint(team, spiking, DEFAULT_NOW - dt.timedelta(days=days), DEFAULT_NOW - dt.timedelta(days=days - 1))
+    churn, own = {}, {}
+    for n, cid in enumerate((silent, spiking)):
+        churn[cid] = seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(days=5), kind="churn_intervention",
+                                   owner="U0SUPER")
+        own[cid] = seed.callback(team, cid, DEFAULT_NOW - dt.timedelta(days=1))
+        bot.sender.block_action(user_id="U0AGENT", action_id="log_call", value=f"cu:{cid}",
+                                trigger_id=bot.slack.new_trigger_id(), response_url=bot.slack.response_url("row"))
+        view = bot.slack.wait_for("views.open", count=2 + n)[-1].args["view"]
+        assert submit(bot, view, outcome="satisfied", rating=5, summary="all good") is None
+    with team.db.unit_of_work() as session:
+        assert [session.get(Callback, own[c]).status for c in (silent, spiking)] == ["done", "done"]
+        assert [session.get(Callback, churn[c]).status for c in (silent, spiking)] == ["cancelled", "open"]

@@ -23,6 +23,7 @@ from bot.care.calendar import WorkCalendar
 from bot.care.plan import OpenCallback, PlannedCallback, plan_after_complaint_resolved, plan_customer
 from bot.care.rules import CareRules
 from bot.care.segments import CustomerFacts, Segments, segment
+from bot.care.tiers import Activity
 from bot.services.core import Services
 from bot.services.plan_book import PlanResult, customer_facts, spend_of
 from storage import plan_queries, queries
@@ -169,7 +170,8 @@ def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: Care
     inserts: list[dict] = []
     remembered: list[dict] = []
     complete: list[int] = []
-    record = rules.triggers.record
+    calmed: list[int] = []  # no longer at risk of churn, with a churn intervention open
+    record, churn = rules.triggers.record, rules.triggers.churn_risk
     for row in rows:
         facts = customer_facts(row, rules, last_calls.get(row.id), tickets.get(row.id, ()))
         segments = segment(facts, rules, now, ranks.rank(facts.annual_spend) if ranks is not None else None)
@@ -183,6 +185,8 @@ def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: Care
         inserts += [_callback_row(team_id, p, owners.for_(session, facts.owner_id, p), now) for p in planned]
         if not facts.flagged and not any(f in facts.missing for f in record.key_fields):
             complete.append(row.id)  # a "complete the record" task is done (care-domain §2)
+        if segments.activity is not Activity.CHURN_RISK and any(c.kind == churn.kind and c.is_open for c in mine):
+            calmed.append(row.id)  # reached since (its silence is over) or its complaint spike has passed
         result.customers += 1
     plan_queries.remember_segments(session, remembered)
     created = plan_queries.insert_callbacks(session, inserts)
@@ -191,6 +195,9 @@ def _plan_batch(session: Session, team_id: str, rows: Sequence[Any], rules: Care
     with_task |= {row["customer_id"] for row in inserts if row["kind"] == record.kind}
     closed = plan_queries.close_open_callbacks_of_customers(session, [cid for cid in complete if cid in with_task],
                                                             record.kind, "done", now)
+    # the supervisor's intervention is moot once the customer is no longer at risk (care-domain §3): cancelled,
+    # so it is neither done nor late in anyone's on-time rate
+    closed |= plan_queries.close_open_callbacks_of_customers(session, calmed, churn.kind, "cancelled", now)
     result.created += [cid for cid, _ in created]
     result.owners |= {owner for _, owner in created if owner} | {owner for owner in closed if owner}
     return len(created)
