@@ -42,13 +42,18 @@ def saved() -> None:
     SAVED.set(True)
 
 
+OUR_LISTS = frozenset({"choices", "locales", "keys", "roles"})  # error params that list what may be typed
+
+
 def report(renderer: Renderer, error: Exception, body: dict, context: Any, respond: Any, client: Any) -> None:
     if not context.get("verified"):  # Bolt failed before our middleware: nothing in this body is trusted
         log.error("error before the request was verified; nobody is told", exc_info=error)
         return
     locale = context.get("locale") or "zh-CN"
-    if isinstance(error, CareError):  # what the person typed is echoed as a short prefix (handlers/inputs.py)
-        key, params = error.key, {k: echo(v) if type(v) is str else v for k, v in error.params.items()}
+    if isinstance(error, CareError):  # what the person typed is echoed as a short prefix (handlers/inputs.py);
+        # the choices we offer are said whole ("Try one of: vip, potential, …", cut at 40 characters before)
+        key, params = error.key, {k: echo(v) if type(v) is str and k not in OUR_LISTS else v
+                                  for k, v in error.params.items()}
         metrics.LISTENER_ERRORS.labels("care").inc()
     elif _slack_said(error) == "expired_trigger_id":  # Slack gives 3 s to open a form: slow, not broken
         log.warning("a form was not opened: Slack answered expired_trigger_id (past the trigger's 3 s)")

@@ -145,3 +145,14 @@ def test_an_admin_cannot_take_a_person_from_another_team(bot, team):
     assert "U0ELSEADM" not in {s.user_id for s in staff_list(team)}
     add_staff(team, "U0ELSEADM", Role.AGENT, team_id="default", move=True)
     assert staff_list(team, "other") == [] and "U0ELSEADM" in {s.user_id for s in staff_list(team)}
+
+
+def test_an_unknown_segment_is_answered_with_every_segment_there_is(bot, team):
+    """`/care due 火星`: the person's word is echoed (cut when long), the segments they may type are listed whole."""
+    from bot.services.queue import SEGMENT_WORDS
+
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("due 火星", user_id="U0AGENT")
+    [answer] = (texts(r) for r in bot.responses("cmd", 1))
+    assert "`火星` is not a segment" in answer
+    assert all(word in answer for word in SEGMENT_WORDS if word.isascii()) and "…" not in answer, answer
