@@ -211,3 +211,17 @@ def test_an_edit_form_whose_metadata_is_not_ours_changes_nothing_and_says_so(bot
     assert "not understood" in json.dumps(reply.json()), reply.body
     with team.db.unit_of_work() as session:
         assert [(c.id, c.name) for c in session.scalars(select(Customer))] == [(first, "Alice Wang")]
+
+
+def test_a_name_is_saved_as_an_import_saves_it_without_invisible_characters(bot, team):
+    """The form normalises a name as the import does: full-width letters half-width, spaces collapsed, and a
+    pasted zero-width space or a right-to-left override (which makes a name read backwards on every card and list)
+    taken out — what is saved is what every colleague reads."""
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("customer add", user_id="U0AGENT")
+    [opened] = bot.slack.wait_for("views.open")
+    reply = bot.sender.view_submission(user_id="U0AGENT", view=opened.args["view"], values=customer_values(
+        code="N001", name="\u202eＡＬＩＣＥ\u200b　 Wang\u202c", phone="+8613800138000", owner="U0AGENT"))
+    assert reply.status == 200 and not reply.body, reply.body
+    with team.db.unit_of_work() as session:
+        assert [c.name for c in session.scalars(select(Customer))] == ["ALICE Wang"]

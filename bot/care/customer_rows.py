@@ -119,9 +119,15 @@ def map_headers(headers: list[Cell], require_phone: bool = True) -> Columns:
     return Columns(found, tuple(unknown))
 
 
+_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")  # zero-width spaces, bidi controls
+
+
 def normalise_name(name: str) -> str:
-    """Full-width letters and digits to half-width, spaces collapsed (care-domain §2: names normalised)."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name)).strip()
+    """Full-width letters and digits to half-width, spaces collapsed, and the invisible characters a paste
+    brings or a spoof hides behind taken out — zero-width spaces, and bidi embeddings, overrides and isolates
+    (U+202E shows "gnp.exe" as "exe.png"); joiners, which some scripts and emoji need, stay (care-domain §2:
+    names normalised). The import and the customer form alike."""
+    return re.sub(r"\s+", " ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))).strip()
 
 
 def normalise_email(raw: str) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care import access
-from bot.care.customer_rows import normalise_email
+from bot.care.customer_rows import normalise_email, normalise_name
 from bot.care.privacy import mask_name, mask_phone, normalise_phone
 from bot.care.scrub import mask_email
 from bot.services import scope
@@ -216,7 +216,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
     nothing — it is not told that its own code is taken (bot/services/once.py)."""
     now = svc.clock.now()
     errors: dict[str, tuple[str, dict]] = {}
-    name = form.name.strip()
+    name = normalise_name(form.name)  # as an import reads it
     if not name:
         errors["name"] = ("customer.errors.name_missing", {})
     elif len(name) > 200:
