@@ -338,14 +338,20 @@ def staff() -> None:
 @click.option("--move", is_flag=True, help="Move a person registered in another team into this one.")
 def staff_add(user_id: str, role: str, team: str | None, name: str, move: bool) -> None:
     """Register a Slack user (U…) with a role. A person registered in another team stays there unless --move."""
-    from bot.services.people import Role, add_staff, parse_user_id
+    from bot.services.people import Role, add_staff, parse_user_id, work_left_in_old_team
 
     try:
-        created = add_staff(_services(), parse_user_id(user_id), Role(role), team_id=team, display_name=name,
-                            move=move)
+        services, person = _services(), parse_user_id(user_id)
+        left = work_left_in_old_team(services, person, team) if move else None
+        created = add_staff(services, person, Role(role), team_id=team, display_name=name, move=move)
     except CareError as error:
         _fail(error)
     click.echo(f"{'added' if created else 'updated'} {user_id} as {role}")
+    if left is not None and any(left[1:]):
+        old, customers, callbacks, complaints = left
+        click.echo(f"moved from team {old}, where {user_id} still owns {customers} customer(s), {callbacks} open "
+                   f"callback(s) and {complaints} unresolved complaint(s): they stay in {old}'s book, where its "
+                   "supervisors reassign them (the person no longer sees them)", err=True)
 
 
 @staff.command("list")

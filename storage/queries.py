@@ -77,6 +77,18 @@ def staff_by_users(session: Session, user_ids: Collection[str]) -> Sequence[Staf
     return session.scalars(select(Staff).where(Staff.user_id.in_(sorted(user_ids)))).all() if user_ids else []
 
 
+def work_owned_in_team(session: Session, team_id: str, user_id: str) -> tuple[int, int, int]:
+    """(customers, open callbacks, unresolved complaints) `user_id` owns in `team_id`'s book: what a person moved
+    to another team leaves behind there."""
+    customers = session.scalar(select(func.count()).select_from(Customer).where(
+        Customer.team_id == team_id, Customer.owner_id == user_id, Customer.erased_at.is_(None)))
+    callbacks = session.scalar(select(func.count()).select_from(Callback).where(
+        Callback.team_id == team_id, Callback.owner_id == user_id, Callback.status == "open"))
+    complaints = session.scalar(select(func.count()).select_from(Complaint).where(
+        Complaint.team_id == team_id, Complaint.owner_id == user_id, Complaint.status != "resolved"))
+    return int(customers or 0), int(callbacks or 0), int(complaints or 0)
+
+
 def staff_of_team(session: Session, team_id: str) -> Sequence[Staff]:
     return session.scalars(select(Staff).where(Staff.team_id == team_id).order_by(Staff.user_id)).all()
 
@@ -162,14 +174,15 @@ _QUEUE_COLUMNS = (Callback.id, Callback.owner_id, Callback.kind, Callback.due_at
                   Callback.params, Customer.id.label("customer_id"), Customer.code, Customer.name, Customer.phone)
 
 
-def open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
-                                       segment: tuple[str, str] | None = None, offset: int = 0,
+def open_callbacks_of_owner_due_before(session: Session, team_id: str, owner_id: str,
+                                       before: dt.datetime, segment: tuple[str, str] | None = None, offset: int = 0,
                                        limit: int | None = None) -> Sequence[Row]:
-    """The owner's open callbacks due before `before`, by due time: all of them, or the `limit` rows after
-    `offset` (a page). `segment` = ("tier" | "activity" | "lifecycle", value) keeps only customers in it."""
+    """The owner's open callbacks in `team_id`'s book due before `before`, by due time: all of them, or the
+    `limit` rows after `offset` (a page). `segment` = ("tier" | "activity" | "lifecycle", value) keeps only
+    customers in it. Only the team's: a person moved to another team never sees their old team's book."""
     stmt = _queue_statement(segment[0] if segment else None, bool(offset), limit is not None)
-    return session.execute(stmt, {"owner": owner_id, "before": before, "segment": segment[1] if segment else None,
-                                  "skip": offset, "rows": limit}).all()
+    return session.execute(stmt, {"team": team_id, "owner": owner_id, "before": before,
+                                  "segment": segment[1] if segment else None, "skip": offset, "rows": limit}).all()
 
 
 @lru_cache(maxsize=16)
@@ -177,7 +190,7 @@ def _queue_statement(segment_field: str | None, paged_from: bool, limited: bool)
     """A queue's page, built once per shape (the App Home, /care due: issue 14)."""
     stmt = (select(*_QUEUE_COLUMNS).join(Customer, Customer.id == Callback.customer_id)
             .where(Callback.owner_id == bindparam("owner"), Callback.status == "open",
-                   Callback.due_at < bindparam("before")))
+                   Callback.due_at < bindparam("before"), Callback.team_id == bindparam("team")))
     if segment_field:
         stmt = stmt.where(getattr(Customer, f"segment_{segment_field}") == bindparam("segment"))
     stmt = stmt.order_by(Callback.due_at, Callback.id)
@@ -188,13 +201,14 @@ def _queue_statement(segment_field: str | None, paged_from: bool, limited: bool)
     return stmt
 
 
-def count_open_callbacks_of_owner_due_before(session: Session, owner_id: str, before: dt.datetime,
-                                             late_before: dt.datetime,
+def count_open_callbacks_of_owner_due_before(session: Session, team_id: str, owner_id: str,
+                                             before: dt.datetime, late_before: dt.datetime,
                                              segment: tuple[str, str] | None = None) -> tuple[int, int]:
     """(how many of the owner's open callbacks are due before `before`, how many of them before `late_before`):
     the counts of a queue without loading its rows (index ix_callback_owner_open_due covers it)."""
     stmt = _queue_count_statement(segment[0] if segment else None)
-    total, overdue = session.execute(stmt, {"owner": owner_id, "before": before, "late_before": late_before,
+    total, overdue = session.execute(stmt, {"team": team_id, "owner": owner_id, "before": before,
+                                            "late_before": late_before,
                                             "segment": segment[1] if segment else None}).one()
     return int(total or 0), int(overdue or 0)
 
@@ -204,7 +218,8 @@ def _queue_count_statement(segment_field: str | None) -> Select:
     late = func.coalesce(func.sum(case((Callback.due_at < bindparam("late_before", type_=Callback.due_at.type), 1),
                                        else_=0)), 0)
     stmt = select(func.count(), late).select_from(Callback).where(
-        Callback.owner_id == bindparam("owner"), Callback.status == "open", Callback.due_at < bindparam("before"))
+        Callback.owner_id == bindparam("owner"), Callback.status == "open", Callback.due_at < bindparam("before"),
+        Callback.team_id == bindparam("team"))
     if segment_field:
         stmt = stmt.join(Customer, Customer.id == Callback.customer_id) \
             .where(getattr(Customer, f"segment_{segment_field}") == bindparam("segment"))
@@ -332,17 +347,18 @@ def call_logs_of_customer(session: Session, customer_id: int) -> Sequence[CallLo
 # --- complaints --------------------------------------------------------------------------------
 
 
-def open_complaints_of_owner(session: Session, owner_id: str) -> Sequence[Complaint]:
-    """The person's queue's complaints with their customers, without the texts a queue row never shows (they
-    are sealed: each would be decrypted for nothing; reading one raises)."""
-    return session.scalars(_OPEN_COMPLAINTS_OF_OWNER, {"owner": owner_id}).all()
+def open_complaints_of_owner(session: Session, team_id: str, owner_id: str) -> Sequence[Complaint]:
+    """The person's queue's complaints in `team_id`'s book with their customers, without the texts a queue row
+    never shows (they are sealed: each would be decrypted for nothing; reading one raises)."""
+    return session.scalars(_OPEN_COMPLAINTS_OF_OWNER, {"team": team_id, "owner": owner_id}).all()
 
 
 _OPEN_COMPLAINTS_OF_OWNER = select(Complaint).options(
     joinedload(Complaint.customer).options(*(defer(column, raiseload=True)
                                              for column in (Customer.email, Customer.birthday))),
     *(defer(column, raiseload=True) for column in (Complaint.description, Complaint.resolution))) \
-    .where(Complaint.owner_id == bindparam("owner"), Complaint.status != "resolved")
+    .where(Complaint.owner_id == bindparam("owner"), Complaint.status != "resolved",
+           Complaint.team_id == bindparam("team"))
 
 
 def open_complaints_of_team(session: Session, team_id: str) -> Sequence[Complaint]:

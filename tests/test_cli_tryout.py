@@ -211,3 +211,23 @@ def test_the_first_import_into_a_new_database_saves_its_customers(tmp_path):
     assert done.returncode == 0 and b"created 2" in done.stdout, done.stdout.decode() + done.stderr.decode()
     plain = carebot("export", "customers", cwd=tmp_path)
     assert [line.split(",")[0] for line in plain.stdout.decode("utf-8-sig").splitlines()[1:]] == ["E1", "E2"]
+
+
+def test_moving_a_person_between_teams_is_on_purpose_and_says_what_they_leave_behind(tmp_path):
+    """`carebot staff add` never takes a person from another team by accident (one line, exit 1); with --move it
+    does, and says what they still own in the team they left, whose supervisors reassign it."""
+    assert carebot("staff", "add", "U0MOVER", "--role", "agent", "--team", "other", cwd=tmp_path).returncode == 0
+    sheet = tmp_path / "other.csv"
+    sheet.write_text("客户编号,姓名,手机号码,客户经理\nO1,欧阳娜娜,13812345678,U0MOVER\nO2,王芳,13900001111,U0MOVER\n",
+                     encoding="utf-8")
+    done = carebot("import", "customers", str(sheet), "--team", "other", cwd=tmp_path)
+    assert done.returncode == 0 and b"created 2" in done.stdout, done.stdout.decode() + done.stderr.decode()
+    refused = carebot("staff", "add", "U0MOVER", "--role", "agent", cwd=tmp_path)
+    assert refused.returncode == 1 and len(lines(refused.stderr)) == 1, refused.stderr.decode()
+    assert "registered in another team" in refused.stderr.decode() and "--move" in refused.stderr.decode()
+    moved = carebot("staff", "add", "U0MOVER", "--role", "agent", "--move", cwd=tmp_path)
+    assert moved.returncode == 0 and b"updated U0MOVER as agent" in moved.stdout, moved.stderr.decode()
+    said = moved.stderr.decode()
+    assert "moved from team other" in said and "2 customer(s)" in said, said
+    listed = carebot("staff", "list", "--team", "other", cwd=tmp_path)
+    assert b"U0MOVER" not in listed.stdout

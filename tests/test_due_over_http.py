@@ -156,3 +156,31 @@ def test_an_unknown_segment_is_answered_with_every_segment_there_is(bot, team):
     [answer] = (texts(r) for r in bot.responses("cmd", 1))
     assert "`火星` is not a segment" in answer
     assert all(word in answer for word in SEGMENT_WORDS if word.isascii()) and "…" not in answer, answer
+
+
+def test_a_person_moved_to_another_team_no_longer_sees_the_old_teams_book(bot, team):
+    """`carebot staff add U… --move`: the queue is the current team's book only, never the callbacks and
+    complaints still assigned to them in the team they left (the final tryout saw OT1 'Olga Other' in /care due)."""
+    from bot.services.people import Role, add_staff
+    from storage.models import Customer
+
+    add_staff(team, "U0MOVER", Role.AGENT, team_id="other")
+    with team.db.unit_of_work() as session:
+        olga_row = session.get(Customer, seed.customer(team, "OT1", "Olga Other", owner="U0MOVER"))
+        olga_row.team_id = "other"
+        olga = olga_row.id
+    with team.db.unit_of_work() as session:
+        from storage.models import Callback
+        session.add(Callback(team_id="other", customer_id=olga, owner_id="U0MOVER", kind="first_use",
+                             due_at=DEFAULT_NOW - dt.timedelta(days=1), rule="manual", params={},
+                             created_at=DEFAULT_NOW))
+    complaint = seed.complaint(team, olga, DEFAULT_NOW - dt.timedelta(hours=30), DEFAULT_NOW - dt.timedelta(hours=6),
+                               owner="U0MOVER")
+    with team.db.unit_of_work() as session:
+        from storage.models import Complaint
+        session.get(Complaint, complaint).team_id = "other"
+    add_staff(team, "U0MOVER", Role.AGENT, team_id="default", move=True)
+    bot.slack.add_user("U0MOVER", locale="en-US")
+    bot.command("due", user_id="U0MOVER")
+    [answer] = (texts(r) for r in bot.responses("cmd", 1))
+    assert "Olga" not in answer and "OT1" not in answer and "Nothing due" in answer, answer

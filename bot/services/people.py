@@ -133,6 +133,18 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
         svc.actors.forget(user_id)  # the new role counts from the next request on
 
 
+def work_left_in_old_team(svc: Services, user_id: str, team_id: str | None = None) -> tuple[str, int, int, int] | None:
+    """Before moving `user_id` into `team_id` (default: the default team): (their current team, customers, open
+    callbacks, unresolved complaints they own there), or None when they are not registered elsewhere. The work
+    stays in that team's book, still theirs: its supervisors reassign it (the mover no longer sees it)."""
+    team_id = team_id or svc.default_team
+    with svc.db.unit_of_work() as session:
+        staff = queries.staff_by_user(session, user_id)
+        if staff is None or staff.team_id == team_id:
+            return None
+        return (staff.team_id, *queries.work_owned_in_team(session, staff.team_id, user_id))
+
+
 @dataclass(frozen=True)
 class StaffLine:
     """One registered person as `carebot staff list` shows them: Slack user id, role, display name (may be "")."""

@@ -153,22 +153,22 @@ def queue_in(svc: Services, session, team: Team, actor: Actor, now: dt.datetime,
     """`my_queue` read in the caller's unit of work (the App Home reads my week in the same one)."""
     calendar = svc.calendar_for(team)
     horizon = end_of_local_day(now, calendar)
-    complaints = queries.open_complaints_of_owner(session, actor.user_id)
+    complaints = queries.open_complaints_of_owner(session, team.id, actor.user_id)
     if segment:
         field, value = segment
         complaints = [c for c in complaints if getattr(c.customer, f"segment_{field}") == value]
     late_complaints = _with_clock_lateness(
         svc, session, team, build_queue((), map(as_open_complaint, complaints), now, calendar), complaints, now)
     if limit is None:
-        callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id, horizon, segment)
+        callbacks = queries.open_callbacks_of_owner_due_before(session, team.id, actor.user_id, horizon, segment)
         items = build_queue(map(as_open_callback, callbacks), (), now, calendar)
         return Queue(items=late_complaints + items, now=now, timezone=team.timezone)
-    due, late = queries.count_open_callbacks_of_owner_due_before(session, actor.user_id, horizon, now, segment)
+    due, late = queries.count_open_callbacks_of_owner_due_before(session, team.id, actor.user_id, horizon, now, segment)
     total = len(late_complaints) + due
     first = max(0, min(first, total - 1))
     shown = late_complaints[first:first + limit]
     skip = max(0, first - len(late_complaints))
-    callbacks = queries.open_callbacks_of_owner_due_before(session, actor.user_id, horizon, segment,
+    callbacks = queries.open_callbacks_of_owner_due_before(session, team.id, actor.user_id, horizon, segment,
                                                            offset=skip, limit=limit - len(shown)) \
         if len(shown) < limit else ()
     items = shown + build_queue(map(as_open_callback, callbacks), (), now, calendar)
