@@ -128,11 +128,13 @@ _complaint_id = inputs.record_id
 
 def _post_complaint(action: dict) -> int:
     """The complaint an escalation post's button acts on: its value, which must be the complaint its block is
-    about ("esc:<complaint>:<notice>", escalation_post.json.j2); a value that names another one is NotUnderstood
-    (a crafted payload must not acknowledge a complaint that was never on this post)."""
+    about ("esc:<complaint>:<notice>", as escalation_post.json.j2 has written every post's blocks); a value that
+    names another one, or a block that is not a post's, is NotUnderstood (a crafted payload must not act on a
+    complaint that was never on this post)."""
     complaint_id = _complaint_id(action.get("value"))
     block = action.get("block_id")
-    if isinstance(block, str) and block.startswith("esc:") and block.split(":")[1] != str(complaint_id):
+    parts = block.split(":") if isinstance(block, str) else []
+    if len(parts) < 3 or parts[0] != "esc" or parts[1] != str(complaint_id):
         raise inputs.NotUnderstood()
     return complaint_id
 
@@ -331,5 +333,5 @@ def register(app: App, deps: Deps) -> None:
         if not escalations.may_act(svc, actor, _group_members(client)):
             raise CareError("escalation.errors.supervisors_only")
         channel, ts = _message_of(body)
-        view = resolve_view(renderer, deps, actor, _complaint_id(action.get("value")), esc=True, ch=channel, ts=ts)
+        view = resolve_view(renderer, deps, actor, _post_complaint(action), esc=True, ch=channel, ts=ts)
         client.views_open(trigger_id=body["trigger_id"], view=view)

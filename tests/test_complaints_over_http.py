@@ -177,8 +177,10 @@ def _client(bot):
 
 
 def press(bot, page, user, action_id, value=None, selected_user=None, block_id=None, url_name="act", action_ts=None):
+    # a post's buttons sit in the block of their complaint ("esc:<complaint>:<notice>"), as Slack sends them
     action = {"type": "users_select" if selected_user else "button", "action_id": action_id,
-              "block_id": block_id or "b", "action_ts": action_ts or f"{time.time():.6f}"}
+              "block_id": block_id or (f"esc:{value}:1" if value else "b"),
+              "action_ts": action_ts or f"{time.time():.6f}"}
     if selected_user:
         action["selected_user"] = selected_user
     else:

@@ -151,9 +151,12 @@ def test_a_button_whose_value_names_another_complaint_than_its_block_changes_not
     [complaint], page = page_supervisors(bot, desk)
     other = legacy_complaint(desk)
     desk.clock.set(DEFAULT_NOW + dt.timedelta(hours=1, minutes=5))
-    for action_id in ("escalation_ack", "escalation_snooze"):
-        press(bot, page, "U0ADMIN", action_id, value=str(other), block_id=f"esc:{complaint}:1")
-    assert len(told(bot, "out of date or was not understood", 2)) == 2, answers(bot)
+    blocks = (f"esc:{complaint}:1", "b", f"ESC:{other}:1", f"esc-{other}", f"esc:{other}")  # the final tryout's too
+    for action_id in ("escalation_ack", "escalation_snooze", "escalation_resolve"):
+        for block in blocks:
+            press(bot, page, "U0ADMIN", action_id, value=str(other), block_id=block)
+    assert len(told(bot, "out of date or was not understood", 3 * len(blocks))) == 3 * len(blocks), answers(bot)
+    assert not bot.slack.calls_to("views.open")  # no resolve form for a complaint that was never on the post
     assert [audits(desk, other, a) for a in ("acknowledged", "snoozed")] == [0, 0]
     assert [audits(desk, complaint, a) for a in ("acknowledged", "snoozed")] == [0, 0]
     no_trace(bot)

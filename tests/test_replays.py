@@ -121,8 +121,8 @@ def click(bot, user: str, action_id: str, value: str, *, action_ts: str, message
         container["message_ts"] = message_ts
     return {"type": "block_actions", "user": {"id": user}, "trigger_id": "1.2.abc", "container": container,
             "channel": {"id": channel}, "response_url": bot.slack.response_url("row"),
-            "actions": [{"type": "button", "action_id": action_id, "block_id": "b",
-                                                     "value": value, "action_ts": action_ts}]}
+            "actions": [{"type": "button", "action_id": action_id,  # a post's button sits in its complaint's block
+                         "block_id": f"esc:{value}:1" if message_ts else "b", "value": value, "action_ts": action_ts}]}
 
 
 @pytest.mark.parametrize("action_id, action, prepare", [
