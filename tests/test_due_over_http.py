@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests import seed
 from tests.conftest import DEFAULT_NOW
 
@@ -143,8 +145,14 @@ def test_an_admin_cannot_take_a_person_from_another_team(bot, team):
     assert "`U0ELSEADM` 已登记在另一个团队" in refused and "--move" in refused
     assert [(s.user_id, s.role) for s in staff_list(team, "other")] == [("U0ELSEADM", "admin")]
     assert "U0ELSEADM" not in {s.user_id for s in staff_list(team)}
+    from bot.services.errors import CareError
+
+    with pytest.raises(CareError):  # even on purpose, not the other team's only admin
+        add_staff(team, "U0ELSEADM", Role.AGENT, team_id="default", move=True)
+    add_staff(team, "U0ELSEADM2", Role.ADMIN, team_id="other")
     add_staff(team, "U0ELSEADM", Role.AGENT, team_id="default", move=True)
-    assert staff_list(team, "other") == [] and "U0ELSEADM" in {s.user_id for s in staff_list(team)}
+    assert [s.user_id for s in staff_list(team, "other")] == ["U0ELSEADM2"]
+    assert "U0ELSEADM" in {s.user_id for s in staff_list(team)}
 
 
 def test_an_unknown_segment_is_answered_with_every_segment_there_is(bot, team):
@@ -184,3 +192,19 @@ def test_a_person_moved_to_another_team_no_longer_sees_the_old_teams_book(bot, t
     bot.command("due", user_id="U0MOVER")
     [answer] = (texts(r) for r in bot.responses("cmd", 1))
     assert "Olga" not in answer and "OT1" not in answer and "Nothing due" in answer, answer
+
+
+def test_a_teams_only_admin_cannot_demote_themselves(bot, team):
+    """The final tryout's admin made themselves an agent and the team had no admin left to register anyone: the
+    last admin keeps the role until another admin is registered (told in their language); then it may change."""
+    from bot.services.people import Role, add_staff, staff_list
+
+    bot.slack.add_user("U0ADMIN", locale="zh-CN")
+    bot.command("staff add <@U0ADMIN> agent", user_id="U0ADMIN")
+    [refused] = (texts(r) for r in bot.responses("cmd", 1))
+    assert "`U0ADMIN` 是该团队唯一的管理员" in refused
+    assert ("U0ADMIN", "admin") in {(s.user_id, s.role) for s in staff_list(team)}
+    add_staff(team, "U0ADMIN2", Role.ADMIN)
+    bot.command("staff add <@U0ADMIN> agent", user_id="U0ADMIN")
+    bot.responses("cmd", 2)  # answered once saved
+    assert ("U0ADMIN", "agent") in {(s.user_id, s.role) for s in staff_list(team)}

@@ -113,7 +113,8 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
 
     A person registered in another team is not taken from it: CareError `errors.staff_other_team` — one team's
     admin can neither remove another team's people (its only admin, say) nor see that team's book through them.
-    `move=True` (the operator's `carebot staff add … --move`) moves them on purpose."""
+    `move=True` (the operator's `carebot staff add … --move`) moves them on purpose. A team's last admin is neither
+    given another role nor moved out (CareError `errors.last_admin`): register another admin first."""
     team_id = team_id or svc.default_team
     try:
         with svc.db.unit_of_work() as session:
@@ -125,6 +126,10 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
                 return True
             if staff.team_id != team_id and not move:
                 raise CareError("errors.staff_other_team", user=user_id)
+            if staff.role == Role.ADMIN.value and (role is not Role.ADMIN or staff.team_id != team_id) \
+                    and not any(other.role == Role.ADMIN.value and other.user_id != user_id
+                                for other in queries.staff_of_team(session, staff.team_id)):
+                raise CareError("errors.last_admin", user=user_id)  # nobody could register anyone there again
             staff.role, staff.team_id = role.value, team_id
             if display_name:
                 staff.display_name = display_name
