@@ -150,6 +150,9 @@ def export_cmd(kind: str, fmt: str | None, output: Path | None, since: str | Non
     except CareError as error:
         _fail(error)
         return
+    except OSError as error:  # a folder that does not exist, no permission, a full disk: one line, no file left
+        raise click.ClickException(f"cannot write {output or 'the export'}: {error.strerror or error}; "
+                                   "nothing was exported") from None
     finally:
         if stdout is not None:
             stdout.flush()

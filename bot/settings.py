@@ -91,6 +91,9 @@ def database_url_problem(url: str) -> str | None:
         return f"{shown} names a database SQLAlchemy does not know ({parsed.drivername}); {_TESTED_ON}"
     if getattr(dialect, "is_async", False):
         return f"{shown} names an asyncio driver ({parsed.drivername}), which Carebot cannot use; {_TESTED_ON}"
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return (f"{shown} is an in-memory SQLite database, gone when the command ends (and each process has its "
+                "own): name a file, e.g. sqlite:///carebot.db")
     try:
         dialect.import_dbapi()
     except ImportError as missing:

@@ -231,3 +231,18 @@ def test_moving_a_person_between_teams_is_on_purpose_and_says_what_they_leave_be
     assert "moved from team other" in said and "2 customer(s)" in said, said
     listed = carebot("staff", "list", "--team", "other", cwd=tmp_path)
     assert b"U0MOVER" not in listed.stdout
+
+
+@pytest.mark.parametrize("where", ["missing/dir/x.csv", "/proc/x.csv"])
+def test_an_export_to_a_place_that_cannot_be_written_is_one_line(book, where):
+    done = carebot("export", "customers", "--output", where, cwd=book)
+    said = lines(done.stderr)
+    assert done.returncode == 1 and len(said) == 1 and "Traceback" not in done.stderr.decode(), said
+    assert "cannot write" in said[0] and "nothing was exported" in said[0], said
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_an_in_memory_sqlite_url_is_one_line(tmp_path, url):
+    done = carebot("config", "show", cwd=tmp_path, url=url)
+    said = lines(done.stderr)
+    assert done.returncode == 1 and len(said) == 1 and "in-memory SQLite" in said[0], done.stderr.decode()
