@@ -225,3 +225,21 @@ def test_a_name_is_saved_as_an_import_saves_it_without_invisible_characters(bot,
     assert reply.status == 200 and not reply.body, reply.body
     with team.db.unit_of_work() as session:
         assert [c.name for c in session.scalars(select(Customer))] == ["ALICE Wang"]
+
+
+def test_marks_soft_hyphens_and_a_name_of_joiners_only_are_not_a_name_and_tags_are_one_each(bot, team):
+    """The final tryout: left/right-to-left marks and a soft hyphen stayed in names, a name of joiners only was
+    saved, and `vip\\u200b, ＶＩＰ, vip` were three tags."""
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("customer add", user_id="U0AGENT")
+    [opened] = bot.slack.wait_for("views.open")
+    view = opened.args["view"]
+    empty = bot.sender.view_submission(user_id="U0AGENT", view=view, values=customer_values(
+        code="N001", name="\u200d\u200c", phone="+8613800138000", owner="U0AGENT"))
+    assert set(empty.json()["errors"]) == {"name"}, empty.body
+    saved = bot.sender.view_submission(user_id="U0AGENT", view=view, values=customer_values(
+        code="N001", name="张\u200e三\u200f\u00ad", phone="+8613800138000", owner="U0AGENT",
+        tags="vip\u200b, ＶＩＰ, vip"))
+    assert saved.status == 200 and not saved.body, saved.body
+    with team.db.unit_of_work() as session:
+        assert [(c.name, c.tags) for c in session.scalars(select(Customer))] == [("张三", ["vip"])]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -119,15 +120,28 @@ def map_headers(headers: list[Cell], require_phone: bool = True) -> Columns:
     return Columns(found, tuple(unknown))
 
 
-_INVISIBLE = re.compile("[\u200b\u2060\ufeff\u202a-\u202e\u2066-\u2069]")  # zero-width spaces, bidi controls
+# invisible in a name or tag: zero-width spaces, bidi marks, embeddings, overrides and isolates, the Arabic letter
+# mark, the soft hyphen, invisible math operators, the Mongolian vowel separator (joiners stay: scripts need them)
+_INVISIBLE = re.compile("[\u00ad\u061c\u180e\u200b\u200e\u200f\u2060-\u2064\ufeff\u202a-\u202e\u2066-\u2069]")
 
 
 def normalise_name(name: str) -> str:
     """Full-width letters and digits to half-width, spaces collapsed, and the invisible characters a paste
-    brings or a spoof hides behind taken out — zero-width spaces, and bidi embeddings, overrides and isolates
-    (U+202E shows "gnp.exe" as "exe.png"); joiners, which some scripts and emoji need, stay (care-domain §2:
-    names normalised). The import and the customer form alike."""
-    return re.sub(r"\s+", " ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))).strip()
+    brings or a spoof hides behind taken out (U+202E shows "gnp.exe" as "exe.png"); "" when nothing visible is
+    left (a name of joiners only is no name). Care-domain §2: names normalised; the import and the form alike."""
+    text = re.sub(r"\s+", " ", _INVISIBLE.sub("", unicodedata.normalize("NFKC", name))).strip()
+    return text if any(unicodedata.category(c)[0] in "LNPS" for c in text) else ""
+
+
+def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    """Tags as a name is normalised (NFKC, invisible characters out), empty ones dropped, each once whatever its
+    case (the first spelling kept): `vip\u200b, ＶＩＰ, vip` is one tag."""
+    kept: dict[str, str] = {}
+    for tag in tags:
+        clean = normalise_name(tag)
+        if clean:
+            kept.setdefault(clean.casefold(), clean)
+    return tuple(kept.values())
 
 
 def normalise_email(raw: str) -> str:
@@ -210,7 +224,7 @@ def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
             consent = parse_yes_no(values["consent"])
         except ValueError:
             problems.append(f"consent is not yes or no (是/否, yes/no, 1/0): {text('consent')!r}")
-    tags = tuple(dict.fromkeys(t for t in re.split(r"[,，、;；\s]+", text("tags") or "") if t))
+    tags = normalise_tags(re.split(r"[,，、;；\s]+", text("tags") or ""))
     long_tags = [t for t in tags if len(t) > MAX_TAG]
     if long_tags:
         problems.append(f"a tag is longer than {MAX_TAG} characters: {long_tags[0][:20]!r}…")

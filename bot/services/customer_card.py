@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care import access
-from bot.care.customer_rows import normalise_email, normalise_name
+from bot.care.customer_rows import normalise_email, normalise_name, normalise_tags
 from bot.care.privacy import mask_name, mask_phone, normalise_phone
 from bot.care.scrub import mask_email
 from bot.services import scope
@@ -233,7 +233,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             email = normalise_email(form.email)  # as an import reads it: NFKC, email-validator, lower case
         except ValueError:
             errors["email"] = ("customer.errors.bad_email", {"value": form.email.strip()})
-    tags = [t.strip() for t in _TAG_SPLIT.split(form.tags or "") if t.strip()]
+    tags = list(normalise_tags(_TAG_SPLIT.split(form.tags or "")))
     if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG for t in tags):
         errors["tags"] = ("customer.errors.bad_tags", {"count": MAX_TAGS, "max": MAX_TAG})
     tags = list(dict.fromkeys(tags))
