@@ -243,3 +243,18 @@ def test_marks_soft_hyphens_and_a_name_of_joiners_only_are_not_a_name_and_tags_a
     assert saved.status == 200 and not saved.body, saved.body
     with team.db.unit_of_work() as session:
         assert [(c.name, c.tags) for c in session.scalars(select(Customer))] == [("张三", ["vip"])]
+
+
+def test_a_code_loses_invisible_characters_so_a_pasted_one_is_the_same_code(bot, team):
+    """`A001\\u200b` and `\\u202eA001` (the final tryout's) are A001: "already in use", not a second A001 that
+    reads differently in every post; a code's letters and case stay the team's own."""
+    seed.customer(team, "A001", "Alice Wang")
+    bot.slack.add_user("U0AGENT", locale="en-US")
+    bot.command("customer add", user_id="U0AGENT")
+    [opened] = bot.slack.wait_for("views.open")
+    for typed in ("A001\u200b", "\u202eA001\u202c", " A001 "):
+        reply = bot.sender.view_submission(user_id="U0AGENT", view=opened.args["view"], values=customer_values(
+            code=typed, name="Mallory", phone="+8613800138111", owner="U0AGENT"))
+        assert "already in use" in reply.json()["errors"]["code"], reply.body
+    with team.db.unit_of_work() as session:
+        assert [c.code for c in session.scalars(select(Customer))] == ["A001"]

@@ -133,6 +133,13 @@ def normalise_name(name: str) -> str:
     return text if any(unicodedata.category(c)[0] in "LNPS" for c in text) else ""
 
 
+def normalise_code(code: str | None) -> str:
+    """A customer code as typed, without the invisible characters a paste brings or a spoof hides behind (a U+202E
+    in a code reverses it in every post that shows it) and surrounding spaces; its letters, width and case are
+    the team's (a code is the team's own identifier: `A001` and `a001` stay two codes)."""
+    return _INVISIBLE.sub("", code or "").strip()
+
+
 def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
     """Tags as a name is normalised (NFKC, invisible characters out), empty ones dropped, each once whatever its
     case (the first spelling kept): `vip\u200b, ＶＩＰ, vip` is one tag."""
@@ -189,7 +196,7 @@ def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
     def text(field: str) -> str | None:
         return texts.get(field) or None
 
-    code, name = text("code"), normalise_name(text("name") or "") or None
+    code, name = normalise_code(text("code")) or None, normalise_name(text("name") or "") or None
     if not code and "code" not in too_long:
         problems.append("code is empty")
     if not name and "name" not in too_long:

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.care import access
-from bot.care.customer_rows import normalise_email, normalise_name, normalise_tags
+from bot.care.customer_rows import normalise_code, normalise_email, normalise_name, normalise_tags
 from bot.care.privacy import mask_name, mask_phone, normalise_phone
 from bot.care.scrub import mask_email
 from bot.services import scope
@@ -248,7 +248,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             elif form.owner_id != actor.user_id and not access.is_team_lead(actor):
                 errors["owner"] = ("customer.errors.owner_leads_only", {})
         if customer_id is None:
-            code = (form.code or "").strip()
+            code = normalise_code(form.code)
             if not code:
                 errors["code"] = ("customer.errors.code_missing", {})
             elif len(code) > 64:
@@ -276,7 +276,7 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
             raise FormErrors(errors)
         created = customer is None
         if customer is None:
-            customer = Customer(team_id=actor.team_id, code=(form.code or "").strip(), created_at=now,
+            customer = Customer(team_id=actor.team_id, code=normalise_code(form.code), created_at=now,
                                 consent=bool(form.consent), consent_at=now, consent_source="modal")
             session.add(customer)
         values = {"name": name, "phone": phone, "email": email, "owner_id": form.owner_id or None, "tags": tags}
