@@ -126,15 +126,22 @@ _message_of = inputs.where
 _complaint_id = inputs.record_id
 
 
-def _post_complaint(action: dict) -> int:
-    """The complaint an escalation post's button acts on: its value, which must be the complaint its block is
-    about ("esc:<complaint>:<notice>", as escalation_post.json.j2 has written every post's blocks); a value that
-    names another one, or a block that is not a post's, is NotUnderstood (a crafted payload must not act on a
-    complaint that was never on this post)."""
-    complaint_id = _complaint_id(action.get("value"))
+def _block_complaint(action: dict) -> int:
+    """The complaint an escalation post's block is about ("esc:<complaint>:<notice>", as escalation_post.json.j2
+    has written every post's blocks); NotUnderstood for a block that is not a post's."""
     block = action.get("block_id")
     parts = block.split(":") if isinstance(block, str) else []
-    if len(parts) < 3 or parts[0] != "esc" or parts[1] != str(complaint_id):
+    if len(parts) < 3 or parts[0] != "esc" or str(complaint_id := _complaint_id(parts[1])) != parts[1]:
+        raise inputs.NotUnderstood()  # only the id as we write it: esc:05:1 is no post's block
+    return complaint_id
+
+
+def _post_complaint(action: dict) -> int:
+    """The complaint an escalation post's button acts on: its value, which must be the complaint of its block
+    (`_block_complaint`); a value that names another one is NotUnderstood (a crafted payload must not act on a
+    complaint that was never on this post)."""
+    complaint_id = _complaint_id(action.get("value"))
+    if _block_complaint(action) != complaint_id:
         raise inputs.NotUnderstood()
     return complaint_id
 
@@ -255,7 +262,7 @@ def register(app: App, deps: Deps) -> None:
             page = complaints_page(renderer, deps, actor)
             try:  # the list the person resolved it from, refreshed in place; they were told by DM already
                 Responder(rurl, client.timeout)(**page.as_kwargs(), response_type="ephemeral",
-                                                        replace_original=True)
+                                                replace_original=True)
             except ReplyLost as lost:
                 log.warning("the complaint list of %s was not refreshed: %s", actor.user_id, lost)
 
@@ -308,8 +315,7 @@ def register(app: App, deps: Deps) -> None:
     def reassign(ack, body, action, client, context, **_):
         ack()
         actor = actor_of(context)
-        block = action.get("block_id") if isinstance(action.get("block_id"), str) else ""
-        complaint_id = _complaint_id(block.split(":")[1] if block.startswith("esc:") and ":" in block[4:] else None)
+        complaint_id = _block_complaint(action)  # a users_select has no value: its block says which complaint
         new_owner = inputs.user_id(action.get("selected_user"))
         to = locale_of(svc, new_owner, None,  # their language; a slow Slack: one short try, as before an ack
                        lambda user_id: slack_profile(client, user_id, PROFILE_WAIT))
