@@ -195,16 +195,11 @@ def thread_of(body: Any) -> str | None:
     return thread if thread != where(body)[1] else None
 
 
-def usable_response_url(body: Any) -> str | None:
-    """The request's response_url when it is one we can post to (an http(s) address), else None."""
-    url = _dict(body).get("response_url")
-    return url if isinstance(url, str) and url.startswith(("https://", "http://")) else None
-
-
 def response_url(body: Any) -> str:
-    """The response_url a message button always comes with; NotUnderstood when a payload has none."""
-    url = usable_response_url(body)
-    if url is None:
+    """The response_url a message button always comes with (an http(s) address); NotUnderstood when a payload has
+    none. Whether a reply is posted to it is handlers/deps.posting_url's question (Slack's addresses only)."""
+    url = _dict(body).get("response_url")
+    if not (isinstance(url, str) and url.startswith(("https://", "http://"))):
         raise NotUnderstood()
     return url
 
