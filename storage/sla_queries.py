@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, case, func, or_, select, update
+from sqlalchemy import Engine, Row, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from storage.models import Callback, Complaint
 from storage.sla_models import ComplaintPause, ComplaintSla, EscalationAudit, EscalationNotice, TeamEscalation
@@ -107,33 +108,56 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
     return session.scalars(stmt.order_by(Complaint.opened_at, Complaint.id)).all()
 
 
-def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[tuple[Complaint, ComplaintSla]]:
-    """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came,
-    each with its SLA row, in one query (not their customers nor their texts: the outbox reads those, and
-    decrypts them, when it renders the posts).
+def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[Row]:
+    """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came, as
+    rows of what the sweep reads of each complaint and of its SLA row (`_DUE_COLUMNS`: `id`, `team_id`,
+    `owner_id`, `kind`, `severity`, `status`, `opened_at`, `first_response_at`, `resolved_at`, `tier`, `announce`,
+    `acknowledged_at`, `acknowledged_by`, `snoozed_until`), in one query — not objects (issue 14: ~3 ms of a
+    first catch-up on PostgreSQL), nor their customers or texts: the outbox reads those, and decrypts them,
+    when it renders the posts.
 
     attention_at is NULL while a complaint waits on the customer, once it is resolved, and while nothing can
     fall due until someone acts (bot.care.escalation.next_look)."""
-    return session.execute(
-        select(Complaint, ComplaintSla).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
-        .options(defer(Complaint.description, raiseload=True), defer(Complaint.resolution, raiseload=True))
-        .where(ComplaintSla.attention_at <= now, Complaint.status == "open")
-        .order_by(ComplaintSla.attention_at, Complaint.id)
-    ).all()
+    return session.execute(_DUE, {"now": now}).all()
 
 
-# The sweep's check, every minute: did an attention moment come (ix_complaint_sla_attention_at) or a claim go
-# stale (ix_escalation_notice_unqueued, see release_stale_claims)? Usually not: so it goes to the driver directly.
-_SWEEP_CHECK = ("SELECT s.complaint_id FROM complaint_sla s JOIN complaint c ON c.id = s.complaint_id "
-                "WHERE s.attention_at <= {mark} AND c.status = 'open' "
-                "UNION ALL SELECT -1 WHERE EXISTS (SELECT 1 FROM escalation_notice n WHERE n.posted_at IS NULL "
-                "AND n.channel IS NULL AND n.claimed_at < {mark}) LIMIT 1")
+_DUE_COLUMNS = (Complaint.id, Complaint.team_id, Complaint.owner_id, Complaint.kind, Complaint.severity,
+                Complaint.status, Complaint.opened_at, Complaint.first_response_at, Complaint.resolved_at,
+                ComplaintSla.tier, ComplaintSla.announce, ComplaintSla.acknowledged_at, ComplaintSla.acknowledged_by,
+                ComplaintSla.snoozed_until)
+_DUE = (select(*_DUE_COLUMNS).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
+        .where(ComplaintSla.attention_at <= bindparam("now", type_=ComplaintSla.attention_at.type),
+               Complaint.status == "open")
+        .order_by(ComplaintSla.attention_at, Complaint.id))
+
+
+@dataclass(frozen=True)
+class SweepWork:
+    """What the sweep's every-minute check found: a complaint whose attention moment came (`due`; also when it
+    was not asked, beside a stale claim), a claim gone stale (`stale`)."""
+
+    due: bool = False
+    stale: bool = False
+
+    def __bool__(self) -> bool:
+        return self.due or self.stale
+
+
+# The sweep's check, every minute: did a claim go stale (ix_escalation_notice_unqueued, see release_stale_claims)
+# or an attention moment come (ix_complaint_sla_attention_at)? Usually not: so it goes to the driver directly.
+# The stale claims' branch first: its row (-1) says a claim is stale, and whether a complaint is due is then
+# read by the sweep itself; a complaint id says one is due and no claim is stale.
+_SWEEP_CHECK = ("SELECT -1 WHERE EXISTS (SELECT 1 FROM escalation_notice n WHERE n.posted_at IS NULL "
+                "AND n.channel IS NULL AND n.claimed_at < {mark}) "
+                "UNION ALL SELECT s.complaint_id FROM complaint_sla s JOIN complaint c ON c.id = s.complaint_id "
+                "WHERE s.attention_at <= {mark} AND c.status = 'open' LIMIT 1")
 _sweep_check: dict[str, tuple[str, Any]] = {}
 
 
-def sweep_has_work(engine: Engine, now: dt.datetime, claimed_before: dt.datetime) -> bool:
-    """Whether the sweep has anything to do: a complaint whose attention moment came, or a stale claim.
-    One query over two index lookups, through the bare driver (no session, no statement building)."""
+def sweep_has_work(engine: Engine, now: dt.datetime, claimed_before: dt.datetime) -> SweepWork:
+    """Whether the sweep has anything to do: a complaint whose attention moment came, a stale claim (false
+    when neither). One query over two index lookups, through the bare driver (no session, no statement
+    building)."""
     dialect = engine.dialect
     if dialect.name not in _sweep_check:  # the SQL in the driver's style, and how it stores a moment
         _sweep_check[dialect.name] = (
@@ -143,12 +167,14 @@ def sweep_has_work(engine: Engine, now: dt.datetime, claimed_before: dt.datetime
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
-        cursor.execute(sql, (stored(now), stored(claimed_before)))
-        found = cursor.fetchone() is not None
+        cursor.execute(sql, (stored(claimed_before), stored(now)))
+        row = cursor.fetchone()
         cursor.close()
     finally:
         connection.close()
-    return found
+    if row is None:
+        return SweepWork()
+    return SweepWork(due=True, stale=True) if row[0] == -1 else SweepWork(due=True)
 
 
 def pauses_of_complaints(session: Session, complaint_ids: Sequence[int]
@@ -186,15 +212,6 @@ def tiers_of_complaints(session: Session, complaint_ids: Sequence[int]) -> dict[
         tiers.update(session.execute(select(ComplaintSla.complaint_id, ComplaintSla.tier)
                                      .where(ComplaintSla.complaint_id.in_(chunk))).all())
     return tiers
-
-
-def announced_among(session: Session, complaint_ids: Sequence[int]) -> set[int]:
-    """Which of these complaints had their opening announced (a low rating's 'opened' notice)."""
-    found: set[int] = set()
-    for chunk in _chunks(complaint_ids):
-        found.update(session.scalars(select(EscalationNotice.complaint_id).where(
-            EscalationNotice.complaint_id.in_(chunk), EscalationNotice.clock == "opened")))
-    return found
 
 
 def set_attention(session: Session, moments: dict[int, dt.datetime | None]) -> None:

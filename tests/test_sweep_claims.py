@@ -218,3 +218,27 @@ def test_a_lock_held_elsewhere_costs_the_start_up_warm_up_a_moment_and_one_line(
             holder.rollback()
     said = [r.getMessage() for r in caplog.records if r.name == "bot.app"]
     assert len(said) == 1 and said[0].startswith("could not run the SLA sweep's statements ahead"), said
+
+
+def test_one_sweep_gives_back_a_stale_claim_and_posts_what_is_due_beside_it(team):
+    """The every-minute check reads stale claims first: a stale claim beside a complaint that is due is given back
+    by the same sweep that posts, and its step is claimed again at once with its channel and posted."""
+    from sqlalchemy import select
+
+    from bot.services.escalations import run_sweep
+    from storage.outbox_models import OutboxMessage
+
+    complaint = _open_breached_complaint(team)  # breached long ago: owner, supervisors, manager due now
+    key = f"sla:{complaint}:resolution:supervisors"
+    with team.db.unit_of_work() as session:  # an earlier version's claim of one of its steps, never posted nor queued
+        notice_queries.claim_notice(session, complaint_id=complaint, step_key=key, clock="resolution",
+                                    level="supervisors", kind="breach", round=0, now=DEFAULT_NOW - 2 * STALE_CLAIM)
+    assert sla_queries.sweep_has_work(team.db.engine, DEFAULT_NOW, DEFAULT_NOW - STALE_CLAIM).stale
+
+    run = run_sweep(team, DEFAULT_NOW)
+    with team.db.unit_of_work() as session:
+        notices = {n.step_key: (n.channel, n.claimed_at) for n in notice_queries.notices_of_complaint(session, complaint)}
+        queued = [i for post in session.scalars(select(OutboxMessage)) for i in post.payload["notices"]]
+    assert notices[key] == ("C0SUPER", DEFAULT_NOW), notices  # given back, claimed again, its post queued
+    assert len(queued) == len(notices) == sum(count for _, _, count in run.queued) >= 3
+    assert not sla_queries.sweep_has_work(team.db.engine, DEFAULT_NOW, DEFAULT_NOW - STALE_CLAIM)

@@ -32,6 +32,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from bot.care.escalation import ComplaintSla as Facts
@@ -45,8 +46,7 @@ from bot.services.people import SlackProfile, locales_in
 from bot.services.sla_clocks import snapshot_of
 from storage import notice_queries, queries, sla_queries
 from storage.db import waiting_at_most
-from storage.models import Complaint, Team
-from storage.sla_models import ComplaintSla
+from storage.models import Team
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class _TeamAtNow:
         return cls(team, rules, quiet, rules.calendar.quiet_ends(now) if quiet else None,
                    manager.manager_user_id if manager else None, manager.manager_channel if manager else None)
 
-    def route(self, notification: Notification, complaint: Complaint) -> str | None:
+    def route(self, notification: Notification, complaint: Row) -> str | None:
         supervisors = self.team.supervisor_channel or self.team.digest_channel
         if notification.level == "owner":
             return complaint.owner_id or supervisors
@@ -91,8 +91,7 @@ class _TeamAtNow:
 class _Looked:
     """One complaint the sweep looked at: its facts, what fell due, and whether an announcement waits."""
 
-    complaint: Complaint
-    sla: ComplaintSla
+    complaint: Row  # the complaint's and its SLA's columns (sla_queries.complaints_needing_attention)
     at_now: _TeamAtNow
     facts: Facts
     pauses: tuple
@@ -111,26 +110,28 @@ def sweep(svc: Services, now: dt.datetime | None = None, *,
     person's language, a channel post the team's. Both are asked before the sweep writes anything."""
     now = now or svc.clock.now()
     owner_in_dnd = _dnd_cache(is_dnd)
-    if not sla_queries.sweep_has_work(svc.db.engine, now, now - STALE_CLAIM):  # most sweeps: one query
+    work = sla_queries.sweep_has_work(svc.db.engine, now, now - STALE_CLAIM)
+    if not work:  # most sweeps: one query
         return SweepRun()
     with svc.db.unit_of_work() as session:
-        released = notice_queries.release_stale_claims(session, now - STALE_CLAIM, now)
-        if released:
+        if work.stale:
+            released = notice_queries.release_stale_claims(session, now - STALE_CLAIM, now)
             log.warning("gave back %d escalation claim(s) that were never posted", released)
         due = sla_queries.complaints_needing_attention(session, now)
         if not due:
             return SweepRun()
-        ids = [complaint.id for complaint, _ in due]
+        ids = [complaint.id for complaint in due]
         pauses = sla_queries.pauses_of_complaints(session, ids)
         steps = sla_queries.latest_steps_of_complaints(session, ids)
-        announced = sla_queries.announced_among(session, ids)
         teams: dict[str, _TeamAtNow] = {}
         looked = []
-        for complaint, sla in due:
+        for complaint in due:  # a row of the complaint's and its SLA's columns
             at_now = teams.get(complaint.team_id) or teams.setdefault(
                 complaint.team_id, _TeamAtNow.read(session, svc, complaint.team_id, now))
-            looked.append(_look(complaint, sla, at_now, tuple(pauses[complaint.id]), steps[complaint.id],
-                                sla.announce and complaint.id not in announced, now, owner_in_dnd))
+            history = steps[complaint.id]  # every clock's latest steps, 'opened' (the announcement) among them
+            announce = complaint.announce and not any(clock == "opened" for clock, *_ in history)
+            looked.append(_look(complaint, at_now, tuple(pauses[complaint.id]), history, announce, now,
+                                owner_in_dnd))
         languages = _dm_languages(session, looked, now, profile_of)
         claimed = notice_queries.claim_notices(session, [
             {"complaint_id": one.complaint.id, "step_key": n.step_key, "clock": n.clock, "level": n.level,
@@ -191,7 +192,6 @@ def warm_statements(svc: Services) -> None:
         sla_queries.complaints_needing_attention(session, never)
         sla_queries.pauses_of_complaints(session, [0])
         sla_queries.latest_steps_of_complaints(session, [0])
-        sla_queries.announced_among(session, [0])
         sla_queries.team_escalation(session, "")
         queries.staff_by_users(session, {""})
     with waiting_at_most(WARM_WAIT), svc.db.rehearsal() as session:
@@ -200,10 +200,10 @@ def warm_statements(svc: Services) -> None:
                             never)
 
 
-def _look(complaint: Complaint, sla: ComplaintSla, at_now: _TeamAtNow, pauses: tuple, steps: list,
-          announce: bool, now: dt.datetime, owner_in_dnd: Callable[[str], bool]) -> _Looked:
+def _look(complaint: Row, at_now: _TeamAtNow, pauses: tuple, steps: list, announce: bool, now: dt.datetime,
+          owner_in_dnd: Callable[[str], bool]) -> _Looked:
     rules = at_now.rules
-    facts = snapshot_of(complaint, sla, rules, now, pauses, steps)
+    facts = snapshot_of(complaint, complaint, rules, now, pauses, steps)  # the row holds the SLA's columns too
     due = due_notifications(facts, rules, now, quiet=at_now.quiet)
     if any(n.level == "owner" for n in due) and complaint.owner_id is not None and owner_in_dnd(complaint.owner_id):
         due = due_notifications(facts, rules, now, quiet=at_now.quiet, owner_dnd=True)
@@ -220,7 +220,7 @@ def _look(complaint: Complaint, sla: ComplaintSla, at_now: _TeamAtNow, pauses: t
                         complaint.id)
             continue
         routed.append((notification, channel))
-    return _Looked(complaint, sla, at_now, facts, pauses, routed, announce)
+    return _Looked(complaint, at_now, facts, pauses, routed, announce)
 
 
 def _next_moments(looked: list[_Looked], claimed: dict[str, int], now: dt.datetime
