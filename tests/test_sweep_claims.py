@@ -237,7 +237,8 @@ def test_one_sweep_gives_back_a_stale_claim_and_posts_what_is_due_beside_it(team
 
     run = run_sweep(team, DEFAULT_NOW)
     with team.db.unit_of_work() as session:
-        notices = {n.step_key: (n.channel, n.claimed_at) for n in notice_queries.notices_of_complaint(session, complaint)}
+        notices = {n.step_key: (n.channel, n.claimed_at)
+                   for n in notice_queries.notices_of_complaint(session, complaint)}
         queued = [i for post in session.scalars(select(OutboxMessage)) for i in post.payload["notices"]]
     assert notices[key] == ("C0SUPER", DEFAULT_NOW), notices  # given back, claimed again, its post queued
     assert len(queued) == len(notices) == sum(count for _, _, count in run.queued) >= 3
