@@ -49,11 +49,15 @@ def is_reached(outcome: Outcome) -> bool:
     return outcome is not Outcome.UNREACHABLE
 
 
+def is_low_rating(outcome: Outcome, rating: int | None, rules: OutcomeRules) -> bool:
+    """A reached customer rated the call (1–5) at or below the team's low-rating line (`low_rating_max`): a problem
+    (care-domain §4, the call's outcome; a follow-up complaint is opened). A rating without anyone reached is none."""
+    return is_reached(outcome) and rating is not None and rating <= rules.low_rating_max
+
+
 def effective_outcome(outcome: Outcome, rating: int | None, rules: OutcomeRules) -> Outcome:
     """A reached customer who rates the call at or below the low-rating line is a problem."""
-    if is_reached(outcome) and rating is not None and rating <= rules.low_rating_max:
-        return Outcome.PROBLEM
-    return outcome
+    return Outcome.PROBLEM if is_low_rating(outcome, rating, rules) else outcome
 
 
 def next_step(

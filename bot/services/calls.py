@@ -143,8 +143,9 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         else:
             follow_up = still_needs_follow_up(svc, team, customer) if reached else customer.needs_follow_up
         call_queries.customer_called(session, customer, now if reached else customer.last_contact_at, follow_up)
-        from bot.services.complaints import open_low_rating_follow_up  # issue 4: rating 1-2 is a problem
-        open_low_rating_follow_up(svc, session, team.id, customer, call_id, form.rating, form.feedback, actor.user_id)
+        from bot.services.complaints import open_low_rating_follow_up  # issue 4: a low rating is a problem
+        open_low_rating_follow_up(svc, session, team.id, customer, call_id, outcome, form.rating, form.feedback,
+                                  actor.user_id)
         from bot.services.planning import plan_customers_within, read_few  # issue 3: a call is a change that matters
 
         # once, for the next callback and the care plan; the customer as changed above, not read again

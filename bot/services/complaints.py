@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from bot.care.outcomes import Outcome, is_low_rating
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services import scope
 from bot.services.core import Services
 from bot.services.errors import CareError, FormErrors
 from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
+from bot.services.plan_book import value_tier
 from bot.services.planning import on_complaint_resolved
 from bot.services.sla_clocks import (  # noqa: F401 - re-exported: callers import them from here
     ClockView,
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 
 CATEGORIES = ("quality", "service", "logistics", "price", "other")
 MAX_DESCRIPTION = 3000
-LOW_RATING = 2  # a call rated this or lower opens a follow-up complaint
 
 
 # --- opening --------------------------------------------------------------------------------------
@@ -125,14 +126,16 @@ def create_complaint(session: Session, svc: Services, team: Team, customer: Cust
                      actor_id: str | None, now: dt.datetime, first_response_at: dt.datetime | None = None,
                      source: str = "slack", source_link: str | None = None, announce: bool = False,
                      call_id: int | None = None) -> Complaint:
-    """Insert a complaint with its SLA row and due times (also used by the import and by low ratings)."""
+    """Insert a complaint with its SLA row and due times (also used by the import and by low ratings). The SLA row
+    keeps the customer's value tier as the care plan sees it (plan_book.value_tier), for its targets and urgency."""
     rules = svc.sla_rules_for(team)
     complaint = Complaint(team_id=team.id, customer_id=customer.id, owner_id=owner_id, kind=kind, category=category,
                           severity=severity, description=description, status="open", opened_at=opened_at,
                           first_response_at=first_response_at, resolution="", source_link=source_link)
     session.add(complaint)
     session.flush()
-    sla = ComplaintSla(complaint_id=complaint.id, tier=_tier(customer.tier), announce=announce, source=source,
+    sla = ComplaintSla(complaint_id=complaint.id, tier=value_tier(customer, svc.care_rules_for(team)),
+                       announce=announce, source=source,
                        call_id=call_id)
     session.add(sla)
     session.flush()
@@ -143,12 +146,14 @@ def create_complaint(session: Session, svc: Services, team: Team, customer: Cust
 
 
 def open_low_rating_follow_up(svc: Services, session: Session, team_id: str, customer: Customer, call_id: int,
-                              rating: int | None, feedback: str, actor_id: str) -> int | None:
-    """A call rated 1–2 is a problem: a follow-up complaint that supervisors hear about at the next sweep."""
-    if rating is None or rating > LOW_RATING:
+                              outcome: Outcome, rating: int | None, feedback: str, actor_id: str) -> int | None:
+    """A reached customer's rating at or below the team's low-rating line (`outcomes.low_rating_max`, default 2;
+    care-domain §4, bot.care.outcomes.is_low_rating) is a problem: a follow-up complaint that supervisors hear
+    about at the next sweep. Its id, or None."""
+    team = queries.ensure_team(session, team_id)
+    if not is_low_rating(outcome, rating, svc.outcome_rules_for(team)):
         return None
     now = svc.clock.now()
-    team = queries.ensure_team(session, team_id)
     complaint = create_complaint(
         session, svc, team, customer, kind="complaint", category="service", severity="high",
         description=feedback.strip() or f"rating {rating}/5", opened_at=now,

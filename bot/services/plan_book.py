@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from bot.care.calendar import WorkCalendar
 from bot.care.plan import OpenCallback, PlannedCallback
 from bot.care.rules import CareRules
-from bot.care.segments import CustomerFacts, Segments, segment, segment_book
+from bot.care.segments import CustomerFacts, Segments, segment, segment_book, tier_of
+from bot.care.tiers import Tier
 from storage import plan_queries
 from storage.models import Callback, Customer, Team
 
@@ -119,6 +120,19 @@ def customer_facts(customer: Customer | Any, rules: CareRules, last_call: dt.dat
                          consent=bool(customer.consent), tickets_at=tuple(sorted(tickets)),
                          tags=tuple(customer.tags or ()), missing=missing_fields(customer),
                          flagged=bool(customer.needs_follow_up))
+
+
+def value_tier(customer: Customer | Any, rules: CareRules) -> str:
+    """The customer's value tier as the care plan and the reports see it (care-domain §3): the tier the last plan
+    computed (`segment_tier`), else the one its annual spend — or the tier the team stated, `spend_of` — gives by
+    the team's thresholds; a top-percent tier needs the whole book, so until the plan ranks it the stated tier.
+    A complaint's SLA clocks and urgency take this tier (issue 14 tryout: a high-value customer's complaint ran on
+    the ordinary targets)."""
+    if customer.segment_tier:
+        return customer.segment_tier
+    if rules.segments.tier_method == "top_percent":
+        return customer.tier if customer.tier in {t.value for t in Tier} else Tier.ORDINARY.value
+    return tier_of(customer_facts(customer, rules), rules).value
 
 
 def spend_of(annual_spend: Decimal | None, tier: str | None, rules: CareRules) -> Decimal | None:
