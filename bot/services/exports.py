@@ -48,10 +48,12 @@ def mask_email(email: str | None) -> str:
     return (local[:1] + "***@" + domain) if domain else local[:1] + "***"
 
 
-_COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {  # (column, personal free text left out when masked)
-    "customers": (("code", False), ("name", False), ("phone", False), ("email", False), ("company", False),
+# (column, left out when masked: personal free text, and what the masked card shows nobody either — a customer's
+# company (for a business customer, its name in full) and its spend (care-domain §8: no company secrets))
+_COLUMNS: dict[str, tuple[tuple[str, bool], ...]] = {
+    "customers": (("code", False), ("name", False), ("phone", False), ("email", False), ("company", True),
                   ("tier", False), ("tags", False), ("owner", False), ("first_purchase", False),
-                  ("birthday", True), ("annual_spend", False), ("consent", False), ("needs_follow_up", False),
+                  ("birthday", True), ("annual_spend", True), ("consent", False), ("needs_follow_up", False),
                   ("created_at", False)),
     "calls": (("id", False), ("customer_code", False), ("customer_name", False), ("customer_phone", False),
               ("called_at", False), ("staff", False), ("channel", False), ("outcome", False), ("rating", False),
