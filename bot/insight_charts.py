@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from bot.care.metrics import CATEGORIES  # noqa: E402
+from bot.care.metrics import CATEGORIES, half_away  # noqa: E402
 from bot.services.insight import Insight  # noqa: E402
 from messages.render import translate  # noqa: E402
 
@@ -85,7 +85,7 @@ def csat_trend(insight: Insight, locale: str) -> Chart:
         xs = [i for i, v in enumerate(means) if v is not None]
         axes.plot(xs, [means[i] for i in xs], marker="o", color=BLUE, linewidth=2)
         for i in xs:
-            axes.annotate(f"{means[i]:.2f}\nn={insight.csat_trend[i][1].n}", (i, means[i]),
+            axes.annotate(f"{half_away(means[i], 2)}\nn={insight.csat_trend[i][1].n}", (i, means[i]),
                           textcoords="offset points", xytext=(0, 8), ha="center", fontsize=8)
         axes.set_xticks(range(len(labels)), labels)
         axes.set_ylim(1, 5.6)
@@ -148,7 +148,7 @@ def on_time_by_agent(insight: Insight, locale: str) -> Chart:
         rows = rows[:MAX_AGENTS]
         if rows:
             bars = axes.barh([r[0] for r in rows], [r[1] for r in rows], color=BLUE)
-            axes.bar_label(bars, labels=[f"{r[1]:.0f}% (n={r[2]})" for r in rows], padding=3, fontsize=8)
+            axes.bar_label(bars, labels=[f"{half_away(r[1])}% (n={r[2]})" for r in rows], padding=3, fontsize=8)
         axes.set_xlim(0, 115)
         axes.set_xlabel(_t(locale, "on_time_axis"))
         title = _t(locale, "on_time", period=insight.period.label)

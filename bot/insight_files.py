@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+from decimal import Decimal
 from pathlib import Path
 
 from openpyxl import Workbook
 
+from bot.care.metrics import exact, half_away
 from bot.services.insight import Insight
 
 HEADER = ("scope", "group", "metric", "period", "value", "previous", "change")
@@ -15,13 +17,22 @@ HEADER = ("scope", "group", "metric", "period", "value", "previous", "change")
 def _rows(insight: Insight) -> list[tuple]:
     out = []
     for scope, group, metric, period, value, previous in insight.rows():
-        change = value - previous if isinstance(value, int | float) and isinstance(previous, int | float) else None
-        out.append((scope, group, metric, period, _round(value), _round(previous), _round(change)))
+        out.append((scope, group, metric, period, _round(value), _round(previous), _round(_change(value, previous))))
     return out
 
 
+def _change(value, previous) -> int | Decimal | None:
+    """value - previous as a spreadsheet subtracts the two numbers it shows (12.35 - 10.0 is 2.35)."""
+    if not isinstance(value, int | float) or not isinstance(previous, int | float):
+        return None
+    if isinstance(value, int) and isinstance(previous, int):
+        return value - previous
+    return exact(value) - exact(previous)
+
+
 def _round(value):
-    return round(value, 4) if isinstance(value, float) else value
+    """A fraction to 4 decimals, a half away from zero (as the report's texts and a spreadsheet round)."""
+    return float(half_away(value, 4)) if isinstance(value, float | Decimal) else value
 
 
 def write_csv(insight: Insight, path: Path) -> Path:

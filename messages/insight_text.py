@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
-from bot.care.metrics import Change
+from bot.care.metrics import Change, exact, half_away
 from bot.services.insight import Figures, Insight
 from messages.render import catalog, translate
 
@@ -16,13 +16,13 @@ def value_text(value: float | int | None, unit: str, locale: str) -> str:
     if value is None:
         return str(translate(locale, "insight.no_data"))
     if unit == "%":
-        return f"{value:.1f}%"
+        return f"{half_away(value, 1)}%"
     if unit == "mean":
-        return f"{value:.2f}"
+        return str(half_away(value, 2))
     if unit == "score":
-        return f"{int(value):+d}"
+        return f"{half_away(value):+}"
     if unit == "hours":
-        return str(translate(locale, "insight.unit.hours", value=f"{value:.1f}"))
+        return str(translate(locale, "insight.unit.hours", value=str(half_away(value, 1))))
     return str(int(value))
 
 
@@ -31,19 +31,17 @@ def delta_text(change: Change, locale: str) -> str:
     if delta is None:
         return "—" if change.previous is not None or change.value is None else str(translate(locale, "insight.first"))
     digits = {"%": 1, "mean": 2, "hours": 1}.get(change.unit, 0)
-    shown = round(delta, digits)
+    assert change.value is not None and change.previous is not None
+    shown = half_away(exact(change.value) - exact(change.previous), digits)  # as a spreadsheet: 12.35 - 10 is +2.4
     if shown == 0:  # moved less than what is shown: no arrow, no "-0.0"
-        delta, arrow, sign = 0.0, "＝", ""
+        shown, arrow, sign = abs(shown), "＝", ""
     else:
         arrow, sign = ("▲" if delta > 0 else "▼"), "+"
+    number = f"{shown:{sign}}"
     if change.unit == "%":
-        number = f"{delta:{sign}.1f} {translate(locale, 'insight.unit.points')}"
-    elif change.unit == "mean":
-        number = f"{delta:{sign}.2f}"
+        number = f"{number} {translate(locale, 'insight.unit.points')}"
     elif change.unit == "hours":
-        number = str(translate(locale, "insight.unit.hours", value=f"{delta:{sign}.1f}"))
-    else:
-        number = f"{int(delta):{sign}d}"
+        number = str(translate(locale, "insight.unit.hours", value=number))
     return f"{arrow} {number}"
 
 

@@ -6,7 +6,8 @@ book always gives the same numbers. Formulas (also in the README, "Insight"):
 
 - CSAT: ratings 1–5 of calls logged in the period; mean, and the share rated 4 or 5.
 - NPS: the optional 0–10 "would you recommend" of calls in the period; % promoters (9–10) minus % detractors
-  (0–6), an integer from -100 to 100; fewer than `min_answers` answers is "too few answers".
+  (0–6), an integer from -100 to 100 (a half rounds away from zero: 12.5 is 13, -12.5 is -13); fewer than
+  `min_answers` answers is "too few answers".
 - Callbacks: planned = due (local date) in the period, not cancelled. Done = a call was logged on it (reached
   or not). On time = done by the end of its due working day (local midnight after the due date), late =
   done after, missed = not done although its due day ended by `as_of`, pending = not done, due day not over.
@@ -33,6 +34,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -55,6 +57,30 @@ NOT_PLANNED = frozenset({"cancelled"})
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
 SATISFIED_MIN = 4
 T = TypeVar("T")
+
+
+# --- rounding -------------------------------------------------------------------------------------------
+
+
+def half_away(value: float | int | Decimal, digits: int = 0) -> Decimal:
+    """`value` to `digits` decimals, a half rounded away from zero as a spreadsheet does (12.5 -> 13, -12.5 -> -13,
+    6.25 -> 6.3); Python's round() and format() round a half to even (12, 6.2). A float is read as it prints
+    (2.675, not the binary 2.67499…), so the number a person would type is the one rounded."""
+    number = value if isinstance(value, Decimal) else exact(value)
+    return number.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
+def exact(value: float | int) -> Decimal:
+    """A number as it prints, for sums and differences a spreadsheet would make of the numbers it was given
+    (12.35 - 10.0 is 2.35, not the binary 2.3499999999999996)."""
+    return Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _share_half_away(numerator: int, denominator: int) -> int:
+    """numerator / denominator to the nearest integer, a half away from zero; exact (whole numbers only)."""
+    whole, rest = divmod(abs(numerator), denominator)
+    whole += 2 * rest >= denominator
+    return whole if numerator >= 0 else -whole
 
 
 # --- facts ----------------------------------------------------------------------------------------------
@@ -118,7 +144,7 @@ def nps(scores: Iterable[int | None], min_answers: int) -> Nps:
 
 def nps_of(n: int, promoters: int, detractors: int, min_answers: int) -> Nps:
     """NPS from counts: `n` answers, `promoters` of 9–10, `detractors` of 0–6."""
-    score = round(100 * (promoters - detractors) / n) if n else None
+    score = _share_half_away(100 * (promoters - detractors), n) if n else None
     return Nps(n, promoters, n - promoters - detractors, detractors, score, n >= max(min_answers, 1))
 
 
