@@ -41,7 +41,8 @@ def call_tallies(session: Session, team_id: str, bounds: Sequence[dt.datetime], 
                  promoter_min: int, detractor_max: int, staff_id: str | None = None) -> Sequence[Row]:
     """The team's calls in [bounds[0], bounds[-1]) counted in the database, by person, tier and bucket (bucket i
     is [bounds[i], bounds[i+1])): (staff_id, tier, bucket, calls, rated, rating_sum, satisfied, nps_n,
-    promoters, detractors) — a few hundred rows however many calls. One range of the team/time index."""
+    promoters, detractors) — a few hundred rows however many calls. One range of the team/time index. Ratings and
+    NPS answers of unreachable calls are not counted."""
     edges = list(bounds)
     return session.connection().execute(_call_tallies_statement(len(edges), staff_id is not None), {
         "team": team_id, "staff": staff_id, "satisfied_min": satisfied_min, "promoter_min": promoter_min,
@@ -60,11 +61,14 @@ def _call_tallies_statement(edge_count: int, of_one_person: bool) -> Select:
     whens = [(CallLog.called_at < edge(i + 1), i) for i in range(edge_count - 2)]
     bucket = (case(*whens, else_=edge_count - 2) if whens else literal(0)).label("bucket")
     tier = _tier().label("tier")
-    query = (select(CallLog.staff_id, tier, bucket, func.count(), func.count(CallLog.rating),
-                    func.coalesce(func.sum(CallLog.rating), 0),
-                    count_if(CallLog.rating >= bindparam("satisfied_min", type_=Integer)),
-                    func.count(CallLog.nps), count_if(CallLog.nps >= bindparam("promoter_min", type_=Integer)),
-                    count_if(CallLog.nps <= bindparam("detractor_max", type_=Integer)))
+    # a rating or NPS answer stored on an unreachable call is nobody's (bot.care.metrics.tally): not counted
+    rating = case((CallLog.outcome != UNREACHABLE, CallLog.rating))
+    nps = case((CallLog.outcome != UNREACHABLE, CallLog.nps))
+    query = (select(CallLog.staff_id, tier, bucket, func.count(), func.count(rating),
+                    func.coalesce(func.sum(rating), 0),
+                    count_if(rating >= bindparam("satisfied_min", type_=Integer)),
+                    func.count(nps), count_if(nps >= bindparam("promoter_min", type_=Integer)),
+                    count_if(nps <= bindparam("detractor_max", type_=Integer)))
              .join(Customer, Customer.id == CallLog.customer_id)
              .where(CallLog.team_id == bindparam("team"), CallLog.called_at >= edge(0),
                     CallLog.called_at < edge(edge_count - 1))

@@ -4,7 +4,8 @@ Pure: plain facts in, numbers out. Every function is given its period (local cal
 the team's timezone) and the moment it judges for (`as_of`, never later than the period's end), so the same
 book always gives the same numbers. Formulas (also in the README, "Insight"):
 
-- CSAT: ratings 1–5 of calls logged in the period; mean, and the share rated 4 or 5.
+- CSAT: ratings 1–5 of calls logged in the period; mean, and the share rated 4 or 5. Only reached customers'
+  ratings and NPS answers count: one stored on an unreachable call is nobody's.
 - NPS: the optional 0–10 "would you recommend" of calls in the period; % promoters (9–10) minus % detractors
   (0–6), an integer from -100 to 100 (a half rounds away from zero: 12.5 is 13, -12.5 is -13); fewer than
   `min_answers` answers is "too few answers".
@@ -48,10 +49,12 @@ from bot.care.metrics_complaints import (
     nearest_rank,
     reopened_ids,
 )
+from bot.care.outcomes import Outcome
 
 __all__ = ["CATEGORIES", "ClockStats", "ComplaintFact", "ComplaintStats", "MetricSettings", "Period",
            "complaint_stats", "nearest_rank", "reopened_ids"]  # re-exported: one module to import
 
+UNREACHABLE = Outcome.UNREACHABLE.value  # nobody was reached: no rating, no NPS answer (care-domain §6)
 DONE_STATUSES = frozenset({"done", "rescheduled", "skipped", "gave_up"})  # a call was logged on it
 NOT_PLANNED = frozenset({"cancelled"})
 PROMOTER_MIN, DETRACTOR_MAX = 9, 6
@@ -170,12 +173,14 @@ class Tally(NamedTuple):
 
 
 def tally(calls: Iterable[CallFact]) -> Tally:
-    """The Tally of these calls (the database sums the same: storage.insight_queries.call_tallies)."""
+    """The Tally of these calls (the database sums the same: storage.insight_queries.call_tallies). A rating or an
+    NPS answer stored on an unreachable call (before the form refused one) is nobody's: not counted."""
     out = Tally()
     for c in calls:
-        out += Tally(1, c.rating is not None, c.rating or 0, c.rating is not None and c.rating >= SATISFIED_MIN,
-                     c.nps is not None, c.nps is not None and c.nps >= PROMOTER_MIN,
-                     c.nps is not None and c.nps <= DETRACTOR_MAX)
+        rating, answer = (None, None) if c.outcome == UNREACHABLE else (c.rating, c.nps)
+        out += Tally(1, rating is not None, rating or 0, rating is not None and rating >= SATISFIED_MIN,
+                     answer is not None, answer is not None and answer >= PROMOTER_MIN,
+                     answer is not None and answer <= DETRACTOR_MAX)
     return out
 
 
