@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services.complaints import CATEGORIES, create_complaint
 from bot.services.core import Services
+from bot.services.customer_matching import erased_refusal
 from bot.services.errors import CareError
 from storage import queries, sla_queries
 
@@ -100,6 +101,8 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
                 customer = queries.customer_by_code(session, team.id, cell.get("code", ""))
                 if customer is None:
                     raise ValueError(f"customer {cell.get('code')!r} is not in the book (import customers first)")
+                if customer.erased_at is not None:
+                    raise ValueError(erased_refusal(customer, team.timezone))
                 opened = _import_moment(cell["opened_at"], team.timezone, "opened time")
                 if opened > now:
                     raise ValueError("the opened time is in the future")

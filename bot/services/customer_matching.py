@@ -163,10 +163,7 @@ def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Cu
         return REFUSED
     [customer] = hits.values()
     if customer.erased_at is not None:  # PIPL erasure is final: an old sheet never brings the data back
-        erased_on = customer.erased_at.astimezone(ZoneInfo(timezone)).date()
-        report.errors.append((row.line, f"customer {customer.code} was erased on {erased_on:%Y-%m-%d} "
-                                        "(the right to deletion); their code is retired: if they are a customer "
-                                        "again, give them a new code"))
+        report.errors.append((row.line, erased_refusal(customer, timezone)))
         return REFUSED
     if customer.code == row.code:
         return customer
@@ -179,6 +176,15 @@ def match(row: CustomerRow, by_code: dict[str, Customer], by_phone: dict[str, Cu
     merge_into(customer, row)
     customer.needs_follow_up = customer.phone is None
     return customer
+
+
+def erased_refusal(customer: Customer, timezone: str) -> str:
+    """Why a sheet's row for an erased customer is refused (both imports): PIPL erasure is final, so an old sheet
+    never brings the person's data back, as a customer or in a complaint. The date is the team's (`timezone`)."""
+    assert customer.erased_at is not None
+    erased_on = customer.erased_at.astimezone(ZoneInfo(timezone)).date()
+    return (f"customer {customer.code} was erased on {erased_on:%Y-%m-%d} (the right to deletion); their code is "
+            "retired: if they are a customer again, give them a new code")
 
 
 def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> bool:

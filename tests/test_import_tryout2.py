@@ -1,0 +1,64 @@
+"""The second import tryout, each finding as the person sees it: a complaint sheet's row for an ERASED customer is
+refused (their name never comes back, in the book or in the supervisors' channel); an owner registered in another
+team is refused by both imports; a complaint sheet's first response in the future, a description longer than the
+form takes and a year nobody opens a complaint in are refused by line (never a traceback); a numeric .xlsx code
+cell is its integer digits or, when a fraction or more than 15 digits, refused saying to format the column as text
+(both imports). Both databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.services.complaint_import import import_complaints
+from bot.services.privacy import erase_customer
+from bot.services.teams import set_setting
+from handlers.sla_jobs import run_sla_sweep
+from storage.models import Complaint, Customer
+from tests import seed
+from tests.conftest import BOT_TOKEN, DEFAULT_NOW
+
+EARLIER = f"{DEFAULT_NOW - dt.timedelta(hours=3):%Y-%m-%d %H:%M}"
+
+
+def complaints_of(svc) -> list[tuple[str, str | None, str]]:
+    with svc.db.unit_of_work() as session:
+        return [(customer.code, complaint.owner_id, complaint.description) for complaint, customer in session.execute(
+            select(Complaint, Customer).join(Customer, Customer.id == Complaint.customer_id).order_by(Complaint.id))]
+
+
+def csv_sheet(tmp_path, text: str, name: str = "complaints.csv"):
+    sheet = tmp_path / name
+    sheet.write_text(text, encoding="utf-8")
+    return sheet
+
+
+# --- 1. an erased customer's complaint ------------------------------------------------------------------------
+
+
+def test_a_complaint_row_for_an_erased_customer_is_refused_and_the_name_never_reaches_the_channel(team, slack,
+                                                                                                  renderer, tmp_path):
+    """The tryout's row `E001, 欧阳娜娜女士来电：漏水…` was imported as an open complaint of the erased E001; it
+    escalated and the supervisors' post quoted the name in clear (the channel scrub no longer knows it)."""
+    set_setting(team, "supervisor_channel", "C0SUPER")
+    seed.customer(team, "E001", "欧阳娜娜", phone="+8613912345678")
+    seed.customer(team, "E002", "李雷", phone="+8613912345679")
+    erase_customer(team, "E001", "cli:test")
+    sheet = csv_sheet(tmp_path, "客户编号,问题描述,登记时间\n"
+                                f"E001,欧阳娜娜女士来电：漏水，要求退款 13912345678,{EARLIER}\n"
+                                f"E002,漏水,{EARLIER}\n")
+    report = import_complaints(team, sheet)
+    assert report.created == 1, report
+    assert report.errors == [(2, "customer E001 was erased on 2026-11-24 (the right to deletion); their code is "
+                                 "retired: if they are a customer again, give them a new code")], report.errors
+    assert complaints_of(team) == [("E002", "U0AGENT", "漏水")]
+
+    team.clock.set(DEFAULT_NOW + dt.timedelta(days=2))
+    run_sla_sweep(team, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
+    posts = json.dumps(slack.messages("C0SUPER"), ensure_ascii=False)
+    assert "欧阳娜娜" not in posts and "13912345678" not in posts and "E001" not in posts, posts
+
+
