@@ -146,11 +146,12 @@ def customer_ids_by_codes(session: Session, team_id: str, codes: Collection[str]
     return found
 
 
-def registered_staff(session: Session, user_ids: Collection[str]) -> set[str]:
-    """Which of these Slack user ids are registered staff."""
-    known: set[str] = set()
+def registered_staff(session: Session, user_ids: Collection[str]) -> dict[str, str]:
+    """The registered staff among these Slack user ids, each with the team they are registered in (an import's
+    owner must be of the importing team: a person of another team reads that team's book, not this one)."""
+    known: dict[str, str] = {}
     for chunk in _chunks(user_ids):
-        known.update(session.scalars(select(Staff.user_id).where(Staff.user_id.in_(chunk))))
+        known.update(session.execute(select(Staff.user_id, Staff.team_id).where(Staff.user_id.in_(chunk))).all())
     return known
 
 

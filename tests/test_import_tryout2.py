@@ -14,6 +14,8 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.services.complaint_import import import_complaints
+from bot.services.customer_import import import_customers
+from bot.services.people import Role, add_staff
 from bot.services.privacy import erase_customer
 from bot.services.teams import set_setting
 from handlers.sla_jobs import run_sla_sweep
@@ -28,6 +30,11 @@ def complaints_of(svc) -> list[tuple[str, str | None, str]]:
     with svc.db.unit_of_work() as session:
         return [(customer.code, complaint.owner_id, complaint.description) for complaint, customer in session.execute(
             select(Complaint, Customer).join(Customer, Customer.id == Complaint.customer_id).order_by(Complaint.id))]
+
+
+def book_of(svc) -> dict[str, Customer]:
+    with svc.db.unit_of_work() as session:
+        return {c.code: c for c in session.scalars(select(Customer))}
 
 
 def csv_sheet(tmp_path, text: str, name: str = "complaints.csv"):
@@ -60,5 +67,39 @@ def test_a_complaint_row_for_an_erased_customer_is_refused_and_the_name_never_re
     run_sla_sweep(team, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
     posts = json.dumps(slack.messages("C0SUPER"), ensure_ascii=False)
     assert "欧阳娜娜" not in posts and "13912345678" not in posts and "E001" not in posts, posts
+
+
+# --- 2. an owner of another team ------------------------------------------------------------------------------
+
+
+def test_the_customer_import_refuses_an_owner_registered_in_another_team(team, tmp_path):
+    add_staff(team, "U0OTHER", Role.AGENT, team_id="otherteam")
+    sheet = csv_sheet(tmp_path, "code,name,phone,owner\nE010,王五,13912345610,U0OTHER\n"
+                                "E011,赵六,13912345611,U0AGENT\nE012,钱七,13912345612,U0NOBODY\n", "customers.csv")
+    report = import_customers(team, sheet)
+    assert report.created == 1, report
+    assert report.errors == [(2, "owner U0OTHER is not registered in this team (they are in another team)"),
+                             (4, "owner U0NOBODY is not registered (carebot staff add)")], report.errors
+    assert set(book_of(team)) == {"E011"}
+
+
+def test_the_complaint_import_refuses_an_owner_of_another_team_named_or_inherited(team, tmp_path):
+    """Named in the owner column, or the customer's owner who has moved to another team since: either way the
+    complaint would sit with someone who reads another team's book."""
+    add_staff(team, "U0OTHER", Role.AGENT, team_id="otherteam")
+    add_staff(team, "U0MOVED", Role.AGENT)
+    seed.customer(team, "C001", "张三")
+    seed.customer(team, "C002", "李四", owner="U0MOVED")
+    add_staff(team, "U0MOVED", Role.AGENT, team_id="otherteam", move=True)
+    sheet = csv_sheet(tmp_path, "客户编号,问题描述,登记时间,负责人\n"
+                                f"C001,漏水,{EARLIER},U0OTHER\n"
+                                f"C002,漏水,{EARLIER},\n"
+                                f"C002,破损,{EARLIER},U0AGENT2\n")
+    report = import_complaints(team, sheet)
+    assert report.errors == [
+        (2, "owner U0OTHER is not registered in this team (they are in another team)"),
+        (3, "the customer's owner U0MOVED is not registered in this team (they are in another team): name an "
+            "owner of this team in the 负责人 column")], report.errors
+    assert complaints_of(team) == [("C002", "U0AGENT2", "破损")]
 
 

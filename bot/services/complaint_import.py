@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services.complaints import CATEGORIES, create_complaint
 from bot.services.core import Services
-from bot.services.customer_matching import erased_refusal
+from bot.services.customer_matching import erased_refusal, owner_refusal
 from bot.services.errors import CareError
 from storage import queries, sla_queries
 
@@ -114,8 +114,11 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
                 category = _import_choice("category", cell.get("category", ""), CATEGORIES, "other")
                 severity = _import_choice("severity", cell.get("severity", ""), SEVERITIES, "normal")
                 owner = cell.get("owner") or customer.owner_id
-                if owner and queries.staff_by_user(session, owner) is None:
-                    raise ValueError(f"owner {owner} is not registered (carebot staff add)")
+                staff = queries.staff_by_user(session, owner) if owner else None
+                refusal = owner_refusal(owner, staff.team_id if staff else None, team.id) if owner else None
+                if refusal:
+                    raise ValueError(refusal if cell.get("owner") else f"the customer's {refusal}: name an owner "
+                                     f"of this team in the {IMPORT_HEADERS['owner'][0]} column")
             except ValueError as exc:
                 report.errors.append((line, str(exc)))
                 continue

@@ -139,7 +139,7 @@ def _save(svc: Services, team_id: str, book: FileBook, report: ImportReport, pro
         with _stage_for(svc) as stage, (stage.book_session(svc.db) if stage else svc.db.unit_of_work()) as session:
             staff = customer_queries.registered_staff(session, {r.owner_id for r in rows if r.owner_id})
             known = Known.read(session, team_id, rows)
-            fresh, touched = place(rows, known, staff, book, report, now)
+            fresh, touched = place(rows, known, staff, book, report, now, team_id)
             progress("save", 0.0, 0)
             staged = stage is not None
             if staged:  # SQLite: sealed, hashed and indexed outside the write lock (storage/customer_stage)
@@ -150,7 +150,8 @@ def _save(svc: Services, team_id: str, book: FileBook, report: ImportReport, pro
                 if known.changed(session, team_id, rows):  # a colleague saved one of these meanwhile
                     session.expire_all()  # the stored customers as they are now, without what was placed
                     vars(report).update(vars(before))
-                    fresh, touched = place(rows, Known.read(session, team_id, rows), staff, book, report, now)
+                    fresh, touched = place(rows, Known.read(session, team_id, rows), staff, book, report, now,
+                                           team_id)
                     staged = False  # the stage holds what was placed first
             queries.ensure_team(session, team_id)
             record_audit(session, cli_actor(), "imported", None,  # issue 9: who changed personal data, when

@@ -187,6 +187,17 @@ def erased_refusal(customer: Customer, timezone: str) -> str:
             "retired: if they are a customer again, give them a new code")
 
 
+def owner_refusal(owner: str, registered_in: str | None, team_id: str) -> str | None:
+    """Why `owner` cannot own a row of team `team_id`'s sheet (both imports), or None: not registered, or registered
+    in another team (whose book they read; this team's work would sit with nobody who can act on it). Which other
+    team is not said: the escalation post's Reassign refuses them the same way."""
+    if registered_in is None:
+        return f"owner {owner} is not registered (carebot staff add)"
+    if registered_in != team_id:
+        return f"owner {owner} is not registered in this team (they are in another team)"
+    return None
+
+
 def update(customer: Customer, row: CustomerRow, now: dt.datetime | None = None) -> bool:
     """The sheet's values over the stored ones; an empty cell never erases what is stored; the sheet's tags are
     added to the stored ones (README: "tags joined"). A changed consent records when (`now`) and how (import).
@@ -240,15 +251,17 @@ class Known:
                 session, team_id, [r.email for r in rows if r.email and r.email not in self.by_email]))
 
 
-def place(rows: Sequence[CustomerRow], known: Known, staff: set[str], book: FileBook, report: ImportReport,
-          now: dt.datetime) -> tuple[list[CustomerRow], set[int]]:
+def place(rows: Sequence[CustomerRow], known: Known, staff: dict[str, str], book: FileBook, report: ImportReport,
+          now: dt.datetime, team_id: str) -> tuple[list[CustomerRow], set[int]]:
     """Each row as a new customer (returned first, in order), merged into or updating a stored one (their ids,
-    second), or refused (reported). Stored customers are changed in the session, not yet written."""
+    second), or refused (reported). `staff`: the rows' owners who are registered, with their team (an owner must be
+    of `team_id`). Stored customers are changed in the session, not yet written."""
     fresh: list[CustomerRow] = []  # made into column dicts a batch at a time (memory)
     touched: set[int] = set()
     for row in rows:
-        if row.owner_id and row.owner_id not in staff:
-            report.errors.append((row.line, f"owner {row.owner_id} is not registered (carebot staff add)"))
+        refusal = owner_refusal(row.owner_id, staff.get(row.owner_id), team_id) if row.owner_id else None
+        if refusal:
+            report.errors.append((row.line, refusal))
             book.refuse_merged(row)
             continue
         customer = match(row, known.by_code, known.by_phone, known.by_email, report, known.timezone)
