@@ -23,6 +23,7 @@ from storage.models import Complaint, Customer
 from tests import seed
 from tests.conftest import BOT_TOKEN, DEFAULT_NOW
 
+NOW = f"{DEFAULT_NOW:%Y-%m-%d %H:%M}"
 EARLIER = f"{DEFAULT_NOW - dt.timedelta(hours=3):%Y-%m-%d %H:%M}"
 
 
@@ -101,5 +102,34 @@ def test_the_complaint_import_refuses_an_owner_of_another_team_named_or_inherite
         (3, "the customer's owner U0MOVED is not registered in this team (they are in another team): name an "
             "owner of this team in the 负责人 column")], report.errors
     assert complaints_of(team) == [("C002", "U0AGENT2", "破损")]
+
+
+# --- 3. values the complaint form refuses ---------------------------------------------------------------------
+
+
+def test_the_complaint_import_refuses_by_line_what_the_form_would_refuse(team, tmp_path):
+    seed.customer(team, "C001", "张三")
+    longest, too_long = "长" * 3000, "长" * 3001
+    soon = f"{DEFAULT_NOW + dt.timedelta(minutes=1):%Y-%m-%d %H:%M}"
+    sheet = csv_sheet(tmp_path, "客户编号,问题描述,登记时间,首次响应时间\n"
+                                f"C001,未来的响应,2026-11-20 12:00,2030-01-01 10:00\n"
+                                f"C001,一分钟后,2026-11-20 12:01,{soon}\n"
+                                f"C001,{too_long},2026-11-20 13:00,\n"
+                                "C001,公元一年,0001-01-01 00:00,\n"
+                                "C001,九九九九年,2026-11-20 14:00,9999-12-31 23:59\n"
+                                f"C001,未来,{soon},\n"
+                                "C001,早于登记,2026-11-20 15:00,2026-11-20 14:59\n"
+                                f"C001,{longest},2026-11-20 16:00,{NOW}\n")
+    report = import_complaints(team, sheet)
+    assert report.errors == [
+        (2, "the first response is in the future"),
+        (3, "the first response is in the future"),
+        (4, "the description is 3,001 characters long (at most 3,000, as in the complaint form)"),
+        (5, "opened time '0001-01-01 00:00' is not a time of an open complaint (a year from 2000 to 2099)"),
+        (6, "first response '9999-12-31 23:59' is not a time of an open complaint (a year from 2000 to 2099)"),
+        (7, "the opened time is in the future"),
+        (8, "the first response is before the complaint was opened"),
+    ], report.errors
+    assert report.created == 1 and complaints_of(team) == [("C001", "U0AGENT", longest)]
 
 

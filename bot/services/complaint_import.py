@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from bot.care.sla_rules import KINDS, SEVERITIES
-from bot.services.complaints import CATEGORIES, create_complaint
+from bot.services.complaints import CATEGORIES, MAX_DESCRIPTION, create_complaint
 from bot.services.core import Services
 from bot.services.customer_matching import erased_refusal, owner_refusal
 from bot.services.errors import CareError
@@ -31,6 +31,7 @@ _IMPORT_VALUES: dict[str, dict[str, str]] = {
 }
 _IMPORT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y.%m.%d %H:%M",
                    "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
+_YEARS = (2000, 2100)  # an open complaint's times: a year outside is a typo (and year 1 cannot be stored)
 
 
 @dataclass
@@ -61,6 +62,9 @@ def _import_moment(text: str, timezone: str, what: str) -> dt.datetime:
             moment = parse_datetime(text)
         except ValueError:
             raise ValueError(f"{what} {text!r} is not a date and time (e.g. 2026-11-20 14:30)") from None
+    if not _YEARS[0] <= moment.year < _YEARS[1]:
+        raise ValueError(f"{what} {text!r} is not a time of an open complaint (a year from {_YEARS[0]} to "
+                         f"{_YEARS[1] - 1})")
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
@@ -76,8 +80,10 @@ def _import_choice(field_name: str, text: str, allowed: tuple[str, ...], default
 
 def import_complaints(svc: Services, path, team_id: str | None = None) -> ComplaintImport:
     """Complaints already open in a spreadsheet, with their real opened time (and first response if any), so
-    their clocks are right from the first sweep. Bad rows are reported by line and save nothing; a row
-    imported before (same customer and opened time) is skipped."""
+    their clocks are right from the first sweep. Bad rows are reported by line and save nothing: a customer not in
+    the book or erased (PIPL: a sheet never brings their data back), an owner not registered in this team, a time
+    in the future, a first response before the opening, a description longer than the form takes. A row imported
+    before (same customer and opened time) is skipped."""
     from bot.services.sheets import read_lines
 
     headers, lines = read_lines(path)  # lines numbered as the editor shows them (issue 9)
@@ -110,6 +116,12 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
                     if cell.get("first_response_at") else None
                 if responded is not None and responded < opened:
                     raise ValueError("the first response is before the complaint was opened")
+                if responded is not None and responded > now:
+                    raise ValueError("the first response is in the future")
+                description = cell.get("description", "")
+                if len(description) > MAX_DESCRIPTION:
+                    raise ValueError(f"the description is {len(description):,} characters long (at most "
+                                     f"{MAX_DESCRIPTION:,}, as in the complaint form)")
                 kind = _import_choice("kind", cell.get("kind", ""), KINDS, "complaint")
                 category = _import_choice("category", cell.get("category", ""), CATEGORIES, "other")
                 severity = _import_choice("severity", cell.get("severity", ""), SEVERITIES, "normal")
@@ -126,7 +138,7 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
                 report.skipped += 1
                 continue
             create_complaint(session, svc, team, customer, kind=kind, category=category, severity=severity,
-                             description=cell.get("description", ""), opened_at=opened, owner_id=owner,
+                             description=description, opened_at=opened, owner_id=owner,
                              actor_id=None, now=now, first_response_at=responded, source="import")
             report.created += 1
     return report
