@@ -19,7 +19,9 @@ from typing import Any
 
 import yaml
 from babel import Locale
-from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.dates import format_date, format_datetime, format_time
+from babel.lists import format_list
+from babel.units import format_unit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from slack_sdk.models.blocks import Block, Option
 from slack_sdk.models.views import View
@@ -346,9 +348,37 @@ def _time(ctx: Any, value: dt.datetime, tz: str) -> str:
 
 
 @pass_context
-def _span(ctx: Any, delta: dt.timedelta) -> str:
-    """A duration as a person says it: "3 days", "2小时"."""
-    return format_timedelta(abs(delta), threshold=1.5, locale=_BABEL_LOCALE[ctx["locale"]])
+def _span(ctx: Any, delta: dt.timedelta, working: bool = False) -> str:
+    """A duration as a person says it, never more than it is: "1 day 12 hours", "2天4小时", "40 minutes";
+    `working`: a span of working time, said in hours ("55 hours", not "2 days": a working day is not 24 hours)."""
+    return span_text(delta, ctx["locale"], working)
+
+
+# the units a span is said in, largest first; a span of working time stops at hours
+_SPAN_UNITS = {False: (("day", 86400), ("hour", 3600), ("minute", 60)), True: (("hour", 3600), ("minute", 60))}
+
+
+def span_text(delta: dt.timedelta, locale: str, working: bool = False) -> str:
+    """`delta` (its size) in its largest unit and the next one, each rounded down, in Babel's words for `locale`:
+    36 h is "1 day 12 hours" (Babel's format_timedelta said "2 days"), 10 days 20 hours "10 days 20 hours" (it said
+    "2 weeks"), 2 days 0 h 30 min "2 days"; under a minute, seconds. Nothing is rounded up: a lateness is never
+    said bigger, nor a time left longer, than it is."""
+    return _span_words(abs(delta) // dt.timedelta(seconds=1), locale, working)
+
+
+@lru_cache(maxsize=4096)  # a list's rows repeat a few spans; Babel's unit formatting is not free
+def _span_words(seconds: int, locale: str, working: bool) -> str:
+    babel = _BABEL_LOCALE[locale]
+    units = _SPAN_UNITS[working]
+    if seconds < units[-1][1]:
+        return format_unit(seconds, "duration-second", length="long", locale=babel)
+    first = next(i for i, (_, size) in enumerate(units) if seconds >= size)
+    parts = []
+    for name, size in units[first:first + 2]:
+        amount, seconds = divmod(seconds, size)
+        if amount:
+            parts.append(format_unit(amount, f"duration-{name}", length="long", locale=babel))
+    return format_list(parts, style="unit-narrow", locale=babel)
 
 
 def _zone(tz: str | None) -> Any:

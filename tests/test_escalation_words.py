@@ -108,9 +108,9 @@ def test_lateness_is_said_the_same_way_in_the_escalation_post_and_the_morning_li
     open_complaint(zh_team, AGENT, ComplaintForm(customer_id=customer, description="Still broken"))
     sweep(zh_team, renderer, slack, at(25, 9, 30))  # Wednesday 09:30: 14.5 working hours, 47.5 by the calendar
     post_morning_lists(zh_team, renderer, WebClient(token=BOT_TOKEN, base_url=slack.api_url))
-    late = "14 hours of working time (2 days by the calendar)"
+    late = "14 hours 30 minutes of working time (1 day 23 hours by the calendar)"  # never rounded up to "2 days"
     [page] = slack.messages("C0SUPER")
     assert f"First response: over by {late}" in shown(page)
-    assert "Resolution: over by 24 hours (was due" in shown(page), "a calendar clock: calendar time only"
+    assert "Resolution: over by 1 day (was due" in shown(page), "a calendar clock: calendar time only"
     [morning] = slack.messages("C0DIGEST")
     assert f"First response over by {late}" in shown(morning)
