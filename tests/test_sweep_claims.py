@@ -243,3 +243,28 @@ def test_one_sweep_gives_back_a_stale_claim_and_posts_what_is_due_beside_it(team
     assert notices[key] == ("C0SUPER", DEFAULT_NOW), notices  # given back, claimed again, its post queued
     assert len(queued) == len(notices) == sum(count for _, _, count in run.queued) >= 3
     assert not sla_queries.sweep_has_work(team.db.engine, DEFAULT_NOW, DEFAULT_NOW - STALE_CLAIM)
+
+
+def test_the_next_looks_of_a_catch_up_find_their_rows_by_the_primary_key(plan_db):  # noqa: F811
+    """A sweep stores the next attention moments of the complaints it looked at in one statement: on PostgreSQL
+    one UPDATE … FROM a JSON document, whose rows the primary key finds (not a scan of every complaint's SLA row
+    — 10,000 open in the bench's book), on SQLite one executemany of a primary-key UPDATE."""
+    from sqlalchemy import select
+
+    from storage.sla_models import ComplaintSla
+
+    later = DEFAULT_NOW + dt.timedelta(hours=1)
+    with plan_db.unit_of_work() as session:
+        ids = session.scalars(select(ComplaintSla.complaint_id).limit(3)).all()
+    if plan_db.engine.dialect.name == "sqlite":  # an executemany: its statement, planned as SQLite plans it
+        with plan_db.engine.connect() as connection:
+            plan = "\n".join(str(row[-1]) for row in connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN UPDATE complaint_sla SET attention_at = ? WHERE complaint_id = ?", ("", 1)))
+        assert "PRIMARY KEY" in plan or "pk_complaint_sla" in plan, plan
+        return
+    assert ids, "the bench's tiny book has complaints"
+    plan = planned(plan_db, lambda s: sla_queries.set_attention(s, {cid: later for cid in ids}))
+    assert "pk_complaint_sla" in plan and "Seq Scan on complaint_sla" not in plan, plan
+    with plan_db.unit_of_work() as session:
+        stored = session.execute(select(ComplaintSla.attention_at).where(ComplaintSla.complaint_id.in_(ids))).all()
+    assert [at for (at,) in stored] == [later] * len(ids)
