@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+from openpyxl import Workbook
 from slack_sdk import WebClient
 from sqlalchemy import select
 
@@ -42,6 +43,14 @@ def csv_sheet(tmp_path, text: str, name: str = "complaints.csv"):
     sheet = tmp_path / name
     sheet.write_text(text, encoding="utf-8")
     return sheet
+
+
+def xlsx_sheet(tmp_path, rows: list[list], name: str):
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(tmp_path / name)
+    return tmp_path / name
 
 
 # --- 1. an erased customer's complaint ------------------------------------------------------------------------
@@ -133,3 +142,61 @@ def test_the_complaint_import_refuses_by_line_what_the_form_would_refuse(team, t
     assert report.created == 1 and complaints_of(team) == [("C001", "U0AGENT", longest)]
 
 
+# --- 4. numeric codes in an .xlsx -----------------------------------------------------------------------------
+
+FORMAT_AS_TEXT = "format the code column as text and type the code again"
+
+
+def test_numeric_xlsx_codes_are_their_digits_or_refused_in_the_customer_import(team, tmp_path):
+    """The tryout's codes.xlsx stored `1000000000000000.0`, `1.234567890123457e+19` and `2024002.5` as codes."""
+    sheet = xlsx_sheet(tmp_path, [
+        ["客户编号", "姓名", "手机号码"],
+        [2024001, "张女士", "13812345678"],
+        [2024002.5, "李先生", "13812345679"],
+        [12345678901234567890, "大数", "13812345680"],
+        [1e15, "一千万亿", "13812345681"],
+        [999999999999999, "十五位", "13812345682"],
+        [2024003.0, "王先生", "13812345683"],
+        [dt.date(2024, 5, 1), "日期", "13812345684"],
+        [True, "是非", "13812345685"],
+    ], "codes.xlsx")
+    report = import_customers(team, sheet)
+    assert report.errors == [
+        (3, f"code 2024002.5 is a number with a fraction, not a code: {FORMAT_AS_TEXT}"),
+        (4, "code 12345678901234570000 is a number of more than 15 digits, so its last digits are lost (Excel "
+            f"keeps 15): {FORMAT_AS_TEXT}"),
+        (5, "code 1000000000000000 is a number of more than 15 digits, so its last digits are lost (Excel keeps 15): "
+            f"{FORMAT_AS_TEXT}"),
+        (8, f"code 2024-05-01 is a date cell (Excel took the code for a date): {FORMAT_AS_TEXT}"),
+        (9, f"code TRUE is a yes/no cell, not a code: {FORMAT_AS_TEXT}"),
+    ], report.errors
+    assert sorted(book_of(team)) == ["2024001", "2024003", "999999999999999"]
+
+
+def test_a_code_excel_wrote_in_scientific_notation_into_a_csv_is_refused(team, tmp_path):
+    sheet = csv_sheet(tmp_path, "code,name,phone\n1.23457E+19,大数,13812345680\n1E+15,整数,13812345681\n"
+                                "2E5A,字母,13812345682\n", "customers.csv")
+    report = import_customers(team, sheet)
+    shortened = ("was shortened by Excel to scientific notation and its digits are lost: format the column as text "
+                 "and export again")
+    assert report.errors == [(2, f"code '1.23457E+19' {shortened}"), (3, f"code '1E+15' {shortened}")], report.errors
+    assert sorted(book_of(team)) == ["2E5A"]
+
+
+def test_numeric_xlsx_codes_in_the_complaint_import(team, tmp_path):
+    seed.customer(team, "2024001", "张女士")
+    sheet = xlsx_sheet(tmp_path, [
+        ["客户编号", "问题描述", "登记时间"],
+        [2024001, "漏水", EARLIER],
+        [2024001.5, "破损", EARLIER],
+        [1e15, "大数", EARLIER],
+        [None, "无编号", EARLIER],
+    ], "complaints.xlsx")
+    report = import_complaints(team, sheet)
+    assert report.errors == [
+        (3, f"code 2024001.5 is a number with a fraction, not a code: {FORMAT_AS_TEXT}"),
+        (4, "code 1000000000000000 is a number of more than 15 digits, so its last digits are lost (Excel keeps 15): "
+            f"{FORMAT_AS_TEXT}"),
+        (5, "the customer code is empty"),
+    ], report.errors
+    assert complaints_of(team) == [("2024001", "U0AGENT", "漏水")]

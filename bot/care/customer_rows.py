@@ -140,6 +140,37 @@ def normalise_code(code: str | None) -> str:
     return _INVISIBLE.sub("", code or "").strip()
 
 
+# Excel and WPS keep a number to 15 significant digits: a longer code typed as a number has lost its last digits
+MAX_CODE_NUMBER = 10**15
+# how Excel writes a long number it shows shortened (`1.23457E+19`, `1E+15`) into a CSV: its digits are gone
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+\d{1,3}")
+_AS_TEXT = "format the code column as text and type the code again"
+
+
+def code_cell(value: Cell) -> str:
+    """The customer code a code cell holds (`normalise_code`), or ValueError saying why it holds none. A number cell
+    is a code only when it is a whole number of at most 15 digits (2024001, never "2024001.0"); a number with a
+    fraction, a longer one (its last digits were lost when it was typed) or one Excel wrote in scientific notation
+    is refused, as are a date or a yes/no cell (Excel turned the code into one). Both imports read codes here."""
+    if isinstance(value, bool):
+        raise ValueError(f"code {cell_text(value)} is a yes/no cell, not a code: {_AS_TEXT}")
+    if isinstance(value, dt.date | dt.time):
+        raise ValueError(f"code {cell_text(value)} is a date cell (Excel took the code for a date): {_AS_TEXT}")
+    if isinstance(value, int | float | Decimal):
+        number = Decimal(value) if isinstance(value, int | Decimal) else Decimal(repr(value))
+        if not number.is_finite() or number != number.to_integral_value():
+            raise ValueError(f"code {cell_text(value)} is a number with a fraction, not a code: {_AS_TEXT}")
+        if abs(number) >= MAX_CODE_NUMBER:  # said with the digits the file holds: the lost ones show
+            raise ValueError(f"code {int(number)} is a number of more than 15 digits, so its last digits are lost "
+                             f"(Excel keeps 15): {_AS_TEXT}")
+        return str(int(number))
+    text = normalise_code(cell_text(value))
+    if _SCIENTIFIC.fullmatch(text):
+        raise ValueError(f"code {text!r} was shortened by Excel to scientific notation and its digits are lost: "
+                         "format the column as text and export again")
+    return text
+
+
 def normalise_tags(tags: Iterable[str]) -> tuple[str, ...]:
     """Tags as a name is normalised (NFKC, invisible characters out), empty ones dropped, each once whatever its
     case (the first spelling kept): `vip\u200b, ＶＩＰ, vip` is one tag."""
@@ -184,12 +215,18 @@ def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
     """One row as field -> cell; raises ValueError with every problem of the row."""
     problems: list[str] = []
     texts = {field: cell_text(value) for field, value in values.items()}
-    too_long = set()
+    refused: set[str] = set()  # fields refused already: never "empty" too
+    if "code" in values:
+        try:
+            texts["code"] = code_cell(values["code"])
+        except ValueError as exc:
+            problems.append(str(exc))
+            refused.add("code")
     for field, text in texts.items():
         if len(text) > LIMITS.get(field, 200):
             problems.append(f"{field} is {len(text):,} characters long (at most {LIMITS.get(field, 200):,})")
-            too_long.add(field)
-    for field in too_long:
+            refused.add(field)
+    for field in refused:
         texts[field] = ""
         values = {**values, field: None}
 
@@ -197,9 +234,9 @@ def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
         return texts.get(field) or None
 
     code, name = normalise_code(text("code")) or None, normalise_name(text("name") or "") or None
-    if not code and "code" not in too_long:
+    if not code and "code" not in refused:
         problems.append("code is empty")
-    if not name and "name" not in too_long:
+    if not name and "name" not in refused:
         problems.append("name is empty")
     phone = _phone(text("phone"), problems)
     email = None

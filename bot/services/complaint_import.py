@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from bot.care.customer_rows import code_cell
+from bot.care.sheet_cells import cell_text
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services.complaints import CATEGORIES, MAX_DESCRIPTION, create_complaint
 from bot.services.core import Services
@@ -102,11 +104,14 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
         for line, raw in lines:
-            cell = {name: (raw[i] if i < len(raw) else "").strip() for name, i in columns.items()}
+            cell = {name: cell_text(raw[i] if i < len(raw) else None) for name, i in columns.items()}
             try:
-                customer = queries.customer_by_code(session, team.id, cell.get("code", ""))
+                code = code_cell(raw[columns["code"]] if columns["code"] < len(raw) else None)
+                if not code:
+                    raise ValueError("the customer code is empty")
+                customer = queries.customer_by_code(session, team.id, code)
                 if customer is None:
-                    raise ValueError(f"customer {cell.get('code')!r} is not in the book (import customers first)")
+                    raise ValueError(f"customer {code!r} is not in the book (import customers first)")
                 if customer.erased_at is not None:
                     raise ValueError(erased_refusal(customer, team.timezone))
                 opened = _import_moment(cell["opened_at"], team.timezone, "opened time")

@@ -213,9 +213,9 @@ def delimiter(sample: str) -> str:
     return best if unquoted.count(best) else ","
 
 
-def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """A small sheet at once, every cell as the sheet shows it (date-time cells keep their time): the header
-    and (line, cells) of every non-empty row after it. For the complaint import; raises as Sheet does."""
+def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[tuple[int, list[Cell]]]]:
+    """A small sheet at once: the header as text, (line, cells) of every non-empty row after it, cells as the file
+    gives them (a number stays one: customer_rows.code_cell reads a code). For the complaint import; raises as Sheet."""
     from bot.care.sheet_cells import cell_text, uncomputed_cell
 
     with Sheet(path, limits) as sheet:
@@ -227,7 +227,7 @@ def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[
             ref = uncomputed_cell(cells)
             if ref is not None:
                 raise bad_file(path, f"line {line}: {UNCOMPUTED.format(ref=ref)}")
-            lines.append((line, [cell_text(cell) for cell in cells]))
+            lines.append((line, cells))
         return [cell_text(cell) for cell in sheet.header], lines
 
 
