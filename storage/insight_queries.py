@@ -186,11 +186,12 @@ _CALLBACKS_DUE_OF_OWNER = _CALLBACKS_DUE.where(Callback.owner_id == bindparam("o
 
 def complaints_touching(session: Session, team_id: str, since: dt.datetime, end: dt.datetime) -> Sequence[Row]:
     """Complaints opened before `end` and opened or resolved since `since`, with the tier their SLA used:
-    (id, customer_id, owner_id, tier, kind, severity, category, opened_at, first_response_at, resolved_at)."""
+    (id, customer_id, owner_id, tier, kind, severity, category, opened_at, first_response_at, resolved_at,
+    withdrawn_at)."""
     return session.execute(
         select(Complaint.id, Complaint.customer_id, Complaint.owner_id,
                func.coalesce(ComplaintSla.tier, _tier()), Complaint.kind, Complaint.severity, Complaint.category,
-               Complaint.opened_at, Complaint.first_response_at, Complaint.resolved_at)
+               Complaint.opened_at, Complaint.first_response_at, Complaint.resolved_at, Complaint.withdrawn_at)
         .join(Customer, Customer.id == Complaint.customer_id)
         .outerjoin(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
         .where(Complaint.team_id == team_id, Complaint.opened_at < end,

@@ -232,7 +232,12 @@ class CallLog(Base):
 
 
 class Complaint(Base):
-    """A ticket (投诉 / 咨询 / 建议) on SLA clocks."""
+    """A ticket (投诉 / 咨询 / 建议) on SLA clocks.
+
+    `status`: open | waiting (on the customer) | resolved — closed, read so by every queue, list, the sweep and the
+    buttons. A complaint closed because its customer was erased (PIPL) is `resolved` with `withdrawn_at` set and
+    no `resolved_at`: withdrawn, not resolved — out of the resolution rate, and its clocks judged as they stood
+    when it was withdrawn (bot/care/metrics_complaints.py)."""
 
     __tablename__ = "complaint"
     __table_args__ = (
@@ -252,6 +257,7 @@ class Complaint(Base):
     opened_at: Mapped[dt.datetime]
     first_response_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
+    withdrawn_at: Mapped[dt.datetime | None]  # closed unresolved: its customer was erased (0018)
     first_response_due_at: Mapped[dt.datetime | None]
     resolution_due_at: Mapped[dt.datetime | None]
     resolution: Mapped[str] = mapped_column(Encrypted("complaint.resolution"), default="")

@@ -1,5 +1,10 @@
 """Complaint metrics (care-domain §7): SLA compliance, working time to first response and resolution,
-resolution rate, reopened, by kind, severity and category. Pure; formulas in bot/care/metrics.py."""
+resolution rate, reopened, by kind, severity and category. Pure; formulas in bot/care/metrics.py.
+
+A withdrawn complaint (closed unresolved: its customer was erased, PIPL) is no resolution: from the moment it was
+withdrawn it leaves the resolution rate, and each of its clocks still running then is judged as it stood — a
+breach that had happened stays a breach, a clock not yet late leaves the measure (neither met nor pending for
+ever)."""
 
 from __future__ import annotations
 
@@ -33,6 +38,10 @@ class ComplaintFact:
     pauses: tuple[Pause, ...] = ()
     first_response_target: Target | None = None
     resolution_target: Target | None = None
+    withdrawn_at: dt.datetime | None = None  # closed unresolved (its customer erased); resolved_at is then None
+
+    def withdrawn_by(self, as_of: dt.datetime) -> bool:
+        return self.withdrawn_at is not None and self.withdrawn_at <= as_of
 
 
 # --- complaints -----------------------------------------------------------------------------------------
@@ -72,6 +81,7 @@ class ComplaintStats:
     opened: int = 0
     resolved: int = 0
     reopened: int = 0
+    withdrawn: int = 0  # of the opened, closed unresolved because the customer was erased: not in the rate
     first_response: ClockStats = field(default_factory=ClockStats)
     resolution: ClockStats = field(default_factory=ClockStats)
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -80,7 +90,9 @@ class ComplaintStats:
 
     @property
     def resolution_rate(self) -> float | None:
-        return 100 * self.resolved / self.opened if self.opened else None
+        """Resolved / opened, withdrawn complaints left out of both."""
+        judged = self.opened - self.withdrawn
+        return 100 * self.resolved / judged if judged else None
 
 
 _WORKING_HOURS = Target(duration=dt.timedelta(hours=1), business_hours=True)  # only `elapsed` is read
@@ -105,7 +117,13 @@ def _clock(complaint: ComplaintFact, target: Target | None, stopped_at: dt.datet
 
 def _judge(complaint: ComplaintFact, target: Target, stopped_at: dt.datetime | None, calendar: WorkCalendar,
            as_of: dt.datetime) -> tuple[str, float | None]:
-    """One clock of one complaint at `as_of`: met, breached or pending, and the working hours it took."""
+    """One clock of one complaint at `as_of`: met, breached, pending or withdrawn (left out), and the working hours
+    it took."""
+    withdrawn_at = complaint.withdrawn_at if complaint.withdrawn_by(as_of) else None
+    if withdrawn_at is not None and (stopped_at is None or stopped_at > withdrawn_at):
+        # still running when the complaint was withdrawn: as it stood then; not late yet, it leaves the measure
+        state = clock_state(complaint.opened_at, target, complaint.pauses, None, calendar, withdrawn_at)
+        return ("breached" if state.breached else "withdrawn"), None
     stop = stopped_at if stopped_at is not None and stopped_at <= as_of else None
     if stop is not None and stop < complaint.opened_at:
         stop = complaint.opened_at
@@ -152,17 +170,19 @@ def complaint_stats(complaints: Iterable[ComplaintFact], period: Period, calenda
     by_kind: dict[str, int] = defaultdict(int)
     by_severity: dict[str, int] = defaultdict(int)
     by_category: dict[str, int] = {c: 0 for c in CATEGORIES}
-    resolved = reopened_count = 0
+    resolved = reopened_count = withdrawn = 0
     for c in cohort:
         by_kind[c.kind] += 1
         by_severity[c.severity] += 1
         by_category[c.category if c.category in CATEGORIES else "other"] += 1
-        if c.resolved_at is not None and c.resolved_at <= as_of:
+        if c.withdrawn_by(as_of):
+            withdrawn += 1
+        elif c.resolved_at is not None and c.resolved_at <= as_of:
             resolved += 1
         if c.id in reopened:
             reopened_count += 1
         _clock(c, c.first_response_target, c.first_response_at, calendar, as_of, fr, judged, "fr")
         _clock(c, c.resolution_target, c.resolved_at, calendar, as_of, res, judged, "res")
-    return ComplaintStats(opened=len(cohort), resolved=resolved, reopened=reopened_count,
+    return ComplaintStats(opened=len(cohort), resolved=resolved, reopened=reopened_count, withdrawn=withdrawn,
                           first_response=_clock_stats(fr), resolution=_clock_stats(res),
                           by_kind=dict(by_kind), by_severity=dict(by_severity), by_category=by_category)

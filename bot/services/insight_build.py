@@ -151,7 +151,7 @@ def complaint_facts(session, team_id: str, since: dt.datetime, end: dt.datetime,
     pauses = iq.pauses_of_complaints(session, [r[0] for r in rows])
     targets: dict[tuple, tuple] = {}
     out = []
-    for cid, customer, owner, tier, kind, severity, category, opened, first, resolved in rows:
+    for cid, customer, owner, tier, kind, severity, category, opened, first, resolved, withdrawn in rows:
         key = (kind, severity, tier)
         if key not in targets:
             targets[key] = (_target(sla_rules, kind, severity, tier, "first_response"),
@@ -160,7 +160,7 @@ def complaint_facts(session, team_id: str, since: dt.datetime, end: dt.datetime,
             id=cid, customer_id=customer, owner_id=owner, tier=tier or "ordinary", kind=kind, severity=severity,
             category=category, opened_at=opened, first_response_at=first, resolved_at=resolved,
             pauses=tuple(pauses.get(cid, ())), first_response_target=targets[key][0],
-            resolution_target=targets[key][1]))
+            resolution_target=targets[key][1], withdrawn_at=withdrawn))
     return out
 
 

@@ -135,7 +135,8 @@ def erase_customer(svc: Services, code: str, actor_id: str, team_id: str | None 
     """Remove a customer's personal data from every table and from the name index, keeping the anonymous
     row (code, tier, segments, dates) so counts and statistics stay right. Free text about them (call
     notes, complaint descriptions and resolutions, escalation notes) is emptied, open callbacks are
-    cancelled and open complaints closed. The audit trail records who erased and when.
+    cancelled and open complaints closed as withdrawn (not resolved: the reports leave them out of the
+    resolution rate, and judge their clocks as they stood). The audit trail records who erased and when.
     CareError when the code is unknown or already erased."""
     team_id = team_id or svc.default_team
     now = svc.clock.now()
@@ -156,8 +157,9 @@ def erase_customer(svc: Services, code: str, actor_id: str, team_id: str | None 
                         .values(note=""))
         session.execute(update(ComplaintSla).where(ComplaintSla.complaint_id.in_(complaint_ids))
                         .values(attention_at=None))
+        # closed, but not resolved: withdrawn (storage.models.Complaint; the reports: metrics_complaints.py)
         session.execute(update(Complaint).where(Complaint.customer_id == customer.id, Complaint.status != "resolved")
-                        .values(status="resolved", resolved_at=now))
+                        .values(status="resolved", withdrawn_at=now))
         session.execute(update(Complaint).where(Complaint.customer_id == customer.id)
                         .values(description="", resolution="", source_link=None))
         cancelled = session.execute(
