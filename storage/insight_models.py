@@ -37,6 +37,10 @@ class TeamInsight(Base):
     nps_min_answers: Mapped[int] = mapped_column(Integer)
     reopen_days: Mapped[int] = mapped_column(Integer)
     repeat_days: Mapped[int] = mapped_column(Integer)
+    # 0019: NULL until the team sets one (then the default is the code's, MetricSettings)
+    csat_satisfied_min: Mapped[int | None] = mapped_column(Integer)
+    nps_promoter_min: Mapped[int | None] = mapped_column(Integer)
+    nps_detractor_max: Mapped[int | None] = mapped_column(Integer)
 
 
 # the period queries: a team's calls, callbacks and complaints by time

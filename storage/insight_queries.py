@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -220,14 +220,14 @@ def team_insight(session: Session, team_id: str) -> TeamInsight | None:
     return session.get(TeamInsight, team_id)
 
 
-def save_team_insight(session: Session, team_id: str, nps_min_answers: int, reopen_days: int,
-                      repeat_days: int) -> None:
+def save_team_insight(session: Session, team_id: str, thresholds: Mapping[str, int]) -> None:
+    """The team's metric thresholds (bot.care.metric_periods.MetricSettings: name -> value)."""
     row = session.get(TeamInsight, team_id)
     if row is None:
-        session.add(TeamInsight(team_id=team_id, nps_min_answers=nps_min_answers, reopen_days=reopen_days,
-                                repeat_days=repeat_days))
+        session.add(TeamInsight(team_id=team_id, **thresholds))
     else:
-        row.nps_min_answers, row.reopen_days, row.repeat_days = nps_min_answers, reopen_days, repeat_days
+        for name, value in thresholds.items():
+            setattr(row, name, value)
 
 
 # --- report claims --------------------------------------------------------------------------------------

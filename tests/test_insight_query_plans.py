@@ -28,6 +28,7 @@ def test_one_owner_s_churn_count_reads_each_customer_s_calls_by_time(plan_db):  
 
 def test_the_call_tallies_read_a_team_time_range(plan_db):  # noqa: F811
     bounds = [DEFAULT_NOW - dt.timedelta(days=60), DEFAULT_NOW - dt.timedelta(days=7), DEFAULT_NOW]
-    plan = planned(plan_db, lambda s: iq.call_tallies(s, "default", bounds, m.SATISFIED_MIN, m.PROMOTER_MIN,
-                                                       m.DETRACTOR_MAX))
+    lines = m.DEFAULTS
+    plan = planned(plan_db, lambda s: iq.call_tallies(s, "default", bounds, lines.csat_satisfied_min,
+                                                       lines.nps_promoter_min, lines.nps_detractor_max))
     assert "ix_call_log_team_called" in plan, plan

@@ -12,11 +12,32 @@ from zoneinfo import ZoneInfo
 
 @dataclass(frozen=True)
 class MetricSettings:
-    """Team-configurable thresholds (defaults; `carebot report settings`)."""
+    """Team-configurable thresholds, with care-domain §7's numbers as defaults (`carebot report settings`)."""
 
     nps_min_answers: int = 10
     reopen_days: int = 30
     repeat_days: int = 30
+    csat_satisfied_min: int = 4  # CSAT's satisfied share: ratings (1–5) at or above this ("share of 4–5")
+    nps_promoter_min: int = 9  # NPS: answers (0–10) at or above this are promoters (9–10) ...
+    nps_detractor_max: int = 6  # ... and at or below this detractors (0–6)
+
+    def problem(self) -> tuple[str, dict[str, int]] | None:
+        """Why these thresholds cannot be a team's (a catalog key and its values), or None: each within its
+        range (SETTING_RANGES), and a promoter's line above a detractor's."""
+        for name, (low, high) in SETTING_RANGES.items():
+            value = getattr(self, name)
+            if not low <= value <= high:
+                return "insight.errors.bad_number", {"setting": name, "value": value, "low": low, "high": high}
+        if self.nps_detractor_max >= self.nps_promoter_min:
+            return "insight.errors.nps_lines", {"promoter": self.nps_promoter_min,
+                                                "detractor": self.nps_detractor_max}
+        return None
+
+
+# what each threshold may be set to (whole numbers): the answer scales are 1–5 and 0–10
+SETTING_RANGES: dict[str, tuple[int, int]] = {
+    "nps_min_answers": (1, 10_000), "reopen_days": (1, 10_000), "repeat_days": (1, 10_000),
+    "csat_satisfied_min": (1, 5), "nps_promoter_min": (1, 10), "nps_detractor_max": (0, 9)}
 
 
 DEFAULTS = MetricSettings()

@@ -4,11 +4,12 @@ Pure: plain facts in, numbers out. Every function is given its period (local cal
 the team's timezone) and the moment it judges for (`as_of`, never later than the period's end), so the same
 book always gives the same numbers. Formulas (also in the README, "Insight"):
 
-- CSAT: ratings 1–5 of calls logged in the period; mean, and the share rated 4 or 5. Only reached customers'
-  ratings and NPS answers count: one stored on an unreachable call is nobody's.
-- NPS: the optional 0–10 "would you recommend" of calls in the period; % promoters (9–10) minus % detractors
-  (0–6), an integer from -100 to 100 (a half rounds away from zero: 12.5 is 13, -12.5 is -13); fewer than
-  `min_answers` answers is "too few answers".
+- CSAT: ratings 1–5 of calls logged in the period; mean, and the share rated `csat_satisfied_min` (4) or more.
+  Only reached customers' ratings and NPS answers count: one stored on an unreachable call is nobody's.
+- NPS: the optional 0–10 "would you recommend" of calls in the period; % promoters (`nps_promoter_min`, 9–10)
+  minus % detractors (`nps_detractor_max`, 0–6), an integer from -100 to 100 (a half rounds away from zero: 12.5
+  is 13, -12.5 is -13); fewer than `min_answers` answers is "too few answers". The thresholds are the team's
+  (MetricSettings; care-domain §7's numbers by default).
 - Callbacks: planned = due (local date) in the period, not cancelled. Done = a call was logged on it (reached
   or not). On time = done by the end of its due working day (local midnight after the due date), late =
   done after, missed = not done although its due day ended by `as_of`, pending = not done, due day not over.
@@ -57,8 +58,6 @@ __all__ = ["CATEGORIES", "ClockStats", "ComplaintFact", "ComplaintStats", "Metri
 UNREACHABLE = Outcome.UNREACHABLE.value  # nobody was reached: no rating, no NPS answer (care-domain §6)
 DONE_STATUSES = frozenset({"done", "rescheduled", "skipped", "gave_up"})  # a call was logged on it
 NOT_PLANNED = frozenset({"cancelled"})
-PROMOTER_MIN, DETRACTOR_MAX = 9, 6
-SATISFIED_MIN = 4
 T = TypeVar("T")
 
 
@@ -117,13 +116,13 @@ class Csat:
     satisfied_share: float | None  # % rated 4–5
 
 
-def csat(ratings: Iterable[int | None]) -> Csat:
+def csat(ratings: Iterable[int | None], satisfied_min: int = DEFAULTS.csat_satisfied_min) -> Csat:
     given = [r for r in ratings if r is not None]
-    return csat_of(len(given), sum(given), sum(r >= SATISFIED_MIN for r in given))
+    return csat_of(len(given), sum(given), sum(r >= satisfied_min for r in given))
 
 
 def csat_of(n: int, total: int, satisfied: int) -> Csat:
-    """CSAT from counts: `n` ratings summing to `total`, `satisfied` of them 4 or 5."""
+    """CSAT from counts: `n` ratings summing to `total`, `satisfied` of them at or above the team's line."""
     if not n:
         return Csat(0, None, None)
     return Csat(n, total / n, 100 * satisfied / n)
@@ -139,14 +138,16 @@ class Nps:
     enough: bool  # at least the team's minimum number of answers
 
 
-def nps(scores: Iterable[int | None], min_answers: int) -> Nps:
+def nps(scores: Iterable[int | None], min_answers: int, promoter_min: int = DEFAULTS.nps_promoter_min,
+        detractor_max: int = DEFAULTS.nps_detractor_max) -> Nps:
     given = [s for s in scores if s is not None]
-    return nps_of(len(given), sum(s >= PROMOTER_MIN for s in given), sum(s <= DETRACTOR_MAX for s in given),
+    return nps_of(len(given), sum(s >= promoter_min for s in given), sum(s <= detractor_max for s in given),
                   min_answers)
 
 
 def nps_of(n: int, promoters: int, detractors: int, min_answers: int) -> Nps:
-    """NPS from counts: `n` answers, `promoters` of 9–10, `detractors` of 0–6."""
+    """NPS from counts: `n` answers, `promoters` at or above the team's promoter line, `detractors` at or below
+    its detractor line."""
     score = _share_half_away(100 * (promoters - detractors), n) if n else None
     return Nps(n, promoters, n - promoters - detractors, detractors, score, n >= max(min_answers, 1))
 
@@ -172,15 +173,16 @@ class Tally(NamedTuple):
         return nps_of(self.nps_n, self.promoters, self.detractors, min_answers)
 
 
-def tally(calls: Iterable[CallFact]) -> Tally:
+def tally(calls: Iterable[CallFact], settings: MetricSettings = DEFAULTS) -> Tally:
     """The Tally of these calls (the database sums the same: storage.insight_queries.call_tallies). A rating or an
     NPS answer stored on an unreachable call (before the form refused one) is nobody's: not counted."""
     out = Tally()
     for c in calls:
         rating, answer = (None, None) if c.outcome == UNREACHABLE else (c.rating, c.nps)
-        out += Tally(1, rating is not None, rating or 0, rating is not None and rating >= SATISFIED_MIN,
-                     answer is not None, answer is not None and answer >= PROMOTER_MIN,
-                     answer is not None and answer <= DETRACTOR_MAX)
+        out += Tally(1, rating is not None, rating or 0,
+                     rating is not None and rating >= settings.csat_satisfied_min, answer is not None,
+                     answer is not None and answer >= settings.nps_promoter_min,
+                     answer is not None and answer <= settings.nps_detractor_max)
     return out
 
 

@@ -59,8 +59,8 @@ def week_figures_in(svc: Services, session: Session, team: Team, staff_id: str |
     settings = settings_in(session, team.id)
     calls = m.Tally()  # counted in the database; a call logged this very moment counts
     bounds = [period.start, as_of + dt.timedelta(microseconds=1)]
-    for row in iq.call_tallies(session, team.id, bounds, m.SATISFIED_MIN, m.PROMOTER_MIN, m.DETRACTOR_MAX,
-                               staff_id=staff_id):
+    for row in iq.call_tallies(session, team.id, bounds, settings.csat_satisfied_min, settings.nps_promoter_min,
+                               settings.nps_detractor_max, staff_id=staff_id):
         calls += m.Tally(*(int(v or 0) for v in row[3:]))
     callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed) for owner, tier, due, status, closed
                  in iq.callbacks_due_between(session, team.id, period.start, period.end, owner_id=staff_id)]

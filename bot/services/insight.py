@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.care import metrics as m
+from bot.care.metric_periods import SETTING_RANGES
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.services.insight_build import build_insight, complaint_facts
@@ -33,17 +34,22 @@ def metric_settings(svc: Services, team_id: str | None = None) -> m.MetricSettin
 
 
 def set_metric_setting(svc: Services, key: str, value: str, team_id: str | None = None) -> m.MetricSettings:
-    """`carebot report settings set KEY VALUE`: a whole number ≥ 1 for one of MetricSettings' fields."""
+    """`carebot report settings set KEY VALUE`: a whole number within SETTING_RANGES for one of MetricSettings'
+    fields; NPS's promoter line stays above its detractor line."""
     names = tuple(m.MetricSettings.__dataclass_fields__)
     if key not in names:
         raise CareError("insight.errors.bad_setting", setting=key, keys=", ".join(names))
-    if not value.strip().isdigit() or not 1 <= int(value) <= 10_000:
-        raise CareError("insight.errors.bad_number", setting=key, value=value)
+    low, high = SETTING_RANGES[key]
+    if not value.strip().isdigit() or not low <= int(value) <= high:
+        raise CareError("insight.errors.bad_number", setting=key, value=value, low=low, high=high)
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
         current = settings_in(session, team.id)
         updated = m.MetricSettings(**{**current.__dict__, key: int(value)})
-        iq.save_team_insight(session, team.id, updated.nps_min_answers, updated.reopen_days, updated.repeat_days)
+        problem = updated.problem()
+        if problem is not None:
+            raise CareError(problem[0], **problem[1])
+        iq.save_team_insight(session, team.id, updated.__dict__)
     return updated
 
 

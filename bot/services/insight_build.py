@@ -76,8 +76,8 @@ def build_insight(svc: Services, team_id: str | None = None, period: m.Period | 
         window_start = bounds[0]
         lookback = window_start - dt.timedelta(days=max(settings.reopen_days, settings.repeat_days,
                                                         care_rules.segments.spike_window_days))
-        calls = _Calls(iq.call_tallies(session, team.id, bounds, m.SATISFIED_MIN, m.PROMOTER_MIN, m.DETRACTOR_MAX,
-                                       staff_id=agent), bounds)
+        calls = _Calls(iq.call_tallies(session, team.id, bounds, settings.csat_satisfied_min,
+                                       settings.nps_promoter_min, settings.nps_detractor_max, staff_id=agent), bounds)
         callbacks = [m.CallbackFact(owner, tier or "ordinary", due, status, closed) for owner, tier, due, status, closed
                      in iq.callbacks_due_between(session, team.id, window_start, period.end, owner_id=agent)]
         complaints = complaint_facts(session, team.id, lookback, period.end, sla_rules)

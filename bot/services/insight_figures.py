@@ -19,8 +19,8 @@ def settings_in(session, team_id: str) -> m.MetricSettings:
     row = iq.team_insight(session, team_id)
     if row is None:
         return m.MetricSettings()
-    return m.MetricSettings(nps_min_answers=row.nps_min_answers, reopen_days=row.reopen_days,
-                            repeat_days=row.repeat_days)
+    stored = {name: getattr(row, name) for name in m.MetricSettings.__dataclass_fields__}
+    return m.MetricSettings(**{name: value for name, value in stored.items() if value is not None})  # None: default
 
 
 @dataclass(frozen=True)
