@@ -161,7 +161,7 @@ def register(app: App, deps: Deps) -> None:
         actor = actor_of(context)
         channel, ts = inputs.where({"channel": body.get("channel"), "message": body.get("message")})
         message = body.get("message") if isinstance(body.get("message"), dict) else {}
-        text = message.get("text") if isinstance(message.get("text"), str) else ""
+        text = inputs.slack_text(message.get("text"))  # `&gt;` as the person wrote it, `>` (Slack escapes it)
         link = None
         if channel and ts:
             try:

@@ -227,8 +227,22 @@ def query(value: Any) -> str:
     return value[:MAX_QUERY] if isinstance(value, str) else ""
 
 
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+
+
+def slack_text(value: Any) -> str:
+    """Text as the person typed it, from text Slack escaped: a slash command's text, a message's text (not what is
+    typed in a modal, which comes as typed). Slack sends `&`, `<`, `>` as `&amp;`, `&lt;`, `&gt;`; each is turned
+    back once, in one pass (a typed `&lt;` came as `&amp;lt;` and stays `&lt;`). Slack's own markup (`<@U…>`,
+    `<#C…|name>`, `<https://…|label>`) is left as it came; a value that is not a string is ""."""
+    if not isinstance(value, str):
+        return ""
+    return _ENTITY.sub(lambda entity: _ENTITIES[entity.group(1)], value)
+
+
 def command_text(command: Any) -> tuple[str, str]:
-    """`/care <name> <rest>`: the subcommand (lower case) and the rest, stripped."""
-    text = command.get("text") if isinstance(command, dict) else None
-    name, _, rest = (text if isinstance(text, str) else "").strip().partition(" ")
+    """`/care <name> <rest>`: the subcommand (lower case) and the rest, stripped, as the person typed them."""
+    text = slack_text(command.get("text") if isinstance(command, dict) else None)
+    name, _, rest = text.strip().partition(" ")
     return name.lower(), rest.strip()
