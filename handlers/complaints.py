@@ -90,6 +90,8 @@ def complaint_command(deps: Deps, actor: Actor, rest: str, command: dict, client
 
 
 def complaints_command(deps: Deps, actor: Actor, rest: str, respond: Callable, **_: Any) -> None:
+    if rest:  # `/care complaints all|mine|…`: it lists what it always lists; a word it would ignore is refused
+        raise CareError("complaint.errors.list_takes_no_words", words=inputs.echo(rest))
     respond(**complaints_page(deps.renderer, deps, actor).as_kwargs(), response_type="ephemeral")
 
 

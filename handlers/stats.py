@@ -8,6 +8,7 @@ from bot.services.errors import CareError
 from bot.services.insight import Comparison, Stats, stats_for
 from bot.services.people import parse_user_id
 from handlers.deps import Deps
+from handlers.inputs import echo
 from messages.insight_text import headline, short, tier_csat, value_text
 from messages.render import Message, Renderer, mention
 
@@ -16,16 +17,21 @@ MAX_AGENT_LINES = 30  # one section of at most 3,000 characters
 
 
 def parse_stats_args(rest: str) -> tuple[str, str | None]:
-    """"", "week", "month @U123", "<@U123|li> 月" -> (kind, agent user id or None); CareError otherwise."""
-    kind, agent = "week", None
+    """"", "week", "month @U123", "<@U123|li> 月" -> (kind, agent user id or None); CareError otherwise: a word
+    neither a period nor a person, or a second period or person ("week month" is not quietly the month)."""
+    kind, agent = None, None
     for word in rest.split():
         if word.lower() in KINDS:
+            if kind is not None:
+                raise CareError("insight.errors.one_too_many", word=echo(word))
             kind = KINDS[word.lower()]
         elif word.startswith("<@") or word[:1] in "UW":
+            if agent is not None:
+                raise CareError("insight.errors.one_too_many", word=echo(word))
             agent = parse_user_id(word)
         else:
             raise CareError("insight.errors.bad_period")
-    return kind, agent
+    return kind or "week", agent
 
 
 def render_stats(renderer: Renderer, locale: str, stats: Stats) -> Message:
