@@ -61,7 +61,7 @@ SETTINGS: dict[str, Callable[[str], str]] = {
 
 def set_setting(svc: Services, key: str, value: str, team_id: str | None = None) -> str:
     if key not in SETTINGS:
-        raise CareError("errors.bad_setting", key=key, keys=", ".join(SETTINGS))
+        raise CareError("errors.bad_setting", setting=key, keys=", ".join(SETTINGS))
     clean = SETTINGS[key](value)
     with svc.db.unit_of_work() as session:
         team = queries.ensure_team(session, team_id or svc.default_team)
