@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_params import DAY, PORT
 from bot.cli_privacy import attach as _attach_privacy
 from bot.cli_privacy import demo_keys, require_keys
 from bot.clock import SystemClock
@@ -92,7 +93,7 @@ def main(verbose: bool, log_format: str) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Loopback by default: put a reverse proxy (HTTPS) in front; 0.0.0.0 listens "
                    "on every interface, /metrics included (it has no login).")
-@click.option("--port", default=3000, show_default=True, type=int)
+@click.option("--port", default=3000, show_default=True, type=PORT)
 def serve(host: str, port: int) -> None:
     """Serve Slack's HTTP requests at /slack/events (signatures verified) and run the scheduler.
     SIGTERM stops it in order: no new requests, in-flight ones and the current job finished, exit 0."""
@@ -182,7 +183,7 @@ def socket() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the exact Block Kit payload instead.")
 @click.option("--database-url", default=DEMO_DATABASE_URL, show_default=True,
               help="Where the demo data goes; it is replaced on every run.")
-@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--today", type=DAY, default=None,
               help="Lay the demo out as of this local date (default: today). On a day off the demo shows the "
                    "next working morning's list.")
 @click.option("--language", type=click.Choice(["zh-CN", "en"]), default=None,
@@ -217,7 +218,7 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
         calendar = wall.calendar_for(team)
         digest_time = dt.time.fromisoformat(team.digest_time)
     now = wall.clock.now()
-    morning = demo_morning(calendar, now, digest_time, today.date() if today else None)
+    morning = demo_morning(calendar, now, digest_time, today)
     services = Services(db=wall.db, clock=ManualClock(morning), default_team=wall.default_team)
     load_demo(services)
     with services.db.unit_of_work() as session:
@@ -227,7 +228,7 @@ def demo(as_json: bool, database_url: str, today, language: str | None) -> None:
     digest = morning_list(services, team, morning, services.calendar_for(team))
     message = render_morning_list(Renderer(), digest)
     shown_day = calendar.local_date(morning)
-    if (today.date() if today else calendar.local_date(now)) != shown_day:
+    if (today or calendar.local_date(now)) != shown_day:
         click.echo(f"(a day off for the team: this is the morning list of the next working day, {shown_day})",
                    err=True)
     if as_json:
@@ -282,8 +283,7 @@ def digest(dry_run: bool, team: str | None) -> None:
         with services.db.unit_of_work() as session:
             row = queries.ensure_team(session, team_id)
             names = {s.user_id: s.display_name or s.user_id for s in queries.staff_of_team(session, team_id)}
-        now = services.clock.now()
-        calendar = services.calendar_for(row)
+        now, calendar = services.clock.now(), services.calendar_for(row)
         # Built before anything is printed: when it cannot be built (a wrong key), the one error line stands alone.
         text = blocks_to_text(render_morning_list(renderer, morning_list(services, row, now, calendar)).blocks, names)
         if not calendar.is_working_day(calendar.local_date(now)):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_params import RECORD_ID
 from bot.services.errors import CareError
 
 
@@ -123,7 +124,7 @@ def sla_rules_show(team: str | None) -> None:
 
 
 @escalation.command("audit")
-@click.argument("complaint_id", type=int)
+@click.argument("complaint_id", type=RECORD_ID)
 def escalation_audit(complaint_id: int) -> None:
     """Every action on one complaint: opened, notified (level, channel), acknowledged, reassigned, snoozed …"""
     from bot.services.escalations import audit_trail

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_params import SHEET_DAY
 from bot.services.errors import CareError
 
 
@@ -122,25 +123,19 @@ def import_customers_cmd(file: Path, team: str | None, dry_run: bool, without_ph
               help="csv or xlsx (default: from the --output file's extension, .xlsx or .csv; else csv).")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write here (default: CSV on stdout; .xlsx needs a file).")
-@click.option("--since", default=None, help="Only rows from this day on (2024-05-01, 2024年5月1日 …).")
+@click.option("--since", "day", type=SHEET_DAY, default=None,
+              help="Only rows from this day on (2024-05-01, 2024年5月1日 …).")
 @click.option("--full", is_flag=True, help="Unmasked names, phones, emails, birthdays and notes (admins only).")
 @click.option("--as", "acting", default=None, help="Your Slack user id (U…): required with --full.")
 @click.option("--team", default=None)
-def export_cmd(kind: str, fmt: str | None, output: Path | None, since: str | None, full: bool, acting: str | None,
+def export_cmd(kind: str, fmt: str | None, output: Path | None, day, full: bool, acting: str | None,
                team: str | None) -> None:
     """The team's customers, calls or complaints as CSV (UTF-8 with BOM, opens in Excel; on stdout too) or
     .xlsx. Masked (张*, 138****5678) unless --full by an admin; every export is logged. Cells that a
     spreadsheet would run as a formula (= + - @) are written as text."""
-    from bot.care.sheet_cells import parse_date
     from bot.services.exports import export
 
     fmt = _format_of(fmt, output)
-    day = None
-    if since:
-        try:
-            day = parse_date(since)
-        except ValueError:
-            raise click.BadParameter(f"{since!r} is not a date (2024-05-01)", param_hint="--since") from None
     if full and not acting:
         raise click.UsageError("--full needs --as U… (your Slack user id, an admin's)")
     stdout = None if output else _csv_stdout()

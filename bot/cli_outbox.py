@@ -6,6 +6,8 @@ import datetime as dt
 
 import click
 
+from bot.cli_params import RECORD_ID
+
 
 def attach(main: click.Group) -> None:
     main.add_command(outbox_group)
@@ -34,7 +36,7 @@ def outbox_group(ctx: click.Context) -> None:
 
 
 @outbox_group.command("retry")
-@click.argument("message_id", type=int)
+@click.argument("message_id", type=RECORD_ID)
 def retry_cmd(message_id: int) -> None:
     """Send a failed or refused message again (its retries start over; the worker delivers it)."""
     from bot.cli import _services

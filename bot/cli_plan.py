@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from bot.care.rules import RulesError
+from bot.cli_params import DAY
 from bot.services.errors import CareError
 
 MAX_DAYS = 366
@@ -95,7 +96,7 @@ def rules_set(file: Path, team: str | None, set_by: str | None) -> None:
 @click.option("--rules", "rules_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="A candidate rules file: the load it would make, without applying it.")
 @click.option("--json", "as_json", is_flag=True, help="Every callback: date, agent, customer code, kind, rule.")
-@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+@click.option("--from", "start", type=DAY, default=None,
               help="First day of the forecast (the team's local date; default: today).")
 @click.option("--team", default=None)
 def plan(days: int, rules_file: Path | None, as_json: bool, start, team: str | None) -> None:
@@ -114,7 +115,7 @@ def plan(days: int, rules_file: Path | None, as_json: bool, start, team: str | N
     if start is not None:
         with services.db.unit_of_work() as session:
             calendar = services.calendar_for(queries.ensure_team(session, team or services.default_team))
-        now = calendar.start_of_day(start.date())
+        now = calendar.start_of_day(start)
     result = forecast_team(services, team, days, candidate, now=now)
     if as_json:
         click.echo(json.dumps([{"date": r.date.isoformat(), "agent": r.owner_id, "customer_code": r.customer_code,

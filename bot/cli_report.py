@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.cli_params import Period
 from bot.services.errors import CareError
 
 
@@ -23,8 +24,8 @@ def _fail(error: CareError) -> None:
 
 
 @click.group(invoke_without_command=True)
-@click.option("--week", "week", metavar="YYYY-Www", help="An ISO week in the team's timezone, e.g. 2026-W48.")
-@click.option("--month", "month", metavar="YYYY-MM", help="A month in the team's timezone, e.g. 2026-11.")
+@click.option("--week", "week", type=Period("week"), help="An ISO week in the team's timezone, e.g. 2026-W48.")
+@click.option("--month", "month", type=Period("month"), help="A month in the team's timezone, e.g. 2026-11.")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
               show_default=True, help="Folder for the charts, the CSV and the XLSX.")
 @click.option("--lang", type=click.Choice(["zh-CN", "en"]), default=None, help="Language of the charts (team's).")

@@ -42,3 +42,34 @@ def test_no_text_takes_a_parameter_named_like_what_carries_it(locale):
     clashing = {key: name for key, text in catalog(locale).items()
                 for _, name, _, _ in string.Formatter().parse(text) if name in ("key", "locale")}
     assert clashing == {}
+
+
+OUT_OF_RANGE = [
+    (("report", "--week", "9999-W52"), f"'--week': 9999-W52 is not a week Carebot works with: give one {SPAN}"),
+    (("report", "--month", "9999-12"), f"'--month': 9999-12 is not a month Carebot works with: give one {SPAN}"),
+    (("report", "--month", "0001-01"), f"'--month': 0001-01 is not a month Carebot works with: give one {SPAN}"),
+    (("report", "--week", "2026-W54"), "'--week': '2026-W54' is not a week (2026-W48)"),
+    (("demo", "--today", "9999-12-30"), f"'--today': 9999-12-30 is not a day Carebot works with: give one {SPAN}"),
+    (("demo", "--today", "0001-01-02"), f"'--today': 0001-01-02 is not a day Carebot works with: give one {SPAN}"),
+    (("demo", "--today", "2026-02-30"), "'--today': '2026-02-30' is not a date (2024-05-01)"),
+    (("plan", "--from", "9999-12-30"), f"'--from': 9999-12-30 is not a day Carebot works with: give one {SPAN}"),
+    (("export", "complaints", "--since", "0001-01-01"), "'--since': 0001-01-01 is not a day Carebot works with"),
+    (("export", "calls", "--since", "9999年12月31日"), "'--since': 9999-12-31 is not a day Carebot works with"),
+    (("escalation", "audit", "99999999999999999999"), "99999999999999999999 is not in the range 1<=x<=2147483647"),
+    (("outbox", "retry", "99999999999999999999"), "99999999999999999999 is not in the range 1<=x<=2147483647"),
+    (("outbox", "retry", "0"), "0 is not in the range 1<=x<=2147483647"),
+]
+
+
+@pytest.mark.parametrize("command, said", OUT_OF_RANGE, ids=[" ".join(command) for command, _ in OUT_OF_RANGE])
+def test_a_day_period_or_id_out_of_range_is_one_line_not_a_traceback(tmp_path, command, said):
+    if command[0] == "demo":
+        command = (*command, "--database-url", f"sqlite:///{tmp_path / 'demo.db'}")
+    refused(carebot(*command, cwd=tmp_path), f"Invalid value for {said}" if said.startswith("'") else said)
+
+
+def test_the_first_and_last_periods_in_range_are_reported(tmp_path):
+    for period in (("--month", "1970-01"), ("--week", "2999-W52")):
+        done = carebot("report", *period, "--out", str(tmp_path / "out"), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr.decode()
+        assert f"report-{period[1]}.csv" in done.stdout.decode()
