@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_params import DAY, PORT
+from bot.cli_params import DAY, PORT, refuse_repeated_options
 from bot.cli_privacy import attach as _attach_privacy
 from bot.cli_privacy import demo_keys, require_keys
 from bot.clock import SystemClock
@@ -417,10 +417,10 @@ from bot.cli_data import attach as _attach_data  # noqa: E402  (issue 9)
 
 _attach_data(main, import_)  # `carebot import customers`, `carebot export`
 _attach_privacy(main)  # issue 9: `carebot keys generate|status|rotate`, `carebot audit`, `carebot customer erase`
-
 from bot.cli_outbox import attach as _attach_outbox  # noqa: E402  (issue 12)
 
 _attach_outbox(main)  # `carebot outbox`, `carebot outbox retry ID`
+refuse_repeated_options(main)  # every command attached: `--given --withdrawn`, `--week A --week B` are refused
 
 if __name__ == "__main__":  # `python -m bot.cli`: every command attached first (`outbox` was missing)
     main()

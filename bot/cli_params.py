@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 
 import click
 
@@ -70,3 +71,34 @@ class Period(click.ParamType):
 
 
 DAY, SHEET_DAY = Day(), Day(loose=True)
+
+
+def _once(parse: Callable, ctx: click.Context) -> Callable:
+    def parse_once(args):
+        opts, rest, order = parse(args)
+        seen: set[click.Parameter] = set()
+        for param in order:
+            if isinstance(param, click.Option) and not (param.multiple or param.count) and not ctx.resilient_parsing:
+                if param in seen and param.secondary_opts:  # --given … --withdrawn: the last would win
+                    ctx.fail(f"give one of {' or '.join(param.opts + param.secondary_opts)}, once")
+                if param in seen and not param.is_flag:  # --team a … --team b
+                    ctx.fail(f"{param.opts[-1]} is given twice: give it once")
+                seen.add(param)
+        return opts, rest, order
+
+    return parse_once
+
+
+def refuse_repeated_options(command: click.Command) -> None:
+    """Every command under `command`: an option given twice (`--week A --week B`) or both sides of a flag pair
+    (`--given --withdrawn`) is refused, where click would keep the last one said."""
+    make_parser = command.make_parser
+
+    def make_checked_parser(ctx: click.Context):
+        parser = make_parser(ctx)
+        parser.parse_args = _once(parser.parse_args, ctx)
+        return parser
+
+    command.make_parser = make_checked_parser
+    for sub in getattr(command, "commands", {}).values():
+        refuse_repeated_options(sub)

@@ -9,7 +9,11 @@ from __future__ import annotations
 import string
 
 import pytest
+from sqlalchemy import select
+
 from messages.render import LOCALES, catalog
+from storage.models import Customer
+from tests import seed
 from tests.test_cli_tryout import carebot, lines
 
 SPAN = "from 1970-01-01 to 2999-12-31"
@@ -73,3 +77,25 @@ def test_the_first_and_last_periods_in_range_are_reported(tmp_path):
         done = carebot("report", *period, "--out", str(tmp_path / "out"), cwd=tmp_path)
         assert done.returncode == 0, done.stderr.decode()
         assert f"report-{period[1]}.csv" in done.stdout.decode()
+
+
+# --- accepted without a word --------------------------------------------------------------------------------------
+
+
+def consent_of(services, code: str) -> bool:
+    with services.db.unit_of_work() as session:
+        return session.scalars(select(Customer.consent).where(Customer.code == code)).one()
+
+
+@pytest.mark.parametrize("flags", [("--given", "--withdrawn"), ("--withdrawn", "--given"), ("--given", "--given")])
+def test_consent_given_and_withdrawn_at_once_is_refused_and_nothing_recorded(tmp_path, database_url, team, flags):
+    seed.customer(team, "A001", "Alice Wang")
+    before = consent_of(team, "A001")
+    done = carebot("customer", "consent", "A001", *flags, cwd=tmp_path, url=database_url)
+    refused(done, "give one of --given or --withdrawn, once")
+    assert consent_of(team, "A001") == before
+
+
+def test_an_option_said_twice_is_refused_not_the_last_one_kept(tmp_path):
+    refused(carebot("report", "--week", "2026-W48", "--week", "2026-W47", cwd=tmp_path),
+            "--week is given twice: give it once")
