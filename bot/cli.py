@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli_params import DAY, PORT, refuse_repeated_options
+from bot.cli_params import DAY, PORT, refuse_repeated_options, with_named_team
 from bot.cli_privacy import attach as _attach_privacy
 from bot.cli_privacy import demo_keys, require_keys
 from bot.clock import SystemClock
@@ -24,10 +24,10 @@ DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
 
 
 def _services(url: str | None = None) -> Services:
-    """The services of a command, its database answering and migrated."""
+    """The services of a command, its database answering and migrated, the team its --team names there."""
     settings, url, db = _database(url)
     upgrade(url)
-    return Services(db=db, clock=SystemClock(), default_team=settings.default_team)
+    return with_named_team(Services(db=db, clock=SystemClock(), default_team=settings.default_team))
 
 
 def _served_services() -> tuple[Services, set[str]]:

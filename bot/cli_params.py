@@ -15,6 +15,7 @@ SPAN = f"from {FIRST_DAY} to {LAST_DAY}"
 MAX_ID = 2**31 - 1  # PostgreSQL integer: every id Carebot keeps
 RECORD_ID = click.IntRange(1, MAX_ID)
 PORT = click.IntRange(0, 65535)  # 0: any free port
+TEAM_MAKERS = (["staff", "add"],)  # a team begins with its first person; every other command names one that is
 
 
 class Day(click.ParamType):
@@ -102,3 +103,26 @@ def refuse_repeated_options(command: click.Command) -> None:
     command.make_parser = make_checked_parser
     for sub in getattr(command, "commands", {}).values():
         refuse_repeated_options(sub)
+
+
+def with_named_team(services):
+    """`services`, once the team the running command's `--team` names is there: a team that does not exist is
+    refused before the command does anything (a dry run once created the mistyped team). The default team
+    (CAREBOT_TEAM) is made on first use; `carebot staff add` makes any team."""
+    from storage import queries
+
+    ctx, words, team = click.get_current_context(silent=True), [], None
+    while ctx is not None and ctx.parent is not None:
+        team = team if team is not None else ctx.params.get("team")
+        words, ctx = [ctx.info_name or "", *words], ctx.parent
+    if not isinstance(team, str) or team == services.default_team or words in TEAM_MAKERS:
+        return services
+    with services.db.unit_of_work() as session:
+        known = queries.team_by_id(session, team) is not None
+        teams = [row.id for row in queries.all_teams(session)]
+    if not known:
+        services.db.dispose()
+        raise click.BadParameter(f"no team {team!r} (teams: {', '.join(teams) or 'none yet'}); a team begins with "
+                                 f"its first person: carebot staff add U… --role admin --team {team}",
+                                 param_hint="'--team'")
+    return services

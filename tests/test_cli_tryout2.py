@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from messages.render import LOCALES, catalog
-from storage.models import Customer
+from storage.models import Customer, Team
 from tests import seed
 from tests.test_cli_tryout import carebot, lines
 
@@ -99,3 +99,36 @@ def test_consent_given_and_withdrawn_at_once_is_refused_and_nothing_recorded(tmp
 def test_an_option_said_twice_is_refused_not_the_last_one_kept(tmp_path):
     refused(carebot("report", "--week", "2026-W48", "--week", "2026-W47", cwd=tmp_path),
             "--week is given twice: give it once")
+
+
+SHEET = "客户编号,姓名,手机号码\nT1,张女士,13812345678\n"
+WITH_TEAM = [("digest", "--dry-run"), ("config", "set", "timezone", "UTC"), ("config", "show"), ("staff", "list"),
+             ("import", "customers", "{sheet}"), ("import", "complaints", "{sheet}"), ("export", "customers"),
+             ("plan",), ("rules", "show"), ("escalation", "rules", "show"), ("escalation", "manager", "U0BOSS"),
+             ("audit",), ("customer", "consent", "A001", "--given"), ("customer", "erase", "A001", "--yes")]
+
+
+def team_ids(services) -> list[str]:
+    with services.db.unit_of_work() as session:
+        return sorted(session.scalars(select(Team.id)).all())
+
+
+@pytest.mark.parametrize("command", WITH_TEAM, ids=" ".join)
+def test_a_team_that_does_not_exist_is_refused_and_nothing_is_made(tmp_path, database_url, team, command):
+    seed.customer(team, "A001", "Alice Wang")
+    (tmp_path / "sheet.csv").write_text(SHEET, encoding="utf-8")
+    command = tuple(word.format(sheet=tmp_path / "sheet.csv") for word in command)
+    done = carebot(*command, "--team", "typo-team", cwd=tmp_path, url=database_url)
+    refused(done, "Invalid value for '--team': no team 'typo-team' (teams: default); a team begins with its first "
+                  "person: carebot staff add U… --role admin --team typo-team")
+    assert team_ids(team) == ["default"]
+    assert consent_of(team, "A001") is True
+
+
+def test_a_team_begins_with_its_first_person_and_is_then_named(tmp_path, database_url, team):
+    done = carebot("staff", "add", "U0NEW", "--role", "admin", "--team", "sales", cwd=tmp_path, url=database_url)
+    assert done.returncode == 0, done.stderr.decode()
+    assert team_ids(team) == ["default", "sales"]
+    for command in (("config", "set", "timezone", "UTC"), ("digest", "--dry-run"), ("staff", "list")):
+        done = carebot(*command, "--team", "sales", cwd=tmp_path, url=database_url)
+        assert done.returncode == 0, (command, done.stderr.decode())
