@@ -128,8 +128,16 @@ def sla_rules_show(team: str | None) -> None:
 def escalation_audit(complaint_id: int) -> None:
     """Every action on one complaint: opened, notified (level, channel), acknowledged, reassigned, snoozed …"""
     from bot.services.escalations import audit_trail
+    from storage.models import Complaint
 
-    for entry in audit_trail(_services(), complaint_id):
+    services = _services()
+    with services.db.unit_of_work() as session:
+        if session.get(Complaint, complaint_id) is None:
+            raise click.ClickException(f"no complaint {complaint_id} (`carebot export complaints` lists them)")
+    trail = audit_trail(services, complaint_id)
+    if not trail:
+        click.echo(f"nothing recorded yet for complaint {complaint_id}", err=True)
+    for entry in trail:
         detail = " ".join(f"{key}={value}" for key, value in sorted(entry.detail.items()) if value is not None)
         click.echo(f"{entry.at:%Y-%m-%d %H:%M:%S}Z  {entry.action:14} {entry.actor_id or 'carebot':10} {detail}")
 

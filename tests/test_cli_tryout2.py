@@ -14,6 +14,7 @@ from sqlalchemy import select
 from messages.render import LOCALES, catalog
 from storage.models import Customer, Team
 from tests import seed
+from tests.conftest import DEFAULT_NOW
 from tests.test_cli_tryout import carebot, lines
 
 SPAN = "from 1970-01-01 to 2999-12-31"
@@ -132,3 +133,18 @@ def test_a_team_begins_with_its_first_person_and_is_then_named(tmp_path, databas
     for command in (("config", "set", "timezone", "UTC"), ("digest", "--dry-run"), ("staff", "list")):
         done = carebot(*command, "--team", "sales", cwd=tmp_path, url=database_url)
         assert done.returncode == 0, (command, done.stderr.decode())
+
+
+def test_the_audit_of_a_complaint_that_does_not_exist_says_so(tmp_path, database_url, team):
+    done = carebot("escalation", "audit", "99999", cwd=tmp_path, url=database_url)
+    assert done.returncode == 1
+    assert lines(done.stderr) == ["Error: no complaint 99999 (`carebot export complaints` lists them)"]
+    assert done.stdout == b""
+
+
+def test_the_audit_of_a_complaint_with_nothing_recorded_says_that(tmp_path, database_url, team):
+    customer = seed.customer(team, "A001", "Alice Wang")
+    complaint = seed.complaint(team, customer, DEFAULT_NOW, DEFAULT_NOW.replace(hour=18))
+    done = carebot("escalation", "audit", str(complaint), cwd=tmp_path, url=database_url)
+    assert done.returncode == 0, done.stderr.decode()
+    assert lines(done.stderr) == [f"nothing recorded yet for complaint {complaint}"]
