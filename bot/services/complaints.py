@@ -98,8 +98,8 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str |
     with saving(svc.db, once) as session:  # its twins (retries, double clicks) wait for it, never for the lock
         team = queries.ensure_team(session, actor.team_id)
         customer = queries.customer_by_id(session, team.id, form.customer_id) if form.customer_id else None
-        if form.customer_id is not None and customer is None:
-            errors["customer"] = ("form.errors.customer_unknown", {})
+        if form.customer_id is not None and (customer is None or customer.erased_at is not None):
+            errors["customer"] = ("form.errors.customer_unknown", {})  # a forged id of an erased person too
         if errors:
             raise FormErrors(errors)
         assert customer is not None
