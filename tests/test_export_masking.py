@@ -39,3 +39,19 @@ def test_a_full_export_by_an_admin_keeps_them(team):
     _book(team)
     _, [row] = _exported(team, full=True, actor_id="U0ADMIN")
     assert row["company"] == "A公司（上海）精密机械有限公司" and row["annual_spend"] == "1234567.89"
+
+
+def test_a_complaint_withdrawn_by_an_erasure_is_exported_as_withdrawn_not_resolved(team):
+    from bot.services.complaints import ComplaintForm, open_complaint
+    from bot.services.people import Actor, Role
+    from bot.services.privacy import erase_customer
+    from tests import seed
+
+    cid = seed.customer(team, "W001", "王五")
+    open_complaint(team, Actor("U0AGENT", "default", Role.AGENT, "en", "Asia/Shanghai"),
+                   ComplaintForm(customer_id=cid, description="漏水"))
+    erase_customer(team, "W001", "cli:test")
+    out = io.StringIO()
+    export(team, "complaints", "csv", out)
+    [row] = list(csv.DictReader(io.StringIO(out.getvalue().lstrip("\ufeff"))))
+    assert (row["status"], row["resolved_at"]) == ("withdrawn", "")

@@ -129,7 +129,9 @@ def _row(kind: str, item: Any, zone: ZoneInfo, full: bool) -> dict[str, Any]:
                 "next_on": call.next_on.isoformat() if call.next_on else ""}
     complaint, customer = item
     return {"id": complaint.id, **person(customer), "kind": complaint.kind, "category": complaint.category,
-            "severity": complaint.severity, "status": complaint.status, "opened_at": when(complaint.opened_at),
+            "severity": complaint.severity,  # withdrawn: closed unresolved, its customer erased
+            "status": "withdrawn" if complaint.withdrawn_at is not None else complaint.status,
+            "opened_at": when(complaint.opened_at),
             "first_response_at": when(complaint.first_response_at), "resolved_at": when(complaint.resolved_at),
             "owner": complaint.owner_id, "description": complaint.description, "resolution": complaint.resolution}
 
