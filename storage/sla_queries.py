@@ -112,10 +112,10 @@ def unresolved_complaints(session: Session, team_id: str, owner_id: str | None =
 def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence[Row]:
     """The sweep's query (index ix_complaint_sla_attention_at): open complaints whose attention moment came, as
     rows of what the sweep reads of each complaint and of its SLA row (`_DUE_COLUMNS`: `id`, `team_id`,
-    `owner_id`, `kind`, `severity`, `status`, `opened_at`, `first_response_at`, `resolved_at`, `tier`, `announce`,
-    `acknowledged_at`, `acknowledged_by`, `snoozed_until`), in one query — not objects (issue 14: ~3 ms of a
-    first catch-up on PostgreSQL), nor their customers or texts: the outbox reads those, and decrypts them,
-    when it renders the posts.
+    `owner_id`, `kind`, `severity`, `status`, `opened_at`, `first_response_at`, `resolved_at`, `withdrawn_at`,
+    `tier`, `announce`, `acknowledged_at`, `acknowledged_by`, `snoozed_until`), in one query — not objects
+    (issue 14: ~3 ms of a first catch-up on PostgreSQL), nor their customers or texts: the outbox reads those,
+    and decrypts them, when it renders the posts.
 
     attention_at is NULL while a complaint waits on the customer, once it is resolved, and while nothing can
     fall due until someone acts (bot.care.escalation.next_look)."""
@@ -124,8 +124,8 @@ def complaints_needing_attention(session: Session, now: dt.datetime) -> Sequence
 
 _DUE_COLUMNS = (Complaint.id, Complaint.team_id, Complaint.owner_id, Complaint.kind, Complaint.severity,
                 Complaint.status, Complaint.opened_at, Complaint.first_response_at, Complaint.resolved_at,
-                ComplaintSla.tier, ComplaintSla.announce, ComplaintSla.acknowledged_at, ComplaintSla.acknowledged_by,
-                ComplaintSla.snoozed_until)
+                Complaint.withdrawn_at, ComplaintSla.tier, ComplaintSla.announce, ComplaintSla.acknowledged_at,
+                ComplaintSla.acknowledged_by, ComplaintSla.snoozed_until)
 _DUE = (select(*_DUE_COLUMNS).join(ComplaintSla, ComplaintSla.complaint_id == Complaint.id)
         .where(ComplaintSla.attention_at <= bindparam("now", type_=ComplaintSla.attention_at.type),
                Complaint.status == "open")

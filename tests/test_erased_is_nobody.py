@@ -42,3 +42,25 @@ def test_a_form_naming_an_erased_customer_is_refused_and_stores_nothing(team, ac
             open_complaint(team, AGENT, ComplaintForm(customer_id=cid, description="欧阳娜娜女士来电投诉"))
     assert refused.value.errors["customer"][0] == "form.errors.customer_unknown"
     assert (_count(team, CallLog), _count(team, Complaint)) == (0, 0)
+
+
+def test_a_withdrawn_complaints_clocks_stop_where_it_was_withdrawn(team):
+    """An escalation post redrawn days later (a click on it, a row of /care complaints) shows a complaint closed
+    by its customer's erasure with its clocks stopped at that moment, not running on into a breach."""
+    import datetime as dt
+
+    from bot.services.sla_clocks import complaint_row
+    from storage import queries, sla_queries
+    from tests.conftest import DEFAULT_NOW
+
+    cid = seed.customer(team, "W001", "王五")
+    opened = open_complaint(team, AGENT, ComplaintForm(customer_id=cid, description="漏水"))
+    team.clock.set(DEFAULT_NOW + dt.timedelta(minutes=30))
+    erase_customer(team, "W001", "cli:test")
+    later = DEFAULT_NOW + dt.timedelta(days=3)
+    with team.db.unit_of_work() as session:
+        complaint = sla_queries.complaint_of_team(session, "default", opened.id)
+        rules = team.sla_rules_for(queries.ensure_team(session, "default"))
+        row = complaint_row(session, complaint, sla_queries.sla_of(session, opened.id), rules,
+                            later)
+    assert row.clocks and all(view.stopped and not view.breached for view in row.clocks), row.clocks

@@ -62,10 +62,18 @@ def _pauses(rows) -> tuple[tuple[dt.datetime, dt.datetime | None], ...]:
     return tuple((p.paused_at, p.resumed_at) for p in rows)
 
 
+def _stops(complaint: Complaint) -> dict[str, dt.datetime | None]:
+    """When each clock stopped: the first response, the resolution — or, for both still running then, the moment
+    the complaint was withdrawn (its customer erased): a withdrawn complaint's clocks do not run on."""
+    withdrawn = complaint.withdrawn_at
+    return {"first_response": complaint.first_response_at or withdrawn,
+            "resolution": complaint.resolved_at or withdrawn}
+
+
 def clocks_of(complaint: Complaint, tier: str, pauses, rules: SlaRules, now: dt.datetime
               ) -> dict[str, ClockState | None]:
     calendar = rules.work_calendar()
-    stops = {"first_response": complaint.first_response_at, "resolution": complaint.resolved_at}
+    stops = _stops(complaint)
     clocks: dict[str, ClockState | None] = {}
     for clock in CLOCKS:
         target = rules.target_for(complaint.kind, complaint.severity, _tier(tier), clock)
@@ -202,7 +210,7 @@ def complaint_row(session: Session, complaint: Complaint, sla: ComplaintSla | No
     if pauses is None:
         pauses = _pauses(sla_queries.pauses_of(session, complaint.id))
     views = []
-    stops = {"first_response": complaint.first_response_at, "resolution": complaint.resolved_at}
+    stops = _stops(complaint)
     for clock, state in clocks_of(complaint, tier, pauses, rules, now).items():
         if state is None:
             continue
