@@ -9,61 +9,23 @@ from pathlib import Path
 
 import click
 
-from bot.cli_params import DAY, PORT, refuse_repeated_options, with_named_team
+from bot.cli_params import DAY, PORT, refuse_repeated_options
 from bot.cli_privacy import attach as _attach_privacy
-from bot.cli_privacy import demo_keys, require_keys
-from bot.clock import SystemClock
+from bot.cli_privacy import demo_keys
+from bot.cli_services import command_words as _command_words  # noqa: F401 - bot.cli_* and tests read them here
+from bot.cli_services import database_answers as _database_answers
+from bot.cli_services import fail as _fail
+from bot.cli_services import served_services as _served_services
+from bot.cli_services import services as _services
+from bot.cli_services import usable_url as _usable_url
 from bot.services.core import Services
 from bot.services.errors import CareError
 from bot.settings import Settings
-from messages.render import Renderer, translate
+from messages.render import Renderer
 from storage.db import Database
-from storage.migrate import MigrationFailed, failure_line, upgrade, upgrade_in_child
+from storage.migrate import failure_line, upgrade
 
 DEMO_DATABASE_URL = "sqlite:///carebot-demo.db"
-
-
-def _services(url: str | None = None) -> Services:
-    """The services of a command, its database answering and migrated, the team its --team names there."""
-    settings, url, db = _database(url)
-    upgrade(url)
-    return with_named_team(Services(db=db, clock=SystemClock(), default_team=settings.default_team))
-
-
-def _served_services() -> tuple[Services, set[str]]:
-    """`carebot serve`'s services, migrated in a child process (Alembic stays out of the long-running process),
-    and the code's migration heads the child found (for /readyz)."""
-    settings, url, db = _database(None)
-    try:
-        heads = upgrade_in_child(url)
-    except MigrationFailed as failed:
-        raise click.ClickException(str(failed)) from None
-    return Services(db=db, clock=SystemClock(), default_team=settings.default_team), heads
-
-
-def _database(url: str | None) -> tuple[Settings, str, Database]:
-    settings = Settings.from_env()
-    name = "--database-url" if url else "CAREBOT_DATABASE_URL"  # where the URL came from (the demo's option)
-    url = url or settings.database_url
-    _usable_url(url, name)
-    require_keys(url)  # issue 9: customer data is encrypted; no key, no start (the demo makes its own)
-    db = Database(url)
-    _database_answers(db, name)
-    return settings, url, db
-
-
-def _usable_url(url: str, name: str = "CAREBOT_DATABASE_URL") -> None:
-    """One line and exit 1, before anything is made of it, when `url` names a database this installation cannot
-    use: not a URL, a dialect SQLAlchemy does not know, a driver not installed, an asyncio driver."""
-    from bot.settings import database_url_problem
-
-    problem = database_url_problem(url)
-    if problem is not None:
-        raise click.ClickException(f"{name}: {problem}")
-
-
-def _fail(error: CareError) -> None:
-    raise click.ClickException(str(translate("en", error.key, **error.params)))
 
 
 class _CareGroup(click.Group):
@@ -124,32 +86,6 @@ def _built_app(settings: Settings, services: Services, renderer: Renderer, worke
     except SlackNotReached as problem:
         services.db.dispose()
         raise click.ClickException(str(problem)) from None
-
-
-def _database_answers(db: Database, name: str = "CAREBOT_DATABASE_URL") -> None:
-    """One clear line, not a traceback, when the database is not there (issue 8 §3): for `serve` and `socket`
-    that Carebot did not start, for any other command that that command could not run."""
-    from sqlalchemy import make_url
-
-    problem = db.check()
-    if problem is not None:
-        db.dispose()
-        where = make_url(db.url).render_as_string(hide_password=True)
-        command = _command_words()
-        if command[:1] in (["serve"], ["socket"]):
-            raise click.ClickException(f"cannot reach the database {where}: {problem}. Start it or fix "
-                                       f"{name}; Carebot did not start.")
-        raise click.ClickException(f"{' '.join(['carebot', *command])}: the database is unreachable: {where}: "
-                                   f"{problem}. Start it or fix {name}.")
-
-
-def _command_words() -> list[str]:
-    """The words of the command running after `carebot` (["digest"], ["staff", "list"]); [] outside one."""
-    ctx, words = click.get_current_context(silent=True), []
-    while ctx is not None and ctx.parent is not None:
-        words.append(ctx.info_name or "")
-        ctx = ctx.parent
-    return words[::-1]
 
 
 def _one_sqlite_process(settings: Settings):

@@ -20,7 +20,7 @@ def outbox_group(ctx: click.Context) -> None:
     failed (after its retries) and refused (Slack will not take them there). Sent ones are not listed."""
     if ctx.invoked_subcommand is not None:
         return
-    from bot.cli import _services
+    from bot.cli_services import services as _services
     from bot.services.outbox import undelivered, utc_now
 
     rows = undelivered(_services())
@@ -39,7 +39,7 @@ def outbox_group(ctx: click.Context) -> None:
 @click.argument("message_id", type=RECORD_ID)
 def retry_cmd(message_id: int) -> None:
     """Send a failed or refused message again (its retries start over; the worker delivers it)."""
-    from bot.cli import _services
+    from bot.cli_services import services as _services
     from bot.services.outbox import retry
 
     previous = retry(_services(), message_id)

@@ -16,13 +16,13 @@ from storage import crypto
 
 
 def _services(url: str | None = None):
-    from bot.cli import _services as services
+    from bot.cli_services import services
 
     return services(url)
 
 
 def _fail(error: CareError) -> None:
-    from bot.cli import _fail as fail
+    from bot.cli_services import fail
 
     fail(error)
 

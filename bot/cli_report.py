@@ -12,13 +12,13 @@ from bot.services.errors import CareError
 
 
 def _services():
-    from bot.cli import _services as services
+    from bot.cli_services import services
 
     return services()
 
 
 def _fail(error: CareError) -> None:
-    from bot.cli import _fail as fail
+    from bot.cli_services import fail
 
     fail(error)
 
