@@ -82,3 +82,31 @@ def test_a_low_rating_opens_a_follow_up_at_the_teams_line(team, rules, rating, o
     cid = _customer(team, "R001", first_purchase_on=dt.date(2024, 1, 1))
     log_call(team, AGENT, CallForm(cid, None, "phone", "satisfied", rating, "talked", "not happy", None))
     assert _follow_ups(team) == opened
+
+
+@pytest.mark.parametrize("value, refused", [
+    ("0", None), ("4", None),  # 0: no rating opens a follow-up; 4: every rating under 5 does
+    ("5", "less than or equal to 4"), ("-1", "greater than or equal to 0"),  # 5: a 5-star call a problem
+    ("true", "valid integer"), ("'3'", "valid integer"), ("2.5", "valid integer"),
+])
+def test_the_low_rating_line_is_a_whole_number_a_rating_can_fall_under(value, refused):
+    from bot.care.rules import RulesError, load_rules
+
+    text = f"outcomes:\n  low_rating_max: {value}\n"
+    if refused is None:
+        assert load_rules(text).outcomes.low_rating_max == int(value)
+        return
+    with pytest.raises(RulesError) as error:
+        load_rules(text)
+    assert (error.value.path, error.value.line) == ("outcomes.low_rating_max", 2) and refused in str(error.value)
+
+
+@pytest.mark.parametrize("key, value", [("satisfied_after_days", "0"), ("problem_after_days", "-3"),
+                                        ("potential_after_days", "9999"), ("unreachable_max_tries", "0"),
+                                        ("unreachable_max_tries", "yes")])
+def test_the_outcome_days_and_tries_are_checked_too(key, value):
+    from bot.care.rules import RulesError, load_rules
+
+    with pytest.raises(RulesError) as error:
+        load_rules(f"outcomes:\n  {key}: {value}\n")
+    assert error.value.path == f"outcomes.{key}"

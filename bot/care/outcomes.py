@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field
 
 from bot.care.calendar import WorkCalendar
 
@@ -25,15 +28,21 @@ class Channel(StrEnum):
     VIDEO = "video"
 
 
+_Days = Annotated[int, Field(strict=True, ge=1, le=366)]
+
+
 @dataclass(frozen=True)
 class OutcomeRules:
-    """Defaults from the templates; a team's rules file overrides them."""
+    """Defaults from the templates (care-domain §4, "worksheet"); a team's rules file overrides them, each checked
+    where the file is read (bot/care/rules.py: a whole number in range, else RulesError naming the key)."""
 
-    satisfied_after_days: int = 30
-    problem_after_days: int = 3
-    potential_after_days: int = 7
-    unreachable_max_tries: int = 3
-    low_rating_max: int = 2  # a rating at or below this counts as a problem
+    satisfied_after_days: _Days = 30
+    problem_after_days: _Days = 3
+    potential_after_days: _Days = 7
+    unreachable_max_tries: Annotated[int, Field(strict=True, ge=1, le=20)] = 3
+    # a rating (1–5) at or below this counts as a problem and opens a follow-up complaint; 0: none does. 5 would
+    # make a 5-star call a problem, so 4 is the most a team may set
+    low_rating_max: Annotated[int, Field(strict=True, ge=0, le=4)] = 2
 
 
 @dataclass(frozen=True)
