@@ -142,16 +142,19 @@ def normalise_code(code: str | None) -> str:
 
 # Excel and WPS keep a number to 15 significant digits: a longer code typed as a number has lost its last digits
 MAX_CODE_NUMBER = 10**15
-# how Excel writes a long number it shows shortened (`1.23457E+19`, `1E+15`) into a CSV: its digits are gone
-_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+\d{1,3}")
+# a number in scientific notation, as Excel writes one it shows shortened into a CSV (`1.23457E+19`, `1E+15`, and
+# `1,23457E+19` with a European decimal comma) or as typed (`1.2E19`, `-1.2e+19`, `1E5`): its digits are gone
+_SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _AS_TEXT = "format the code column as text and type the code again"
 
 
 def code_cell(value: Cell) -> str:
     """The customer code a code cell holds (`normalise_code`), or ValueError saying why it holds none. A number cell
     is a code only when it is a whole number of at most 15 digits (2024001, never "2024001.0"); a number with a
-    fraction, a longer one (its last digits were lost when it was typed) or one Excel wrote in scientific notation
-    is refused, as are a date or a yes/no cell (Excel turned the code into one). Both imports read codes here."""
+    fraction, a negative one (-5, and -0.0, which would be the code 0), a longer one (its last digits were lost
+    when it was typed) or a text in scientific notation (`1.23457E+19`, `1,23457E+19`, `1E5`) is refused, as are a
+    date or a yes/no cell (Excel turned the code into one). A text cell is the code as typed (`-5` typed as text
+    stays `-5`). Both imports read codes here."""
     if isinstance(value, bool):
         raise ValueError(f"code {cell_text(value)} is a yes/no cell, not a code: {_AS_TEXT}")
     if isinstance(value, dt.date | dt.time):
@@ -160,12 +163,16 @@ def code_cell(value: Cell) -> str:
         number = Decimal(value) if isinstance(value, int | Decimal) else Decimal(repr(value))
         if not number.is_finite() or number != number.to_integral_value():
             raise ValueError(f"code {cell_text(value)} is a number with a fraction, not a code: {_AS_TEXT}")
+        if number.is_signed():  # -5, and -0.0 (which would be the code 0)
+            shown = cell_text(value)
+            raise ValueError(f"code {shown if shown.startswith('-') else '-' + shown} is a negative number, not a "
+                             f"code: {_AS_TEXT}")
         if abs(number) >= MAX_CODE_NUMBER:  # said with the digits the file holds: the lost ones show
             raise ValueError(f"code {int(number)} is a number of more than 15 digits, so its last digits are lost "
                              f"(Excel keeps 15): {_AS_TEXT}")
         return str(int(number))
     text = normalise_code(cell_text(value))
-    if _SCIENTIFIC.fullmatch(text):
+    if _SCIENTIFIC.fullmatch(unicodedata.normalize("NFKC", text)):
         raise ValueError(f"code {text!r} was shortened by Excel to scientific notation and its digits are lost: "
                          "format the column as text and export again")
     return text
@@ -282,7 +289,7 @@ def parse_row(line: int, values: dict[str, Cell]) -> CustomerRow:
 def _phone(raw: str | None, problems: list[str]) -> str | None:
     if not raw:
         return None
-    if re.fullmatch(r"[+-]?\d+(\.\d+)?[eE][+-]?\d+", raw):
+    if _SCIENTIFIC.fullmatch(unicodedata.normalize("NFKC", raw).strip()):
         problems.append(f"phone {raw!r} was shortened by Excel to scientific notation and its digits are lost: "
                         "format the column as text and export again")
         return None

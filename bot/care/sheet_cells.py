@@ -8,6 +8,7 @@ A cell arrives as the file gives it: text from a CSV; from an .xlsx a str, int, 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from decimal import Decimal, InvalidOperation
 
@@ -72,9 +73,12 @@ def uncomputed_cell(cells: list[Cell]) -> str | None:
 
 def formatted_number(value: int | float, number_format: str) -> str | None:
     """An integer shown through a zero-padding format (`000000`, `"A"0000`, `@` is text): the text Excel
-    shows, e.g. 42 with `000000` -> "000042". None for any other format (the number is shown as it is)."""
+    shows, e.g. 42 with `000000` -> "000042". None for any other format and for a negative number, -0.0 too (the
+    number is shown as it is, and a code column refuses it)."""
     fmt = (number_format or "").split(";")[0]
     if not fmt or fmt == "General" or (isinstance(value, float) and not value.is_integer()):
+        return None
+    if value < 0 or (isinstance(value, float) and math.copysign(1.0, value) < 0):
         return None
     literal = re.fullmatch(r'(?:"([^"]*)"|\\(.))?(0+)', fmt)
     if literal is None:
