@@ -12,14 +12,14 @@ from bot.services.insight import Insight
 from bot.services.reports import ReportRun, Step, run_reports
 from handlers.outbox_jobs import deliver_now
 from handlers.outbox_kinds import charts_payload
-from messages.insight_text import category_counts, change_value_text, day, delta_text, headline, tier_csat
+from messages.insight_text import category_counts, change_value_text, day, delta_text, headline, metric_label, tier_csat
 from messages.render import Message, Renderer, translate
 
 
 def render_report(renderer: Renderer, insight: Insight, locale: str) -> Message:
     period = insight.period
-    items = headline(insight.headline, locale)
-    moved = [{"label": str(translate(locale, f"insight.metric.{c.key}")), "value": change_value_text(c, locale),
+    items = headline(insight.headline, locale, insight.settings)
+    moved = [{"label": str(metric_label(c.key, locale, insight.settings)), "value": change_value_text(c, locale),
               "delta": delta_text(c, locale)} for c in insight.moved]
     return renderer.message(
         "report.json.j2", locale,

@@ -39,7 +39,7 @@ def render_stats(renderer: Renderer, locale: str, stats: Stats) -> Message:
     comparison = insight.by_agent.get(stats.agent) if stats.agent else insight.team
     if comparison is None:  # a registered colleague with nothing on record yet
         comparison = Comparison(_empty(insight), _empty(insight))
-    items = headline(comparison.changes(), locale)
+    items = headline(comparison.changes(), locale, insight.settings)
     if stats.agent:
         items = [i for i in items if i["key"] not in ("repeat_contact_pct",)]
     agents = []

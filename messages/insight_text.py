@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from babel.dates import format_date
 
-from bot.care.metrics import Change, exact, half_away
+from bot.care.metrics import Change, MetricSettings, exact, half_away
 from bot.services.insight import Figures, Insight
-from messages.render import catalog, translate
+from messages.render import Mrkdwn, catalog, translate
 
 _BABEL = {"zh-CN": "zh_Hans_CN", "en": "en"}
 
@@ -51,9 +51,17 @@ def change_value_text(change: Change, locale: str) -> str:
     return value_text(change.value, change.unit, locale)
 
 
-def headline(changes: list[Change], locale: str) -> list[dict[str, str]]:
-    """Each headline number as label, value, and its change against the period before."""
-    return [{"key": c.key, "label": str(translate(locale, f"insight.metric.{c.key}")),
+def metric_label(key: str, locale: str, settings: MetricSettings) -> Mrkdwn:
+    """A headline number's name, with the team's line where it has one: the satisfied share reads "CSAT 3–5"
+    once `csat_satisfied_min` is 3, as it counts ratings 3–5 (what is shown is what is counted)."""
+    low = settings.csat_satisfied_min  # the rating scale is 1–5
+    return translate(locale, f"insight.metric.{key}", ratings=f"{low}–5" if low < 5 else "5")
+
+
+def headline(changes: list[Change], locale: str, settings: MetricSettings) -> list[dict[str, str]]:
+    """Each headline number as label (with the team's lines: `settings`), value, and its change against the
+    period before."""
+    return [{"key": c.key, "label": metric_label(c.key, locale, settings),
              "value": change_value_text(c, locale), "delta": delta_text(c, locale),
              "previous": value_text(c.previous, c.unit, locale)} for c in changes]
 
@@ -94,13 +102,13 @@ def report_text(insight: Insight, locale: str) -> str:
     lines = [str(translate(locale, f"insight.report.title_{period.kind}", period=period.label)),
              str(translate(locale, "insight.report.intro", team=insight.team_name, start=day(period.first, locale),
                            end=day(period.last, locale), previous=period.previous().label)), ""]
-    for item in headline(insight.headline, locale):
+    for item in headline(insight.headline, locale, insight.settings):
         lines.append(f"  {item['label']}: {item['value']}  ({item['delta']})")
     lines.append("")
     lines.append(str(translate(locale, "insight.report.moved")).strip("*"))
     for change in insight.moved:
         lines.append("  " + str(translate(locale, "insight.report.moved_line",
-                                          metric=translate(locale, f"insight.metric.{change.key}"),
+                                          metric=metric_label(change.key, locale, insight.settings),
                                           value=change_value_text(change, locale),
                                           delta=delta_text(change, locale))))
     if not insight.moved:
