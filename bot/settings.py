@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///carebot.db"
@@ -34,13 +35,31 @@ class Settings:
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
             slack_app_token=env.get("SLACK_APP_TOKEN") or None,
             slack_api_url=env.get("SLACK_API_URL") or DEFAULT_SLACK_API_URL,
-            default_team=env.get("CAREBOT_TEAM") or "default",
+            default_team=_team_id(env.get("CAREBOT_TEAM")),
             slack_timeout=int(env.get("CAREBOT_SLACK_TIMEOUT") or 10),
             slack_retries=int(env.get("CAREBOT_SLACK_RETRIES") or 2),
             secret_key=env.get("CAREBOT_SECRET_KEY") or None,
             old_secret_keys=tuple(k for k in (env.get("CAREBOT_SECRET_KEY_OLD") or "").split(",") if k.strip()),
             workers=_count(env.get("CAREBOT_WORKERS"), default_workers()),
         )
+
+
+TEAM_ID = re.compile(r"[\w.-]{1,64}")  # a team's id: letters (any script), digits, - _ . ; the column holds 64
+
+
+def not_a_team_id(team_id: str) -> bool:
+    """True when `team_id` cannot be a team's id (TEAM_ID): empty, spaces, control or markup characters, too long."""
+    return TEAM_ID.fullmatch(team_id) is None
+
+
+def _team_id(text: str | None) -> str:
+    """CAREBOT_TEAM, else "default"; SystemExit saying what a team id is when it cannot be one (it was stored as
+    typed: ' default' was a second team, and 65 characters a traceback on PostgreSQL)."""
+    if text is None or not text.strip():
+        return "default"
+    if not_a_team_id(text):
+        raise SystemExit(f"CAREBOT_TEAM must be 1-64 letters, digits, '-', '_' or '.' (no spaces), not {text!r}.")
+    return text
 
 
 def default_workers() -> int:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.services.core import Services
 from bot.services.errors import CareError, Forbidden, NotRegistered
+from bot.settings import not_a_team_id
 from messages.render import pick_locale
 from storage import queries
 from storage.db import waiting_at_most
@@ -116,6 +117,8 @@ def add_staff(svc: Services, user_id: str, role: Role, team_id: str | None = Non
     `move=True` (the operator's `carebot staff add … --move`) moves them on purpose. A team's last admin is neither
     given another role nor moved out (CareError `errors.last_admin`): register another admin first."""
     team_id = team_id or svc.default_team
+    if not_a_team_id(team_id):  # a new team begins here: its id as the column and every command can hold it
+        raise CareError("errors.bad_team_id", team=team_id[:80])
     try:
         with svc.db.unit_of_work() as session:
             queries.ensure_team(session, team_id)
