@@ -14,7 +14,7 @@ from bot.care.outcomes import Outcome, effective_outcome, is_reached, next_step
 from bot.care.plan import OutcomeStep
 from bot.services import scope
 from bot.services.core import Services
-from bot.services.errors import Forbidden, FormErrors
+from bot.services.errors import CareError, Forbidden, FormErrors
 from bot.services.next_callback import schedule_next, still_needs_follow_up
 from bot.services.once import claim, remember, saving
 from bot.services.people import Actor
@@ -74,9 +74,13 @@ def _callback_to_close(session: Session, actor: Actor, customer_id: int) -> Call
 
 def find_customer(svc: Services, actor: Actor, text: str) -> CallTarget | None:
     """`/care log 2024001` or `/care log 张女士`: an exact code, else a unique name match among the customers
-    the actor may act on. Forbidden when the code is a colleague's customer (bot/care/access.py)."""
+    the actor may act on. Forbidden when the code is a colleague's customer (bot/care/access.py); CareError
+    `customer.errors.erased` when it is an erased customer's (nobody to call or complain about: said before the
+    person fills a form in, not on Save)."""
     with svc.db.unit_of_work() as session:
         customer = queries.customer_by_code(session, actor.team_id, text.strip())
+        if customer is not None and customer.erased_at is not None:
+            raise CareError("customer.errors.erased", code=customer.code)
         if customer is None:
             matches = scope.customers_for_search(session, actor, text, limit=2)
             customer = matches[0] if len(matches) == 1 else None
