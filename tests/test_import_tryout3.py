@@ -121,3 +121,66 @@ def test_minus_zero_finds_no_customer_in_the_complaint_import(team, tmp_path):
     assert report.errors == [(2, f"code -0 is a negative number, not a code: {AS_TEXT}"),
                              (3, f"code -7 is a negative number, not a code: {AS_TEXT}")], report.errors
     assert complaints_of(team) == [("0", "零")]
+
+
+# --- 3. one bad cell refuses its row in `import complaints`, never the file ----------------------------------
+
+UNCOMPUTED = ("is a formula with no value saved in the file (written by a program that does not compute formulas): "
+              "open the file in Excel or WPS and save it, or paste the values")
+
+
+def test_a_formula_with_no_saved_value_refuses_only_its_row_in_the_complaint_import(team, tmp_path):
+    """The whole file was refused ('line 3: cell A3 is a formula … Nothing was saved'), its good rows with it; the
+    customer import refuses that row only, naming the cell. A formula in a column the import does not read is no
+    matter."""
+    seed.customer(team, "A001", "张三")
+    seed.customer(team, "A002", "李四")
+    sheet = xlsx_sheet(tmp_path, [
+        ["客户编号", "问题描述", "登记时间", "备注"],
+        ["A001", "漏水", EARLIER, None],
+        ['="A0"&"01"', "公式编号", EARLIER, None],
+        ["A001", '="漏"&"水"', EARLIER, None],
+        ["A002", "破损", EARLIER, "=1+1"],
+    ], "complaints.xlsx")
+    report = import_complaints(team, sheet)
+    assert report.errors == [(3, f"cell A3 {UNCOMPUTED}"), (4, f"cell B4 {UNCOMPUTED}")], report.errors
+    assert complaints_of(team) == [("A001", "漏水"), ("A002", "破损")]
+
+
+def test_an_over_long_cell_refuses_only_its_row_in_the_complaint_import(team, tmp_path):
+    seed.customer(team, "A001", "张三")
+    seed.customer(team, "A002", "李四")
+    sheet = tmp_path / "complaints.csv"
+    sheet.write_text(f"客户编号,问题描述,登记时间,备注\nA001,{'长' * 40_000},{EARLIER},\nA002,破损,{EARLIER},\n"
+                     f"A001,漏水,{EARLIER},{'x' * 40_000}\n", encoding="utf-8")
+    report = import_complaints(team, sheet)
+    assert report.errors == [(2, "a cell is 40,000 characters long; a cell holds at most 32,767"),
+                             (4, "a cell is 40,000 characters long; a cell holds at most 32,767")], report.errors
+    assert complaints_of(team) == [("A002", "破损")]
+
+
+# --- 4. an empty description -------------------------------------------------------------------------------
+
+
+def test_an_empty_description_cell_refuses_its_row_as_the_form_does(team, tmp_path):
+    seed.customer(team, "A001", "张三")
+    sheet = tmp_path / "complaints.csv"
+    earlier = DEFAULT_NOW - dt.timedelta(hours=3)
+    times = [f"{earlier + dt.timedelta(minutes=m):%Y-%m-%d %H:%M}" for m in range(4)]
+    sheet.write_text(f"客户编号,问题描述,登记时间\nA001,  ,{times[0]}\nA001,,{times[1]}\nA001,\u200b\u202e,{times[2]}\n"
+                     f"A001,漏水,{times[3]}\n", encoding="utf-8")
+    report = import_complaints(team, sheet)
+    empty = "the description is empty (the complaint form needs one too)"
+    assert report.errors == [(2, empty), (3, empty), (4, empty)], report.errors
+    assert complaints_of(team) == [("A001", "漏水")]
+
+
+def test_a_sheet_without_a_description_column_still_imports(team, tmp_path):
+    """The description column is optional (README: import complaints; tests/test_escalation_rules.py imports
+    `客户编号,登记时间`): such a sheet's complaints are stored without one."""
+    seed.customer(team, "A001", "张三")
+    sheet = tmp_path / "complaints.csv"
+    sheet.write_text(f"客户编号,登记时间\nA001,{EARLIER}\n", encoding="utf-8")
+    report = import_complaints(team, sheet)
+    assert (report.created, report.errors) == (1, [])
+    assert complaints_of(team) == [("A001", "")]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from bot.care.customer_rows import code_cell
-from bot.care.sheet_cells import cell_text
+from bot.care.customer_rows import code_cell, normalise_name
+from bot.care.sheet_cells import cell_text, uncomputed_cell
 from bot.care.sla_rules import KINDS, SEVERITIES
 from bot.services.complaints import CATEGORIES, MAX_DESCRIPTION, create_complaint
 from bot.services.core import Services
@@ -70,6 +70,19 @@ def _import_moment(text: str, timezone: str, what: str) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
+def _check_cells(raw: list, columns: dict[str, int]) -> None:
+    """ValueError for a row holding a cell over the cell limit, or a formula with no value saved in the file in a
+    column the import reads (naming the cell, as the customer import does): that row is refused, never the file."""
+    from bot.services.sheets import UNCOMPUTED, too_long
+
+    length = too_long(raw)
+    if length is not None:
+        raise ValueError(f"a cell is {length:,} characters long; a cell holds at most 32,767")
+    ref = uncomputed_cell([raw[i] for i in columns.values() if i < len(raw)])
+    if ref is not None:  # never read as empty: the file has no value for it
+        raise ValueError(UNCOMPUTED.format(ref=ref))
+
+
 def _import_choice(field_name: str, text: str, allowed: tuple[str, ...], default: str) -> str:
     text = text.strip()
     if not text:
@@ -84,8 +97,9 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
     """Complaints already open in a spreadsheet, with their real opened time (and first response if any), so
     their clocks are right from the first sweep. Bad rows are reported by line and save nothing: a customer not in
     the book or erased (PIPL: a sheet never brings their data back), an owner not registered in this team, a time
-    in the future, a first response before the opening, a description longer than the form takes. A row imported
-    before (same customer and opened time) is skipped."""
+    in the future, a first response before the opening, an empty description (when the sheet has the column) or one
+    longer than the form takes, a formula cell with no value saved in the file (named). A row imported before (same
+    customer and opened time) is skipped."""
     from bot.services.sheets import read_lines
 
     headers, lines = read_lines(path)  # lines numbered as the editor shows them (issue 9)
@@ -106,6 +120,7 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
         for line, raw in lines:
             cell = {name: cell_text(raw[i] if i < len(raw) else None) for name, i in columns.items()}
             try:
+                _check_cells(raw, columns)
                 code = code_cell(raw[columns["code"]] if columns["code"] < len(raw) else None)
                 if not code:
                     raise ValueError("the customer code is empty")
@@ -124,6 +139,8 @@ def import_complaints(svc: Services, path, team_id: str | None = None) -> Compla
                 if responded is not None and responded > now:
                     raise ValueError("the first response is in the future")
                 description = cell.get("description", "")
+                if "description" in columns and not normalise_name(description):  # spaces, invisible characters
+                    raise ValueError("the description is empty (the complaint form needs one too)")
                 if len(description) > MAX_DESCRIPTION:
                     raise ValueError(f"the description is {len(description):,} characters long (at most "
                                      f"{MAX_DESCRIPTION:,}, as in the complaint form)")

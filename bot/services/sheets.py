@@ -215,20 +215,13 @@ def delimiter(sample: str) -> str:
 
 def read_lines(path: Path, limits: ImportLimits = DEFAULT_LIMITS) -> tuple[list[str], list[tuple[int, list[Cell]]]]:
     """A small sheet at once: the header as text, (line, cells) of every non-empty row after it, cells as the file
-    gives them (a number stays one: customer_rows.code_cell reads a code). For the complaint import; raises as Sheet."""
-    from bot.care.sheet_cells import cell_text, uncomputed_cell
+    gives them (a number stays one: customer_rows.code_cell reads a code; an over-long cell and a formula with no
+    saved value stay marked, `too_long` and `uncomputed_cell`: the reader refuses their row, never the file). For
+    the complaint import; raises as Sheet."""
+    from bot.care.sheet_cells import cell_text
 
     with Sheet(path, limits) as sheet:
-        lines = []
-        for line, cells in sheet.rows():
-            length = too_long(cells)
-            if length is not None:
-                raise bad_file(path, f"line {line}: a cell is {length:,} characters long")
-            ref = uncomputed_cell(cells)
-            if ref is not None:
-                raise bad_file(path, f"line {line}: {UNCOMPUTED.format(ref=ref)}")
-            lines.append((line, cells))
-        return [cell_text(cell) for cell in sheet.header], lines
+        return [cell_text(cell) for cell in sheet.header], list(sheet.rows())
 
 
 class _TooLong(str):
