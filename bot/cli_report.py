@@ -7,8 +7,12 @@ from pathlib import Path
 
 import click
 
+from bot.care.metric_periods import SETTING_RANGES
 from bot.cli_params import Period
 from bot.services.errors import CareError
+
+# every setting `report settings set` takes, with its range: from SETTING_RANGES, the one list that checks them
+SETTINGS_HELP = ", ".join(f"{name} ({low}–{high})" for name, (low, high) in SETTING_RANGES.items())
 
 
 def _services():
@@ -65,27 +69,31 @@ def render_text(insight, locale: str) -> str:
     return report_text(insight, locale)
 
 
-@report.group()
+@report.group(help=f"The team's metric thresholds: {SETTINGS_HELP}.")
 def settings() -> None:
-    """The team's metric thresholds: nps_min_answers, reopen_days, repeat_days."""
+    pass
 
 
-@settings.command("show")
-def settings_show() -> None:
+@settings.command("show", short_help="Print the team's metric thresholds.",
+                  help=f"Print the team's metric thresholds: {', '.join(SETTING_RANGES)}.")
+@click.option("--team", default=None, help="Team id (default: CAREBOT_TEAM or 'default').")
+def settings_show(team: str | None) -> None:
     from bot.services.insight import metric_settings
 
-    for key, value in metric_settings(_services()).__dict__.items():
+    for key, value in metric_settings(_services(), team_id=team).__dict__.items():
         click.echo(f"{key} = {value}")
 
 
-@settings.command("set")
+@settings.command("set", short_help="Set one metric threshold.",
+                  help=f"Set one metric threshold (a whole number): {SETTINGS_HELP}.")
 @click.argument("key")
 @click.argument("value")
-def settings_set(key: str, value: str) -> None:
+@click.option("--team", default=None, help="Team id (default: CAREBOT_TEAM or 'default').")
+def settings_set(key: str, value: str, team: str | None) -> None:
     from bot.services.insight import set_metric_setting
 
     try:
-        updated = set_metric_setting(_services(), key, value)
+        updated = set_metric_setting(_services(), key, value, team_id=team)
     except CareError as error:
         _fail(error)
         return
