@@ -182,6 +182,14 @@ def _may_work_on(actor: Actor, complaint: Complaint) -> None:
     scope.require_complaint(actor, complaint)
 
 
+def closed(complaint: Complaint) -> CareError:
+    """The answer to an action on a closed complaint: withdrawn when its customer was erased (closed with
+    `withdrawn_at`, never resolved: bot/services/privacy.py), else already resolved."""
+    if complaint.withdrawn_at is not None:
+        return CareError("complaint.errors.withdrawn", id=complaint.id)
+    return CareError("complaint.errors.already_resolved", id=complaint.id)
+
+
 def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
     """Stop the first-response clock (once per complaint; `once`: the click's key, for replays)."""
     now = svc.clock.now()
@@ -189,7 +197,7 @@ def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: 
         team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
         if complaint.status == "resolved":
-            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+            raise closed(complaint)
         if complaint.first_response_at is None:
             claim(session, "first_response", actor.user_id, now, f"complaint:{complaint.id}:first_response", once)
             complaint.first_response_at = now
@@ -204,7 +212,7 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str |
         team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
         if complaint.status == "resolved":
-            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+            raise closed(complaint)
         # count first, then look for an open pause: a pause committed in between is then seen by the second read
         # (no-op), and a stale count only repeats the other click's key (AlreadyDone) -- never a second pause
         nth = len(sla_queries.pauses_of(session, complaint.id)) + 1
@@ -253,7 +261,7 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
             _may_work_on(actor, complaint)
         claim(session, "resolved", actor.user_id, now, once)  # the same modal again: answered like the first
         if complaint.status == "resolved":
-            raise CareError("complaint.errors.already_resolved", id=complaint.id)
+            raise closed(complaint)
         claim(session, "resolved", actor.user_id, now, f"complaint:{complaint.id}:resolved")
         pause = sla_queries.open_pause_of(session, complaint.id)
         if pause is not None:
