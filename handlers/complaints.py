@@ -73,9 +73,7 @@ def complaints_page(renderer: Renderer, deps: Deps, actor: Actor) -> Message:
 
 
 def resolve_view(renderer: Renderer, deps: Deps, actor: Actor, complaint_id: int, **where: Any) -> dict:
-    row = complaint_for(deps.services, actor, complaint_id, checked=bool(where.get("esc")))
-    if row.status == "resolved":
-        raise CareError("complaint.errors.already_resolved", id=row.id)
+    row = complaint_for(deps.services, actor, complaint_id, checked=bool(where.get("esc")), open_only=True)
     return renderer.view("complaint_resolve_modal.json.j2", actor.locale, row=row,
                          metadata=json.dumps({"co": row.id, **where}))
 

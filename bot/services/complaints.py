@@ -304,12 +304,17 @@ def list_complaints(svc: Services, actor: Actor) -> ComplaintList:
     return ComplaintList(rows=rows, now=now, timezone=team.timezone, whole_team=actor.is_supervisor)
 
 
-def complaint_for(svc: Services, actor: Actor, complaint_id: int, *, checked: bool = False) -> ComplaintRow:
+def complaint_for(svc: Services, actor: Actor, complaint_id: int, *, checked: bool = False,
+                  open_only: bool = False) -> ComplaintRow:
     """One complaint with its clocks, for someone who may act on it (bot/care/access.py), else Forbidden.
-    `checked`: the caller already allowed the actor by another rule (supervisors' group on an escalation)."""
+    `checked`: the caller already allowed the actor by another rule (supervisors' group on an escalation).
+    `open_only`: a closed complaint is a CareError (`closed`: withdrawn, or already resolved), as for the
+    Resolve form."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
         if not checked:
             _may_work_on(actor, complaint)
+        if open_only and complaint.status == "resolved":
+            raise closed(complaint)
         return complaint_row(session, complaint, sla, svc.sla_rules_for(team), now)
