@@ -60,8 +60,8 @@ def target_for_callback(svc: Services, actor: Actor, callback_id: int) -> CallTa
 
 def target_for_customer(svc: Services, actor: Actor, customer_id: int) -> CallTarget:
     with svc.db.unit_of_work() as session:
-        customer = queries.customer_by_id(session, actor.team_id, customer_id)
-        if customer is None or customer.erased_at is not None:  # an erased person is nobody to call
+        customer = scope.customer_to_act_on(session, actor, customer_id)
+        if customer is None:
             raise FormErrors({"customer": ("form.errors.customer_unknown", {})})
         scope.require_customer(actor, customer)
         return _target(customer, _callback_to_close(session, actor, customer.id))
@@ -113,10 +113,9 @@ def log_call(svc: Services, actor: Actor, form: CallForm, once: str | None = Non
         calendar, rules = svc.calendar_for(team), svc.outcome_rules_for(team)
         today = calendar.local_date(now)
         errors = check_call(form, today)
-        customer = queries.customer_by_id(session, actor.team_id, form.customer_id) \
-            if form.customer_id is not None else None
-        if form.customer_id is not None and (customer is None or customer.erased_at is not None):
-            errors["customer"] = ("form.errors.customer_unknown", {})  # a forged id of an erased person too
+        customer = scope.customer_to_act_on(session, actor, form.customer_id) if form.customer_id is not None else None
+        if form.customer_id is not None and customer is None:  # a forged id of an erased person too
+            errors["customer"] = ("form.errors.customer_unknown", {})
         if errors:
             raise FormErrors(errors)
         assert customer is not None

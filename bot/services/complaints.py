@@ -97,9 +97,9 @@ def open_complaint(svc: Services, actor: Actor, form: ComplaintForm, once: str |
     now = svc.clock.now()
     with saving(svc.db, once) as session:  # its twins (retries, double clicks) wait for it, never for the lock
         team = queries.ensure_team(session, actor.team_id)
-        customer = queries.customer_by_id(session, team.id, form.customer_id) if form.customer_id else None
-        if form.customer_id is not None and (customer is None or customer.erased_at is not None):
-            errors["customer"] = ("form.errors.customer_unknown", {})  # a forged id of an erased person too
+        customer = scope.customer_to_act_on(session, actor, form.customer_id) if form.customer_id else None
+        if form.customer_id is not None and customer is None:  # a forged id of an erased person too
+            errors["customer"] = ("form.errors.customer_unknown", {})
         if errors:
             raise FormErrors(errors)
         assert customer is not None
@@ -182,12 +182,14 @@ def _may_work_on(actor: Actor, complaint: Complaint) -> None:
     scope.require_complaint(actor, complaint)
 
 
-def closed(complaint: Complaint) -> CareError:
-    """The answer to an action on a closed complaint: withdrawn when its customer was erased (closed with
-    `withdrawn_at`, never resolved: bot/services/privacy.py), else already resolved."""
+def require_open(complaint: Complaint) -> None:
+    """CareError when the complaint is closed, the answer to any action on it: withdrawn when its customer was
+    erased (closed with `withdrawn_at`, never resolved: bot/services/privacy.py), else already resolved."""
+    if complaint.status != "resolved":
+        return
     if complaint.withdrawn_at is not None:
-        return CareError("complaint.errors.withdrawn", id=complaint.id)
-    return CareError("complaint.errors.already_resolved", id=complaint.id)
+        raise CareError("complaint.errors.withdrawn", id=complaint.id)
+    raise CareError("complaint.errors.already_resolved", id=complaint.id)
 
 
 def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: str | None = None) -> None:
@@ -196,8 +198,7 @@ def record_first_response(svc: Services, actor: Actor, complaint_id: int, once: 
     with svc.db.unit_of_work(write=True) as session:
         team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
-        if complaint.status == "resolved":
-            raise closed(complaint)
+        require_open(complaint)
         if complaint.first_response_at is None:
             claim(session, "first_response", actor.user_id, now, f"complaint:{complaint.id}:first_response", once)
             complaint.first_response_at = now
@@ -211,8 +212,7 @@ def wait_on_customer(svc: Services, actor: Actor, complaint_id: int, once: str |
     with svc.db.unit_of_work(write=True) as session:
         team, complaint, sla = _load(session, actor, complaint_id, lock=True)
         _may_work_on(actor, complaint)
-        if complaint.status == "resolved":
-            raise closed(complaint)
+        require_open(complaint)
         # count first, then look for an open pause: a pause committed in between is then seen by the second read
         # (no-op), and a stale count only repeats the other click's key (AlreadyDone) -- never a second pause
         nth = len(sla_queries.pauses_of(session, complaint.id)) + 1
@@ -260,8 +260,7 @@ def resolve_complaint(svc: Services, actor: Actor, complaint_id: int, resolution
         if not supervisors_only:
             _may_work_on(actor, complaint)
         claim(session, "resolved", actor.user_id, now, once)  # the same modal again: answered like the first
-        if complaint.status == "resolved":
-            raise closed(complaint)
+        require_open(complaint)
         claim(session, "resolved", actor.user_id, now, f"complaint:{complaint.id}:resolved")
         pause = sla_queries.open_pause_of(session, complaint.id)
         if pause is not None:
@@ -308,13 +307,13 @@ def complaint_for(svc: Services, actor: Actor, complaint_id: int, *, checked: bo
                   open_only: bool = False) -> ComplaintRow:
     """One complaint with its clocks, for someone who may act on it (bot/care/access.py), else Forbidden.
     `checked`: the caller already allowed the actor by another rule (supervisors' group on an escalation).
-    `open_only`: a closed complaint is a CareError (`closed`: withdrawn, or already resolved), as for the
+    `open_only`: a closed complaint is a CareError (`require_open`: withdrawn, or already resolved), as for the
     Resolve form."""
     now = svc.clock.now()
     with svc.db.unit_of_work() as session:
         team, complaint, sla = _load(session, actor, complaint_id)
         if not checked:
             _may_work_on(actor, complaint)
-        if open_only and complaint.status == "resolved":
-            raise closed(complaint)
+        if open_only:
+            require_open(complaint)
         return complaint_row(session, complaint, sla, svc.sla_rules_for(team), now)

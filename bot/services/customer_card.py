@@ -188,8 +188,8 @@ class EditTarget:
 def edit_target(svc: Services, actor: Actor, customer_id: int) -> EditTarget:
     """The customer's details for the Edit modal; Forbidden unless the actor may act on them."""
     with svc.db.unit_of_work() as session:
-        customer = queries.customer_by_id(session, actor.team_id, customer_id)
-        if customer is None or customer.erased_at is not None:
+        customer = scope.customer_to_act_on(session, actor, customer_id)
+        if customer is None:
             raise CareError("customer.errors.not_found", query=str(customer_id))
         scope.require_customer(actor, customer)
         record_audit(session, actor, "viewed", customer.id, {"via": "edit", "full": True}, at=svc.clock.now())
@@ -257,8 +257,8 @@ def save_customer(svc: Services, actor: Actor, form: CustomerForm, customer_id: 
                 errors["code"] = ("customer.errors.code_taken", {"code": code})
             customer = None
         else:
-            customer = queries.customer_by_id(session, actor.team_id, customer_id)
-            if customer is None or customer.erased_at is not None:
+            customer = scope.customer_to_act_on(session, actor, customer_id)
+            if customer is None:
                 raise CareError("customer.errors.not_found", query=str(customer_id))
             scope.require_customer(actor, customer)
             if (form.owner_id or None) != customer.owner_id and not access.is_team_lead(actor) \

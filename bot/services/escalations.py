@@ -165,11 +165,10 @@ def _claim(session, action: str, actor: Actor, now: dt.datetime, once: str | Non
 def _open_complaint(session, actor: Actor, complaint_id: int):
     """The unresolved complaint, its row locked for the action (in `unit_of_work(write=True)`): two clicks at
     once take turns, and the second sees what the first did."""
-    from bot.services.complaints import _load, closed
+    from bot.services.complaints import _load, require_open
 
     team, complaint, sla = _load(session, actor, complaint_id, lock=True)
-    if complaint.status == "resolved":
-        raise closed(complaint)
+    require_open(complaint)
     return team, complaint, sla
 
 

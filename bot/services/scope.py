@@ -44,6 +44,13 @@ def require_complaint(actor: Actor, complaint: Complaint) -> access.Decision:
     return decision
 
 
+def customer_to_act_on(session: Session, actor: Actor, customer_id: int) -> Customer | None:
+    """The actor's team's customer with this id, to act on (a form, a button); None when there is none or it was
+    erased (PIPL: an erased person is nobody to call or complain about, whatever id a payload names)."""
+    customer = queries.customer_by_id(session, actor.team_id, customer_id)
+    return customer if customer is not None and customer.erased_at is None else None
+
+
 def customers_for_search(session: Session, actor: Actor, text: str, limit: int) -> Sequence[Customer]:
     """The customers matching `text` that `actor` may act on (agents: their own and unassigned ones)."""
     return queries.customers_matching(session, actor.team_id, text, limit, owners=access.search_owners(actor))
